@@ -1,0 +1,23 @@
+// swift-tools-version:6.2
+// Host-side package: unit tests of the kernel code that needs no hardware.
+//
+// Every target here is also compiled into the kernel by the Makefile, in Embedded
+// mode, so these sources must build in both worlds: no Foundation, typed throws only,
+// generics rather than non-class existentials, and no global mutable state.
+import PackageDescription
+
+let warningsAreErrors: [SwiftSetting] = [.treatAllWarnings(as: .error)]
+
+let package = Package(
+  name: "Swiftlet",
+  targets: [
+    .target(name: "BootInfo", path: "kernel/bootinfo", swiftSettings: warningsAreErrors),
+    .target(name: "Memory", path: "kernel/mem", swiftSettings: warningsAreErrors),
+    .testTarget(
+      name: "BootInfoTests", dependencies: ["BootInfo"], path: "tests/unit/BootInfoTests",
+      swiftSettings: warningsAreErrors),
+    .testTarget(
+      name: "MemoryTests", dependencies: ["Memory"], path: "tests/unit/MemoryTests",
+      swiftSettings: warningsAreErrors),
+  ]
+)

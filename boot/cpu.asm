@@ -1,0 +1,123 @@
+; Instructions Swift cannot express: port I/O, control registers, interrupt flag, halt.
+;
+; Each is a tiny System V function the kernel declares with @_extern(c) in
+; kernel/arch/CPU.swift. Also the accessors for linker-defined addresses.
+
+bits 64
+section .text
+
+global port_out8, port_in8, port_out16, port_in16, port_out32, port_in32
+port_out8:
+    mov edx, edi
+    mov eax, esi
+    out dx, al
+    ret
+port_in8:
+    mov edx, edi
+    in al, dx
+    movzx eax, al
+    ret
+port_out16:
+    mov edx, edi
+    mov eax, esi
+    out dx, ax
+    ret
+port_in16:
+    mov edx, edi
+    in ax, dx
+    movzx eax, ax
+    ret
+port_out32:
+    mov edx, edi
+    mov eax, esi
+    out dx, eax
+    ret
+port_in32:
+    mov edx, edi
+    in eax, dx
+    ret
+
+global cpu_read_cr0, cpu_read_cr2, cpu_read_cr3, cpu_read_cr4, cpu_read_rflags, cpu_read_msr
+cpu_read_msr:
+    mov ecx, edi
+    rdmsr
+    shl rdx, 32
+    or rax, rdx
+    ret
+cpu_read_cr0:
+    mov rax, cr0
+    ret
+cpu_read_cr2:
+    mov rax, cr2
+    ret
+cpu_read_cr3:
+    mov rax, cr3
+    ret
+cpu_read_cr4:
+    mov rax, cr4
+    ret
+cpu_read_rflags:
+    pushfq
+    pop rax
+    ret
+
+global cpu_halt, cpu_halt_forever, cpu_disable_interrupts, cpu_enable_interrupts
+global cpu_pause, cpu_read_tsc, cpu_load_idt, cpu_breakpoint, cpu_frame_pointer
+cpu_halt:
+    hlt
+    ret
+cpu_halt_forever:
+    cli
+.again:
+    hlt
+    jmp .again
+cpu_disable_interrupts:
+    cli
+    ret
+cpu_enable_interrupts:
+    sti
+    ret
+cpu_pause:
+    pause
+    ret
+cpu_read_tsc:
+    rdtsc
+    shl rdx, 32
+    or rax, rdx
+    ret
+; void cpu_load_idt(uint64_t base, uint16_t limit)
+cpu_load_idt:
+    sub rsp, 16
+    mov [rsp], si
+    mov [rsp + 2], rdi
+    lidt [rsp]
+    add rsp, 16
+    ret
+cpu_breakpoint:
+    int3
+    ret
+; The caller's frame pointer: where a backtrace of the current stack starts.
+cpu_frame_pointer:
+    mov rax, rbp
+    ret
+
+extern __kernel_start, __kernel_end, __text_start, __text_end, __ksyms_start, __ksyms_end
+extern boot_stack_bottom, boot_stack_top, bootstrap_heap_start, bootstrap_heap_end
+global linker_address
+; uint64_t linker_address(uint32_t which): addresses the linker script defines, by index
+; (kernel/arch/CPU.swift names them).
+linker_address:
+    cmp edi, 10
+    jae .none
+    lea rax, [rel .table]
+    mov rax, [rax + rdi * 8]
+    ret
+.none:
+    xor eax, eax
+    ret
+section .rodata
+align 8
+.table:
+    dq __kernel_start, __kernel_end, __text_start, __text_end
+    dq __ksyms_start, __ksyms_end, boot_stack_bottom, boot_stack_top
+    dq bootstrap_heap_start, bootstrap_heap_end

@@ -1,0 +1,64 @@
+/// kmain: the boot sequence, from the first Swift instruction to tests or the shell.
+///
+/// boot/entry.asm has put the CPU in 64-bit mode with the first 4 GiB identity-mapped,
+/// a GDT and TSS loaded, SSE enabled and a 64 KiB stack, and calls us with the
+/// multiboot magic and the physical address of the boot information.
+import BootInfo
+
+@_cdecl("kmain")
+func kmain(_ magic: UInt32, _ bootInfoAddress: UInt32) -> Never {
+  Serial.initialize()  // COM1, so we can talk
+  InterruptTable.load()  // from here on, exceptions print a report
+  KernelHeap.startBootstrap()  // a static 1 MiB, for parsing the boot information
+
+  // What the loader tells us: memory map, command line, modules. Malformed -> panic.
+  Kernel.bootInfo = Kernel.readBootInfo(magic: magic, address: UInt64(bootInfoAddress))
+  let options = KernelOptions(parsing: Kernel.bootInfo.commandLine)
+  if options.quiet { Log.threshold = .warning }
+  for warning in options.warnings { Log.warning("command line: \(warning)") }
+
+  let heapRegion = KernelHeap.addUsableMemory(Kernel.bootInfo)  // the heap proper
+  Kernel.printBanner()
+  Log.info("heap: \(mib: heapRegion.count) MiB at \(hex: heapRegion.lowerBound)")
+
+  if let pattern = options.testPattern {
+    TestRunner.run(pattern: pattern)  // leaves QEMU with the verdict
+  }
+  Shell.run()
+}
+
+/// What the kernel knows about itself and its machine.
+enum Kernel {
+  static let version: StaticString = "0.1.0"
+
+  nonisolated(unsafe) static var bootInfo = BootInfo(
+    bootProtocol: .multiboot1, bootLoaderName: "", commandLine: "", memoryMap: [], modules: [],
+    infoRanges: [])
+
+  static func readBootInfo(magic: UInt32, address: UInt64) -> BootInfo {
+    do {
+      return try parseBootInfo(magic: magic, infoAddress: address, memory: IdentityMappedMemory())
+    } catch {
+      panic("boot information: \(error.message)")
+    }
+  }
+
+  /// "Swiftlet 0.1.0 ...": the first line a person sees; the harness looks for it.
+  static func printBanner() {
+    let boot = bootInfo
+    let loader = boot.bootLoaderName.isEmpty ? "an unnamed loader" : boot.bootLoaderName
+    let protocolName: StaticString = boot.bootProtocol == .multiboot2 ? "multiboot2" : "multiboot1"
+    Console.print(
+      "Swiftlet \(version) (x86_64, Embedded Swift): \(mib: boot.usableBytes) MiB of memory, booted by \(loader) via \(protocolName)"
+    )
+  }
+}
+
+/// Physical memory as the kernel sees it: identity-mapped up to 4 GiB (boot/entry.asm).
+struct IdentityMappedMemory: PhysicalMemory {
+  func bytes(at address: UInt64, count: Int) -> UnsafeRawBufferPointer? {
+    guard count >= 0, address != 0, address < 1 << 32, UInt64(count) <= (1 << 32) - address
+    else { return nil }
+    return UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: UInt(address)), count: count)
+  }
+}

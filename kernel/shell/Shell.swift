@@ -1,0 +1,102 @@
+/// The serial console shell: a prompt for looking at a running kernel.
+///
+/// Input is polled for now. When stdin is not a terminal, scripts/qemu.sh feeds it to
+/// the shell and ends with `shutdown`, so `make run </dev/null` boots and returns.
+import BootInfo
+import Memory
+
+enum Shell {
+  static let prompt: StaticString = "swiftlet> "
+
+  static func run() -> Never {
+    Console.print("Type 'help' for commands.")
+    while true {
+      Console.write(TextLine(stringLiteral: prompt))
+      let line = readLine()
+      execute(line)
+    }
+  }
+
+  static func execute(_ line: String) {
+    let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+    guard let command = words.first else { return }
+    switch command {
+    case "help":
+      Console.print("help      this list")
+      Console.print("version   the kernel version")
+      Console.print("mem       memory map and heap use")
+      Console.print("boot      boot loader, protocol, command line, modules")
+      Console.print("tests     the in-kernel tests (boot with test=<pattern> to run them)")
+      Console.print("shutdown  leave QEMU")
+    case "version":
+      Kernel.printBanner()
+    case "mem":
+      showMemory()
+    case "boot":
+      showBoot()
+    case "tests":
+      for test in TestRunner.allTests() { Console.print("  \(test.name)") }
+    case "shutdown", "exit", "quit":
+      Console.print("Shutting down.")
+      Machine.exit(.success)
+    default:
+      Console.print("unknown command '\(String(command))' (type 'help' for the list)")
+    }
+  }
+
+  static func showMemory() {
+    for region in Kernel.bootInfo.memoryMap {
+      Console.print(
+        "  \(hex: region.start, width: 12)-\(hex: region.end, width: 12) \(kindName(region.kind))")
+    }
+    let heap = KernelHeap.statistics
+    Console.print(
+      "heap: \(heap.bytesInUse) of \(heap.capacity) bytes in use (peak \(heap.peakBytesInUse)), \(heap.liveAllocations) live allocations, \(heap.totalAllocations) in all"
+    )
+  }
+
+  static func showBoot() {
+    let boot = Kernel.bootInfo
+    Console.print("loader: \(boot.bootLoaderName)")
+    Console.print("command line: '\(boot.commandLine)'")
+    for module in boot.modules {
+      Console.print("module \(hex: module.start)-\(hex: module.end) '\(module.commandLine)'")
+    }
+  }
+
+  static func kindName(_ kind: MemoryKind) -> StaticString {
+    switch kind {
+    case .available: "available"
+    case .reserved: "reserved"
+    case .acpiReclaimable: "ACPI reclaimable"
+    case .acpiNVS: "ACPI NVS"
+    case .defective: "defective"
+    }
+  }
+
+  /// Reads one line, echoing it; backspace edits. Polls the UART.
+  static func readLine() -> String {
+    var bytes: [UInt8] = []
+    while true {
+      guard let byte = Serial.read() else {
+        CPU.pause()
+        continue
+      }
+      switch byte {
+      case UInt8(ascii: "\r"), UInt8(ascii: "\n"):
+        Console.write(UInt8(ascii: "\n"))
+        return String(decoding: bytes, as: UTF8.self)
+      case 0x08, 0x7F:
+        if !bytes.isEmpty {
+          bytes.removeLast()
+          Console.write(TextLine(stringLiteral: "\u{8} \u{8}"))
+        }
+      case 0x20...0x7E:
+        bytes.append(byte)
+        Console.write(byte)
+      default:
+        break
+      }
+    }
+  }
+}

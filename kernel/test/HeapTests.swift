@@ -1,0 +1,60 @@
+/// Tests of the kernel heap as the Swift runtime uses it.
+import Memory
+
+enum HeapTests {
+  static var tests: [KernelTest] {
+    [
+    KernelTest("heap.usable_memory_added", usableMemoryAdded),
+    KernelTest("heap.alignment", alignment),
+    KernelTest("heap.swift_collections", swiftCollections),
+    KernelTest("heap.reuse", reuse),
+    ]
+  }
+
+  static func usableMemoryAdded(_ t: inout TestContext) {
+    let capacity = KernelHeap.statistics.capacity
+    t.expect(capacity > 8 << 20, "heap holds only \(capacity) bytes: memory map not used")
+    t.expect(KernelHeap.verify(), "heap structure is inconsistent")
+  }
+
+  static func alignment(_ t: inout TestContext) {
+    var alignment = 1
+    while alignment <= 4096 {
+      var memory: UnsafeMutableRawPointer?
+      let status = runtimePosixMemalign(&memory, alignment, 24)
+      guard t.expect(status == 0, "posix_memalign failed for alignment \(alignment)") else {
+        return
+      }
+      let address = UInt(bitPattern: memory)
+      t.expect(address % UInt(alignment) == 0, "\(hex: address) is not \(alignment)-aligned")
+      runtimeFree(memory)
+      alignment *= 2
+    }
+  }
+
+  static func swiftCollections(_ t: inout TestContext) {
+    let before = KernelHeap.statistics.bytesInUse
+    do {
+      var numbers: [Int] = []
+      for value in 0..<10_000 { numbers.append(value) }
+      t.expect(numbers.reduce(0, +) == 49_995_000, "array sum wrong")
+      let words = "Swift let us boot".split(separator: " ").map { String($0) }
+      t.expect(words.count == 4 && words[2] == "us", "string split wrong")
+      var set = Set<Int>()
+      for value in numbers where value % 7 == 0 { set.insert(value) }
+      t.expect(set.count == 1429 && set.contains(9996), "set contents wrong")
+    }
+    let after = KernelHeap.statistics.bytesInUse
+    t.expect(after == before, "\(after - before) bytes not returned to the heap")
+  }
+
+  static func reuse(_ t: inout TestContext) {
+    var first: UnsafeMutableRawPointer?
+    _ = runtimePosixMemalign(&first, 16, 4000)
+    runtimeFree(first)
+    var second: UnsafeMutableRawPointer?
+    _ = runtimePosixMemalign(&second, 16, 4000)
+    t.expect(first == second, "freed block not reused: \(hex: UInt(bitPattern: first)) then \(hex: UInt(bitPattern: second))")
+    runtimeFree(second)
+  }
+}

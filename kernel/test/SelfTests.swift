@@ -1,0 +1,83 @@
+/// Tests that crash the kernel on purpose, so the harness can check the reports.
+///
+/// `all` skips this group: run them one at a time (`test=selftest.pagefault`). Each
+/// must end in a PANIC report naming the exception and the function it happened in;
+/// tests/qemu/test_faults.py checks that.
+
+@_extern(c, "selftest_divide_error") private func selftest_divide_error() -> UInt64
+
+enum SelfTests {
+  static var tests: [KernelTest] {
+    [
+    KernelTest("selftest.pagefault", pageFault),
+    KernelTest("selftest.overflow", overflow),
+    KernelTest("selftest.divide", divide),
+    KernelTest("selftest.protection", protection),
+    KernelTest("selftest.panic", kernelPanic),
+    KernelTest("selftest.fail", failedExpectation),
+    KernelTest("selftest.hang", hang),
+    KernelTest("selftest.triplefault", tripleFault),
+    ]
+  }
+
+  /// An address no page table maps: boot/entry.asm maps the first 4 GiB only.
+  static let unmappedAddress: UInt = 0x0000_7000_0000_0000
+
+  @inline(never)
+  static func pageFault(_ t: inout TestContext) {
+    let pointer = UnsafeMutablePointer<UInt64>(bitPattern: unmappedAddress)!
+    pointer.pointee = 0x5357_4946_544C_4554
+    t.expect(false, "the write to \(hex: unmappedAddress) did not fault")
+  }
+
+  /// Swift traps on overflow with ud2: this must show up as an invalid-opcode report
+  /// pointing at this function.
+  @inline(never)
+  static func overflow(_ t: inout TestContext) {
+    let big = opaque(Int.max)
+    let sum = big + 1
+    t.expect(false, "Int.max + 1 = \(sum) did not trap")
+  }
+
+  @inline(never)
+  static func divide(_ t: inout TestContext) {
+    let result = selftest_divide_error()
+    t.expect(false, "1 / 0 = \(result) did not fault")
+  }
+
+  /// A non-canonical address: the CPU raises a general protection fault, not a page fault.
+  @inline(never)
+  static func protection(_ t: inout TestContext) {
+    let pointer = UnsafeMutablePointer<UInt64>(bitPattern: UInt(0x8000_0000_0000_0000))!
+    let value = pointer.pointee
+    t.expect(false, "read \(value) from a non-canonical address")
+  }
+
+  @inline(never)
+  static func kernelPanic(_ t: inout TestContext) {
+    panic("selftest: a deliberate panic")
+  }
+
+  /// A test that fails without crashing: the runner must say FAIL and exit with failure.
+  static func failedExpectation(_ t: inout TestContext) {
+    t.expect(1 + 1 == opaque(3), "1 + 1 is not 3 (this test fails on purpose)")
+  }
+
+  /// Never returns: the harness must time out, not wait forever.
+  static func hang(_ t: inout TestContext) {
+    CPU.disableInterrupts()
+    while true { CPU.pause() }
+  }
+
+  /// With an empty IDT, a breakpoint cannot be delivered, nor can the double fault
+  /// that follows: the CPU resets, which QEMU's -no-reboot turns into an exit.
+  static func tripleFault(_ t: inout TestContext) {
+    CPU.loadIDT(base: 0, limit: 0)
+    CPU.breakpoint()
+    t.expect(false, "survived a breakpoint with no IDT")
+  }
+
+  /// Hides a value from the optimizer, so the overflow happens at run time.
+  @inline(never)
+  static func opaque(_ value: Int) -> Int { value }
+}

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Boots Swiftlet in QEMU with the serial console on this terminal, or on stdout.
+#
+# usage: scripts/qemu.sh [--iso] [--cmdline TEXT] [--timeout SECONDS] [--debug]
+#
+# On a terminal, Ctrl-A X quits. Without one (a script, a pipe, </dev/null), stdin is
+# fed to the kernel's shell followed by a `shutdown` line, so the command returns.
+# Exit status: 0 the kernel finished well (tests passed, shutdown), 1 tests failed,
+# 2 the kernel panicked, 3 QEMU stopped without the kernel saying how (a triple fault
+# resets the guest, and -no-reboot turns that into an exit), 124 timed out, other:
+# QEMU itself failed. ACCEL=kvm uses KVM instead of TCG; MEMORY sets the guest RAM;
+# BUILD names the build directory (default: build/).
+set -uo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD:-$root/build}
+iso=0 cmdline="" timeout="" debug=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --iso) iso=1 ;;
+    --cmdline) cmdline=${2-}; shift ;;
+    --timeout) timeout=${2-}; shift ;;
+    --debug) debug=1 ;;
+    *) echo "qemu.sh: unknown option '$1' (see the usage at the top of $0)" >&2; exit 64 ;;
+  esac
+  shift
+done
+
+args=(qemu-system-x86_64 -m "${MEMORY:-256M}" -display none -no-reboot)
+case "${ACCEL:-tcg}" in
+  tcg) args+=(-accel tcg -cpu max) ;;
+  kvm) args+=(-accel kvm -cpu host,-arch-capabilities) ;;
+  *) echo "qemu.sh: ACCEL must be tcg or kvm, not '${ACCEL}'" >&2; exit 64 ;;
+esac
+if [ $iso -eq 1 ]; then
+  args+=(-cdrom "$build/swiftlet.iso" -boot d)
+else
+  args+=(-kernel "$build/swiftlet32.elf" -append "$cmdline")
+  [ -e /usr/share/qemu/qboot.rom ] && args+=(-bios /usr/share/qemu/qboot.rom)
+fi
+if [ $debug -eq 1 ]; then
+  # No isa-debug-exit: a panic halts and stays there for gdb to look at.
+  args+=(-s -S)
+  echo "QEMU is waiting for gdb. In another terminal:" >&2
+  echo "  gdb $build/swiftlet.elf -ex 'set architecture i386:x86-64' -ex 'target remote :1234'" >&2
+else
+  args+=(-device isa-debug-exit,iobase=0xf4,iosize=0x04)
+fi
+[ -n "$timeout" ] && args=(timeout -k 5 "$timeout" "${args[@]}")
+
+if [ -t 0 ]; then
+  interactive=1
+  "${args[@]}" -serial mon:stdio
+  status=$?
+else
+  interactive=0
+  { cat; printf '\nshutdown\n'; } | "${args[@]}" -serial stdio -monitor none
+  status=$?
+fi
+
+case $status in
+  33) exit 0 ;;
+  35) echo "qemu.sh: the kernel reported failures" >&2; exit 1 ;;
+  37) echo "qemu.sh: the kernel panicked" >&2; exit 2 ;;
+  124) echo "qemu.sh: timed out after ${timeout}s" >&2; exit 124 ;;
+  0)
+    [ $interactive -eq 1 ] && exit 0
+    echo "qemu.sh: QEMU stopped without the kernel's exit status: the guest reset (triple fault?) or powered off" >&2
+    exit 3 ;;
+  *) echo "qemu.sh: QEMU failed with status $status" >&2; exit "$status" ;;
+esac
