@@ -28,7 +28,7 @@ PORTABLE := BootInfo:kernel/bootinfo Memory:kernel/mem
 PORTABLE_NAMES := $(foreach m,$(PORTABLE),$(word 1,$(subst :, ,$(m))))
 PORTABLE_OBJECTS := $(foreach n,$(PORTABLE_NAMES),$(BUILD)/swift/$(n).o)
 PORTABLE_DIRS := $(foreach m,$(PORTABLE),$(word 2,$(subst :, ,$(m))))
-KERNEL_SOURCES := $(filter-out $(addsuffix /%,$(PORTABLE_DIRS)),$(shell find kernel -name '*.swift'))
+KERNEL_SOURCES := $(filter-out $(addsuffix /%,$(PORTABLE_DIRS)),$(sort $(shell find kernel -name '*.swift')))
 OBJECTS := $(ASM_OBJECTS) $(PORTABLE_OBJECTS) $(BUILD)/swift/Kernel.o
 
 .PHONY: all kernel iso run debug test unit harness lint format clean deps help
@@ -117,10 +117,10 @@ harness: kernel iso
 
 SWIFT_FILES = $(shell git ls-files -co --exclude-standard '*.swift')
 lint:
-	$(SWIFT_BIN)/swift-format lint --strict $(SWIFT_FILES)
+	@$(SWIFT_BIN)/swift-format lint --strict $(SWIFT_FILES) && echo "lint: swift-format finds nothing to change"
 
 format:
-	$(SWIFT_BIN)/swift-format format -i $(SWIFT_FILES)
+	@$(SWIFT_BIN)/swift-format format -i $(SWIFT_FILES)
 
 clean:
 	rm -rf $(BUILD)

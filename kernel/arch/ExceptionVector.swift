@@ -1,6 +1,7 @@
 /// The 32 exception vectors the CPU defines, with the names reports use.
 enum ExceptionVector: UInt64, CaseIterable {
-  case divideError = 0, debug, nmi, breakpoint, overflow, boundRange, invalidOpcode
+  case divideError = 0
+  case debug, nmi, breakpoint, overflow, boundRange, invalidOpcode
   case deviceNotAvailable, doubleFault, coprocessorSegmentOverrun, invalidTSS
   case segmentNotPresent, stackFault, generalProtection, pageFault, reserved15
   case x87Floating, alignmentCheck, machineCheck, simdFloating, virtualization

@@ -1,8 +1,8 @@
 /// The interrupt descriptor table: one gate per vector, each pointing at its stub in
 /// boot/traps.asm and switching to the interrupt stack that file assigns it.
 
-@_extern(c, "trap_stub_address") private func trap_stub_address(_ vector: UInt32) -> UInt64
-@_extern(c, "trap_stub_ist") private func trap_stub_ist(_ vector: UInt32) -> UInt8
+@_extern(c, "trap_stub_address") private func trapStubAddress(_ vector: UInt32) -> UInt64
+@_extern(c, "trap_stub_ist") private func trapStubIst(_ vector: UInt32) -> UInt8
 
 /// One 16-byte 64-bit interrupt gate, as the CPU reads it.
 struct InterruptGate: Equatable {
@@ -53,6 +53,6 @@ enum InterruptTable {
   }
 
   static func gate(_ vector: Int) -> InterruptGate { gates[vector] }
-  static func stubAddress(vector: Int) -> UInt64 { trap_stub_address(UInt32(vector)) }
-  static func stubStack(vector: Int) -> UInt8 { trap_stub_ist(UInt32(vector)) }
+  static func stubAddress(vector: Int) -> UInt64 { trapStubAddress(UInt32(vector)) }
+  static func stubStack(vector: Int) -> UInt8 { trapStubIst(UInt32(vector)) }
 }

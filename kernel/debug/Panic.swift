@@ -50,7 +50,8 @@ enum ExceptionReport {
       "  r10 \(hex: f.r10, width: 16)  r11 \(hex: f.r11, width: 16)  r12 \(hex: f.r12, width: 16)")
     Console.print(
       "  r13 \(hex: f.r13, width: 16)  r14 \(hex: f.r14, width: 16)  r15 \(hex: f.r15, width: 16)")
-    Console.print("  cs \(hex: f.cs, width: 4)  ss \(hex: f.ss, width: 4)  cr3 \(hex: CPU.cr3, width: 16)")
+    Console.print(
+      "  cs \(hex: f.cs, width: 4)  ss \(hex: f.ss, width: 4)  cr3 \(hex: CPU.cr3, width: 16)")
   }
 
   /// The page-fault error code in words: what access, and why it failed.

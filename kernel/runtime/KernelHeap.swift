@@ -9,6 +9,8 @@ import Memory
 
 enum KernelHeap {
   nonisolated(unsafe) private static var heap = FreeListHeap()
+  /// The memory `addUsableMemory` gave the heap.
+  nonisolated(unsafe) private(set) static var usableRegion: Range<UInt64> = 0..<0
 
   /// The early heap does not take all of memory: the frame allocator will own the rest.
   static let maximumSize: UInt64 = 64 << 20
@@ -32,7 +34,7 @@ enum KernelHeap {
     reserved.append(0..<lowMemoryEnd)
     reserved.append(LinkerAddress.kernelStart.value..<LinkerAddress.kernelEnd.value)
     for module in boot.modules { reserved.append(module.start..<module.end) }
-    let free = freeRanges(boot.memoryMap, excluding: reserved, below: mappedEnd)
+    let free = boot.freeRanges(excluding: reserved, below: mappedEnd)
     guard let largest = free.max(by: { $0.count < $1.count }) else {
       Log.warning("heap: no free memory beyond the 1 MiB bootstrap region")
       return 0..<0
@@ -42,6 +44,7 @@ enum KernelHeap {
       Log.warning("heap: could not add \(hex: piece.lowerBound)-\(hex: piece.upperBound)")
       return 0..<0
     }
+    usableRegion = piece
     return piece
   }
 
@@ -53,7 +56,7 @@ enum KernelHeap {
     do {
       try heap.free(memory)
     } catch {
-      panic("heap: \(error.message)")
+      panic("heap: \(error.message) (\(hex: error.address))")
     }
   }
 
@@ -63,33 +66,4 @@ enum KernelHeap {
   private static func pointer(_ address: UInt64) -> UnsafeMutableRawPointer {
     UnsafeMutableRawPointer(bitPattern: UInt(address))!
   }
-}
-
-/// The parts of the available regions of `map` below `limit` that overlap none of
-/// `reserved`, 4 KiB-aligned, in address order.
-func freeRanges(_ map: [MemoryRegion], excluding reserved: [Range<UInt64>], below limit: UInt64)
-  -> [Range<UInt64>]
-{
-  let page: UInt64 = 4096
-  var pieces: [Range<UInt64>] = []
-  for region in map where region.kind == .available {
-    let start = (region.start + page - 1) & ~(page - 1)
-    let end = min(region.end, limit) & ~(page - 1)
-    if start < end { pieces.append(start..<end) }
-  }
-  for hole in reserved {
-    var remaining: [Range<UInt64>] = []
-    for piece in pieces {
-      if hole.upperBound <= piece.lowerBound || hole.lowerBound >= piece.upperBound {
-        remaining.append(piece)
-        continue
-      }
-      let holeStart = hole.lowerBound & ~(page - 1)
-      let holeEnd = (hole.upperBound + page - 1) & ~(page - 1)
-      if piece.lowerBound < holeStart { remaining.append(piece.lowerBound..<holeStart) }
-      if holeEnd < piece.upperBound { remaining.append(holeEnd..<piece.upperBound) }
-    }
-    pieces = remaining
-  }
-  return pieces.sorted { $0.lowerBound < $1.lowerBound }
 }

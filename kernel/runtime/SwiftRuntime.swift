@@ -34,7 +34,8 @@ func runtimePutchar(_ character: Int32) -> Int32 {
 @_cdecl("arc4random_buf")
 func runtimeRandomBytes(_ buffer: UnsafeMutableRawPointer, _ count: Int) {
   for index in 0..<count {
-    buffer.storeBytes(of: UInt8(truncatingIfNeeded: Random.next()), toByteOffset: index, as: UInt8.self)
+    buffer.storeBytes(
+      of: UInt8(truncatingIfNeeded: Random.next()), toByteOffset: index, as: UInt8.self)
   }
 }
 

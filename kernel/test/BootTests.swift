@@ -4,10 +4,10 @@ import BootInfo
 enum BootTests {
   static var tests: [KernelTest] {
     [
-    KernelTest("boot.protocol", bootProtocol),
-    KernelTest("boot.memory_map", memoryMap),
-    KernelTest("boot.command_line", commandLine),
-    KernelTest("boot.long_mode", longMode),
+      KernelTest("boot.protocol", bootProtocol),
+      KernelTest("boot.memory_map", memoryMap),
+      KernelTest("boot.command_line", commandLine),
+      KernelTest("boot.long_mode", longMode),
     ]
   }
 
@@ -36,7 +36,8 @@ enum BootTests {
   static func commandLine(_ t: inout TestContext) {
     // The tests run because the command line asked for them.
     let options = KernelOptions(parsing: Kernel.bootInfo.commandLine)
-    t.expect(options.testPattern != nil, "command line '\(Kernel.bootInfo.commandLine)' has no test=")
+    t.expect(
+      options.testPattern != nil, "command line '\(Kernel.bootInfo.commandLine)' has no test=")
   }
 
   static func longMode(_ t: inout TestContext) {

@@ -2,18 +2,22 @@
 enum ConsoleTests {
   static var tests: [KernelTest] {
     [
-    KernelTest("console.decimal", decimal),
-    KernelTest("console.hex", hex),
-    KernelTest("console.truncation", truncation),
+      KernelTest("console.decimal", decimal),
+      KernelTest("console.hex", hex),
+      KernelTest("console.truncation", truncation),
     ]
   }
 
   static func decimal(_ t: inout TestContext) {
-    expectText(&t, "\(0) \(-42) \(UInt64.max) \(Int64.min)", "0 -42 18446744073709551615 -9223372036854775808")
+    expectText(
+      &t, "\(0) \(-42) \(UInt64.max) \(Int64.min)",
+      "0 -42 18446744073709551615 -9223372036854775808")
   }
 
   static func hex(_ t: inout TestContext) {
-    expectText(&t, "\(hex: 0) \(hex: 0xBEEF) \(hex: 0x1F, width: 4) \(hex: UInt64.max)", "0x0 0xbeef 0x001f 0xffffffffffffffff")
+    expectText(
+      &t, "\(hex: 0) \(hex: 0xBEEF) \(hex: 0x1F, width: 4) \(hex: UInt64.max)",
+      "0x0 0xbeef 0x001f 0xffffffffffffffff")
   }
 
   static func truncation(_ t: inout TestContext) {

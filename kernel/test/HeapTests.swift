@@ -1,13 +1,15 @@
 /// Tests of the kernel heap as the Swift runtime uses it.
+import BootInfo
 import Memory
 
 enum HeapTests {
   static var tests: [KernelTest] {
     [
-    KernelTest("heap.usable_memory_added", usableMemoryAdded),
-    KernelTest("heap.alignment", alignment),
-    KernelTest("heap.swift_collections", swiftCollections),
-    KernelTest("heap.reuse", reuse),
+      KernelTest("heap.usable_memory_added", usableMemoryAdded),
+      KernelTest("heap.region_overlaps_nothing_kept", regionOverlapsNothingKept),
+      KernelTest("heap.alignment", alignment),
+      KernelTest("heap.swift_collections", swiftCollections),
+      KernelTest("heap.reuse", reuse),
     ]
   }
 
@@ -15,6 +17,24 @@ enum HeapTests {
     let capacity = KernelHeap.statistics.capacity
     t.expect(capacity > 8 << 20, "heap holds only \(capacity) bytes: memory map not used")
     t.expect(KernelHeap.verify(), "heap structure is inconsistent")
+  }
+
+  static func regionOverlapsNothingKept(_ t: inout TestContext) {
+    let region = KernelHeap.usableRegion
+    let boot = Kernel.bootInfo
+    let kernel = LinkerAddress.kernelStart.value..<LinkerAddress.kernelEnd.value
+    t.expect(!region.overlaps(kernel), "heap \(hex: region.lowerBound) overlaps the kernel image")
+    for range in boot.infoRanges {
+      t.expect(
+        !region.overlaps(range), "heap overlaps boot information at \(hex: range.lowerBound)")
+    }
+    for module in boot.modules {
+      t.expect(!region.overlaps(module.start..<module.end), "heap overlaps a boot module")
+    }
+    let inAvailableRegion = boot.memoryMap.contains {
+      $0.kind == .available && $0.start <= region.lowerBound && region.upperBound <= $0.end
+    }
+    t.expect(inAvailableRegion, "heap region is not inside one available region")
   }
 
   static func alignment(_ t: inout TestContext) {
@@ -54,7 +74,10 @@ enum HeapTests {
     runtimeFree(first)
     var second: UnsafeMutableRawPointer?
     _ = runtimePosixMemalign(&second, 16, 4000)
-    t.expect(first == second, "freed block not reused: \(hex: UInt(bitPattern: first)) then \(hex: UInt(bitPattern: second))")
+    t.expect(
+      first == second,
+      "freed block not reused: \(hex: UInt(bitPattern: first)) then \(hex: UInt(bitPattern: second))"
+    )
     runtimeFree(second)
   }
 }

@@ -4,19 +4,19 @@
 /// must end in a PANIC report naming the exception and the function it happened in;
 /// tests/qemu/test_faults.py checks that.
 
-@_extern(c, "selftest_divide_error") private func selftest_divide_error() -> UInt64
+@_extern(c, "selftest_divide_error") private func selftestDivideError() -> UInt64
 
 enum SelfTests {
   static var tests: [KernelTest] {
     [
-    KernelTest("selftest.pagefault", pageFault),
-    KernelTest("selftest.overflow", overflow),
-    KernelTest("selftest.divide", divide),
-    KernelTest("selftest.protection", protection),
-    KernelTest("selftest.panic", kernelPanic),
-    KernelTest("selftest.fail", failedExpectation),
-    KernelTest("selftest.hang", hang),
-    KernelTest("selftest.triplefault", tripleFault),
+      KernelTest("selftest.pagefault", pageFault),
+      KernelTest("selftest.overflow", overflow),
+      KernelTest("selftest.divide", divide),
+      KernelTest("selftest.protection", protection),
+      KernelTest("selftest.panic", kernelPanic),
+      KernelTest("selftest.fail", failedExpectation),
+      KernelTest("selftest.hang", hang),
+      KernelTest("selftest.triplefault", tripleFault),
     ]
   }
 
@@ -41,7 +41,7 @@ enum SelfTests {
 
   @inline(never)
   static func divide(_ t: inout TestContext) {
-    let result = selftest_divide_error()
+    let result = selftestDivideError()
     t.expect(false, "1 / 0 = \(result) did not fault")
   }
 

@@ -2,8 +2,8 @@
 enum SymbolTests {
   static var tests: [KernelTest] {
     [
-    KernelTest("symbols.present", present),
-    KernelTest("symbols.lookup", lookup),
+      KernelTest("symbols.present", present),
+      KernelTest("symbols.lookup", lookup),
     ]
   }
 
@@ -28,6 +28,8 @@ enum SymbolTests {
     found.append(cString: name, limit: 32)
     t.expect(offset == 3, "offset \(offset), expected 3")
     ConsoleTests.expectText(&t, found, "kmain")
-    t.expect(symbols.lookup(LinkerAddress.kernelStart.value - 1) == nil, "an address below the kernel resolved")
+    t.expect(
+      symbols.lookup(LinkerAddress.kernelStart.value - 1) == nil,
+      "an address below the kernel resolved")
   }
 }
