@@ -61,6 +61,14 @@ cpu_read_rflags:
     pop rax
     ret
 
+global cpu_write_cr3, cpu_invalidate_page
+cpu_write_cr3:
+    mov cr3, rdi
+    ret
+cpu_invalidate_page:
+    invlpg [rdi]
+    ret
+
 global cpu_halt, cpu_halt_forever, cpu_disable_interrupts, cpu_enable_interrupts
 global cpu_pause, cpu_read_tsc, cpu_load_idt, cpu_breakpoint, cpu_frame_pointer
 cpu_halt:
@@ -102,12 +110,14 @@ cpu_frame_pointer:
     ret
 
 extern __kernel_start, __kernel_end, __text_start, __text_end, __ksyms_start, __ksyms_end
+extern __rodata_start, __rodata_end, __data_start, __data_end
+extern ist1_stack, ist2_stack, ist3_stack
 extern boot_stack_bottom, boot_stack_top, bootstrap_heap_start, bootstrap_heap_end
 global linker_address
 ; uint64_t linker_address(uint32_t which): addresses the linker script defines, by index
 ; (kernel/arch/CPU.swift names them).
 linker_address:
-    cmp edi, 10
+    cmp edi, 17
     jae .none
     lea rax, [rel .table]
     mov rax, [rax + rdi * 8]
@@ -121,3 +131,5 @@ align 8
     dq __kernel_start, __kernel_end, __text_start, __text_end
     dq __ksyms_start, __ksyms_end, boot_stack_bottom, boot_stack_top
     dq bootstrap_heap_start, bootstrap_heap_end
+    dq __rodata_start, __rodata_end, __data_start, __data_end
+    dq ist1_stack, ist2_stack, ist3_stack

@@ -215,15 +215,22 @@ boot_magic:             resd 1
 boot_info:              resd 1
 cpu_has_nx:             resd 1
 
+; Each stack has a guard page below it, which the kernel's page tables leave unmapped
+; (kernel/arch/Paging.swift), so running off the end faults instead of corrupting.
 alignb 4096
+                        resb 4096
 global boot_stack_bottom
 boot_stack_bottom:      resb 64 * 1024
 global boot_stack_top
 boot_stack_top:
+                        resb 4096
+global ist1_stack, ist2_stack, ist3_stack
 ist1_stack:             resb 16 * 1024
 ist1_stack_top:
+                        resb 4096
 ist2_stack:             resb 16 * 1024
 ist2_stack_top:
+                        resb 4096
 ist3_stack:             resb 16 * 1024
 ist3_stack_top:
 

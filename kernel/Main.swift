@@ -18,6 +18,7 @@ func kmain(_ magic: UInt32, _ bootInfoAddress: UInt32) -> Never {
   for warning in options.warnings { Log.warning("command line: \(warning)") }
 
   let heapRegion = KernelHeap.addUsableMemory(Kernel.bootInfo)  // the heap proper
+  Paging.setUp(memoryEnd: Kernel.memoryEnd)  // W^X, null page and stack guards from here on
   Kernel.printBanner()
   Log.info("heap: \(mib: heapRegion.count) MiB at \(hex: heapRegion.lowerBound)")
 
@@ -41,6 +42,15 @@ enum Kernel {
     } catch {
       panic("boot information: \(error.message)")
     }
+  }
+
+  /// The end of the highest available memory the boot page tables reach (4 GiB).
+  static var memoryEnd: UInt64 {
+    var end: UInt64 = 0
+    for region in bootInfo.memoryMap where region.kind == .available {
+      end = max(end, min(region.end, 1 << 32))
+    }
+    return end
   }
 
   /// "Swiftlet 0.1.0 ...": the first line a person sees; the harness looks for it.

@@ -13,6 +13,8 @@
 @_extern(c, "cpu_read_cr4") private func cpuReadCr4() -> UInt64
 @_extern(c, "cpu_read_rflags") private func cpuReadRflags() -> UInt64
 @_extern(c, "cpu_read_msr") private func cpuReadMsr(_ msr: UInt32) -> UInt64
+@_extern(c, "cpu_write_cr3") private func cpuWriteCR3(_ value: UInt64)
+@_extern(c, "cpu_invalidate_page") private func cpuInvalidatePage(_ address: UInt64)
 @_extern(c, "cpu_halt") private func cpuHalt()
 @_extern(c, "cpu_halt_forever") private func cpuHaltForever()
 @_extern(c, "cpu_disable_interrupts") private func cpuDisableInterrupts()
@@ -37,6 +39,10 @@ enum CPU {
   static var cr2: UInt64 { cpuReadCr2() }
   static var cr3: UInt64 { cpuReadCr3() }
   static var cr4: UInt64 { cpuReadCr4() }
+  /// Switches to the page tables at `root`, flushing the TLB.
+  static func loadPageTables(root: UInt64) { cpuWriteCR3(root) }
+  /// Drops the TLB entry for the page holding `address`.
+  static func invalidatePage(_ address: UInt64) { cpuInvalidatePage(address) }
   static var rflags: UInt64 { cpuReadRflags() }
   static func readMSR(_ msr: UInt32) -> UInt64 { cpuReadMsr(msr) }
   static var timestamp: UInt64 { cpuReadTsc() }
@@ -59,6 +65,9 @@ enum CPU {
 enum LinkerAddress: UInt32 {
   case kernelStart, kernelEnd, textStart, textEnd, symbolsStart, symbolsEnd
   case bootStackBottom, bootStackTop, bootstrapHeapStart, bootstrapHeapEnd
+  case rodataStart, rodataEnd, dataStart, dataEnd
+  /// The bottoms of the three 16 KiB interrupt stacks (boot/entry.asm).
+  case interruptStack1, interruptStack2, interruptStack3
 
   var value: UInt64 { linkerAddress(rawValue) }
 }

@@ -2,8 +2,8 @@
 ///
 /// Swift keeps frame pointers (rbp) in every function, so each frame starts with the
 /// caller's rbp and the return address. The walk only follows frame pointers that are
-/// aligned, point into the identity-mapped kernel memory and move up the stack, so a
-/// corrupt chain ends the walk instead of faulting.
+/// aligned, mapped and move up the stack, so a corrupt chain ends the walk instead of
+/// faulting.
 enum Backtrace {
   static let maximumDepth = 24
 
@@ -44,9 +44,7 @@ enum Backtrace {
   }
 
   private static func isPlausibleFrame(_ rbp: UInt64) -> Bool {
-    rbp & 7 == 0 && rbp >= LinkerAddress.kernelStart.value && rbp < identityMappedEnd - 16
+    rbp & 7 == 0 && rbp >= LinkerAddress.kernelStart.value && Paging.isMapped(rbp)
+      && Paging.isMapped(rbp + 8)
   }
-
-  /// boot/entry.asm maps the first 4 GiB.
-  private static let identityMappedEnd: UInt64 = 1 << 32
 }

@@ -28,11 +28,22 @@ enum ExceptionReport {
     var at: TextLine = "  rip \(hex: frame.rip, width: 16)"
     Backtrace.appendSymbol(frame.rip, to: &at)
     Console.print(at)
+    if SymbolTable.kernel?.lookup(frame.rip) == nil, Paging.isMapped(frame.rsp) {
+      // A jump or call to a bad address: the word at rsp is likely the return address.
+      let top = UnsafePointer<UInt64>(bitPattern: UInt(frame.rsp))!.pointee
+      var caller: TextLine = "  [rsp] \(hex: top, width: 16)"
+      Backtrace.appendSymbol(top, to: &caller)
+      Console.print(caller)
+    }
     Console.print(
       "  error \(hex: frame.error, width: 4)  rsp \(hex: frame.rsp, width: 16)  rflags \(hex: frame.rflags, width: 8)"
     )
     if vector == .pageFault {
-      Console.print("  cr2 \(hex: CPU.cr2, width: 16)  (\(pageFaultCause(frame.error)))")
+      let address = CPU.cr2
+      Console.print("  cr2 \(hex: address, width: 16)  (\(pageFaultCause(frame.error)))")
+      if let owner = GuardPages.owner(of: address) {
+        Console.print("  stack overflow: cr2 is in the guard page below \(owner)")
+      }
     }
     printRegisters(frame)
     Backtrace.print(pc: frame.rip, framePointer: frame.rbp)

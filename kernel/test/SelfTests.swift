@@ -14,6 +14,10 @@ enum SelfTests {
       KernelTest("selftest.divide", divide),
       KernelTest("selftest.protection", protection),
       KernelTest("selftest.panic", kernelPanic),
+      KernelTest("selftest.nullderef", nullDereference),
+      KernelTest("selftest.writetext", writeToText),
+      KernelTest("selftest.execheap", executeHeap),
+      KernelTest("selftest.stackoverflow", stackOverflow),
       KernelTest("selftest.fail", failedExpectation),
       KernelTest("selftest.hang", hang),
       KernelTest("selftest.triplefault", tripleFault),
@@ -57,6 +61,46 @@ enum SelfTests {
   static func kernelPanic(_ t: inout TestContext) {
     panic("selftest: a deliberate panic")
   }
+
+  @inline(never)
+  static func nullDereference(_ t: inout TestContext) {
+    let pointer = UnsafePointer<UInt64>(bitPattern: opaqueAddress(8))!
+    t.expect(false, "read \(pointer.pointee) through a null pointer")
+  }
+
+  @inline(never)
+  static func writeToText(_ t: inout TestContext) {
+    let pointer = UnsafeMutablePointer<UInt8>(
+      bitPattern: UInt(LinkerAddress.textStart.value) + 0x40)!
+    pointer.pointee = 0x90
+    t.expect(false, "wrote to kernel text")
+  }
+
+  @inline(never)
+  static func executeHeap(_ t: inout TestContext) {
+    guard let memory = KernelHeap.allocate(size: 16, alignment: 16) else { return }
+    memory.storeBytes(of: 0xC3, as: UInt8.self)  // ret
+    let function = unsafeBitCast(memory, to: (@convention(c) () -> Void).self)
+    function()
+    t.expect(false, "executed heap memory")
+  }
+
+  /// Recurses until the boot stack runs into its guard page.
+  @inline(never)
+  static func stackOverflow(_ t: inout TestContext) {
+    t.expect(recurse(opaque(1)) == 0, "recursion ended")
+  }
+
+  @inline(never)
+  static func recurse(_ depth: Int) -> Int {
+    if depth == opaque(-1) { return 0 }  // never: the guard page ends the recursion
+    var frame = InlineArray<64, Int>(repeating: depth)
+    frame[depth & 63] = recurse(depth + 1)
+    return frame[(depth + 1) & 63] &+ frame[depth & 63]
+  }
+
+  @inline(never)
+  static func opaqueAddress(_ address: UInt) -> UInt { address }
 
   /// A test that fails without crashing: the runner must say FAIL and exit with failure.
   static func failedExpectation(_ t: inout TestContext) {

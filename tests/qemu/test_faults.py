@@ -65,3 +65,37 @@ def test_harness_catches_a_triple_fault():
     assert run.status == RESET, run.tail()
     assert not run.panic_report(), run.tail()
     assert run.problem().startswith("the guest reset"), run.problem()
+
+
+MEMORY_FAULTS = [
+    # test name, the cr2 line must contain, the function rip must name
+    ("selftest.nullderef", ("0x0000000000000008", "read, page not present"), "SelfTests.nullDereference"),
+    ("selftest.writetext", ("write, protection violation",), "SelfTests.writeToText"),
+    ("selftest.execheap", ("instruction fetch, protection violation",), None),
+]
+
+
+@pytest.mark.parametrize("name, cr2_parts, function", MEMORY_FAULTS,
+                         ids=[f[0] for f in MEMORY_FAULTS])
+def test_paging_fault_report(name, cr2_parts, function):
+    run = boot(f"test={name}")
+    report = run.panic_report()
+    assert report and report[0] == "PANIC: page fault (#PF, vector 14) in kernel", run.tail()
+    cr2 = next((line for line in report if line.strip().startswith("cr2 ")), "")
+    for part in cr2_parts:
+        assert part in cr2, f"{part!r} not in {cr2!r}" + run.tail()
+    if function:
+        rip = next(line for line in report if line.strip().startswith("rip "))
+        assert function in rip, rip + run.tail()
+    # Executing the heap faults at the heap address: the caller is in the backtrace.
+    assert any("SelfTests.executeHeap" in line for line in report) or function, run.tail()
+    assert run.status == PANIC, run.tail()
+
+
+def test_stack_overflow_hits_the_guard_page():
+    run = boot("test=selftest.stackoverflow")
+    report = run.panic_report()
+    assert report and report[0] == "PANIC: page fault (#PF, vector 14) in kernel", run.tail()
+    assert "  stack overflow: cr2 is in the guard page below the boot stack" in report, run.tail()
+    assert any("SelfTests.recurse" in line for line in report), run.tail()
+    assert run.status == PANIC, run.tail()
