@@ -61,6 +61,44 @@ cpu_read_rflags:
     pop rax
     ret
 
+; Device registers: one access each, exactly as written (Swift has no volatile).
+global mmio_read32, mmio_write32
+mmio_read32:
+    mov eax, [rdi]
+    ret
+mmio_write32:
+    mov [rdi], esi
+    ret
+
+; uint64_t cpu_divide_128(uint64_t high, uint64_t low, uint64_t divisor): the quotient
+; of a 128-bit dividend; the caller makes sure it fits 64 bits (high < divisor).
+global cpu_divide_128
+cpu_divide_128:
+    mov rcx, rdx
+    mov rdx, rdi
+    mov rax, rsi
+    div rcx
+    ret
+
+global cpu_write_msr
+cpu_write_msr:
+    mov ecx, edi
+    mov eax, esi
+    mov rdx, rsi
+    shr rdx, 32
+    wrmsr
+    ret
+
+; Enables interrupts and halts until one arrives, atomically: sti takes effect after
+; the next instruction, so an interrupt pending now wakes the hlt instead of being
+; taken just before it. Returns with interrupts disabled again.
+global cpu_wait_for_interrupt
+cpu_wait_for_interrupt:
+    sti
+    hlt
+    cli
+    ret
+
 global cpu_write_cr3, cpu_invalidate_page
 cpu_write_cr3:
     mov cr3, rdi

@@ -19,8 +19,15 @@ func kmain(_ magic: UInt32, _ bootInfoAddress: UInt32) -> Never {
 
   let heapRegion = KernelHeap.addUsableMemory(Kernel.bootInfo)  // the heap proper
   Paging.setUp(memoryEnd: Kernel.memoryEnd)  // W^X, null page and stack guards from here on
+  Interrupts.setUp()  // PICs off, local and I/O APICs on
+  Clock.start()  // TSC and APIC timer measured; the tick starts
+  Serial.enableInterrupts()  // console input by interrupt
+  CPU.enableInterrupts()
   Kernel.printBanner()
   Log.info("heap: \(mib: heapRegion.count) MiB at \(hex: heapRegion.lowerBound)")
+  Log.info(
+    "clock: TSC \(Clock.tscPerSecond / 1_000_000) MHz, APIC timer \(LocalAPIC.timerCountsPerMillisecond) per ms, tick \(Clock.tickHertz) Hz"
+  )
 
   if let pattern = options.testPattern {
     TestRunner.run(pattern: pattern)  // leaves QEMU with the verdict

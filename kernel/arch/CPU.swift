@@ -13,6 +13,12 @@
 @_extern(c, "cpu_read_cr4") private func cpuReadCr4() -> UInt64
 @_extern(c, "cpu_read_rflags") private func cpuReadRflags() -> UInt64
 @_extern(c, "cpu_read_msr") private func cpuReadMsr(_ msr: UInt32) -> UInt64
+@_extern(c, "mmio_read32") private func mmioRead32(_ address: UInt64) -> UInt32
+@_extern(c, "mmio_write32") private func mmioWrite32(_ address: UInt64, _ value: UInt32)
+@_extern(c, "cpu_divide_128")
+private func cpuDivide128(_ high: UInt64, _ low: UInt64, _ divisor: UInt64) -> UInt64
+@_extern(c, "cpu_write_msr") private func cpuWriteMsr(_ msr: UInt32, _ value: UInt64)
+@_extern(c, "cpu_wait_for_interrupt") private func cpuWaitForInterrupt()
 @_extern(c, "cpu_write_cr3") private func cpuWriteCR3(_ value: UInt64)
 @_extern(c, "cpu_invalidate_page") private func cpuInvalidatePage(_ address: UInt64)
 @_extern(c, "cpu_halt") private func cpuHalt()
@@ -45,6 +51,18 @@ enum CPU {
   static func invalidatePage(_ address: UInt64) { cpuInvalidatePage(address) }
   static var rflags: UInt64 { cpuReadRflags() }
   static func readMSR(_ msr: UInt32) -> UInt64 { cpuReadMsr(msr) }
+  /// (high << 64 | low) / divisor, which must fit 64 bits (high < divisor). One `div`:
+  /// Swift's full-width division would need a 128-bit runtime routine.
+  static func divide(high: UInt64, low: UInt64, by divisor: UInt64) -> UInt64 {
+    cpuDivide128(high, low, divisor)
+  }
+  static func writeMSR(_ msr: UInt32, _ value: UInt64) { cpuWriteMsr(msr, value) }
+  /// Reads a 32-bit device register (mapped uncached).
+  static func read32(_ address: UInt64) -> UInt32 { mmioRead32(address) }
+  static func write32(_ address: UInt64, _ value: UInt32) { mmioWrite32(address, value) }
+  /// Enables interrupts, sleeps until one is handled, and disables them again.
+  static func waitForInterrupt() { cpuWaitForInterrupt() }
+  static var interruptsEnabled: Bool { rflags & (1 << 9) != 0 }
   static var timestamp: UInt64 { cpuReadTsc() }
   /// The caller's frame pointer, where a backtrace of the running code starts.
   @inline(__always) static var framePointer: UInt64 { cpuFramePointer() }

@@ -24,6 +24,8 @@ func trapDispatch(_ rawFrame: UnsafeMutableRawPointer) {
   switch frame.pointee.vector {
   case ExceptionVector.breakpoint.rawValue:
     Traps.breakpoints += 1
+  case 32...:
+    Interrupts.dispatch(&frame.pointee)
   default:
     ExceptionReport.panic(frame.pointee)
   }

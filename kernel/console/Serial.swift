@@ -1,4 +1,5 @@
-/// The 16550 UART on COM1: the kernel's console, polled in both directions.
+/// The 16550 UART on COM1: the kernel's console. Output is polled; input is polled
+/// until `enableInterrupts`, then taken by the IRQ 4 handler into a ring buffer.
 ///
 /// Register offsets from the I/O base follow the 16550 data sheet: 0 data (or divisor
 /// low with DLAB set), 1 interrupt enable (divisor high), 3 line control, 4 modem
@@ -13,6 +14,20 @@ enum Serial {
 
   private static let lineStatusDataReady: UInt8 = 1 << 0
   private static let lineStatusTransmitEmpty: UInt8 = 1 << 5
+  private static let receivedDataInterrupt: UInt8 = 1 << 0
+  private static let modemControlNormal: UInt8 = 0x0B  // DTR, RTS, OUT2 (gates the IRQ line)
+  private static let modemControlLoopback: UInt8 = 0x1B
+  static let irq = 4
+
+  /// Input received by interrupt. One producer (the handler) and one consumer, on one
+  /// CPU: each index is written by one side only.
+  nonisolated(unsafe) private static var ring = InlineArray<256, UInt8>(repeating: 0)
+  nonisolated(unsafe) private static var ringHead: UInt8 = 0
+  nonisolated(unsafe) private static var ringTail: UInt8 = 0
+  nonisolated(unsafe) private static var interruptDriven = false
+  /// Receive interrupts taken, and bytes dropped because the ring was full.
+  nonisolated(unsafe) private(set) static var interrupts: UInt64 = 0
+  nonisolated(unsafe) private(set) static var dropped: UInt64 = 0
 
   /// 115200 baud, 8 data bits, no parity, one stop bit, no interrupts.
   ///
@@ -25,7 +40,33 @@ enum Serial {
     CPU.out8(data, 1)  // 115200 / 1
     CPU.out8(interruptEnable, 0)
     CPU.out8(lineControl, 0x03)  // 8N1, DLAB off
-    CPU.out8(modemControl, 0x03)  // DTR and RTS
+    CPU.out8(modemControl, modemControlNormal)
+  }
+
+  /// Takes input by interrupt from now on.
+  static func enableInterrupts() {
+    Interrupts.enableIRQ(irq) { _ in receive() }
+    interruptDriven = true
+    CPU.out8(interruptEnable, receivedDataInterrupt)
+  }
+
+  /// Moves every waiting byte into the ring (IRQ 4).
+  private static func receive() {
+    interrupts &+= 1
+    while CPU.in8(lineStatus) & lineStatusDataReady != 0 {
+      let byte = CPU.in8(data)
+      if ringTail &+ 1 == ringHead {
+        dropped &+= 1
+      } else {
+        ring[Int(ringTail)] = byte
+        ringTail &+= 1
+      }
+    }
+  }
+
+  /// Connects the UART's output to its own input, or back to the line.
+  static func setLoopback(_ on: Bool) {
+    CPU.out8(modemControl, on ? modemControlLoopback : modemControlNormal)
   }
 
   static func write(_ byte: UInt8) {
@@ -39,6 +80,12 @@ enum Serial {
 
   /// The next received byte, if one is waiting.
   static func read() -> UInt8? {
+    if interruptDriven {
+      guard ringHead != ringTail else { return nil }
+      let byte = ring[Int(ringHead)]
+      ringHead &+= 1
+      return byte
+    }
     guard CPU.in8(lineStatus) & lineStatusDataReady != 0 else { return nil }
     return CPU.in8(data)
   }

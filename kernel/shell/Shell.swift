@@ -27,6 +27,7 @@ enum Shell {
       Console.print("mem       memory map and heap use")
       Console.print("boot      boot loader, protocol, command line, modules")
       Console.print("tests     the in-kernel tests (boot with test=<pattern> to run them)")
+      Console.print("uptime    time since boot, timer ticks and interrupts taken")
       Console.print("shutdown  leave QEMU")
     case "version":
       Kernel.printBanner()
@@ -36,6 +37,8 @@ enum Shell {
       showBoot()
     case "tests":
       for test in TestRunner.allTests() { Console.print("  \(test.name)") }
+    case "uptime":
+      showUptime()
     case "shutdown", "exit", "quit":
       Console.print("Shutting down.")
       Machine.exit(.success)
@@ -52,6 +55,13 @@ enum Shell {
     let heap = KernelHeap.statistics
     Console.print(
       "heap: \(heap.bytesInUse) of \(heap.capacity) bytes in use (peak \(heap.peakBytesInUse)), \(heap.liveAllocations) live allocations, \(heap.totalAllocations) in all"
+    )
+  }
+
+  static func showUptime() {
+    let milliseconds = Clock.nanoseconds / 1_000_000
+    Console.print(
+      "up \(milliseconds / 1000).\(milliseconds % 1000 / 100) s, \(Clock.ticks) ticks at \(Clock.tickHertz) Hz, \(Serial.interrupts) serial interrupts"
     )
   }
 
@@ -74,14 +84,15 @@ enum Shell {
     }
   }
 
-  /// Reads one line, echoing it; backspace edits. Polls the UART.
+  /// Reads one line, echoing it; backspace edits. Sleeps until input arrives.
   static func readLine() -> String {
     var bytes: [UInt8] = []
     while true {
-      guard let byte = Serial.read() else {
-        CPU.pause()
-        continue
-      }
+      CPU.disableInterrupts()  // so a byte cannot arrive between the check and the halt
+      let next = Serial.read()
+      if next == nil { CPU.waitForInterrupt() }
+      CPU.enableInterrupts()
+      guard let byte = next else { continue }
       switch byte {
       case UInt8(ascii: "\r"), UInt8(ascii: "\n"):
         Console.write(UInt8(ascii: "\n"))

@@ -1,0 +1,61 @@
+/// Interrupt vectors, handlers and routing: which device interrupt runs what.
+///
+/// Vectors 0-31 are CPU exceptions (arch/TrapFrame.swift). Above them:
+///   0x20        the local APIC timer (the kernel tick)
+///   0x30-0x3F   ISA IRQ lines 0-15, through the I/O APIC
+///   0xE0-0xEF   the silenced 8259 PICs (spurious only)
+///   0xF0        free for tests (self-interrupts)
+///   0xFF        the local APIC's spurious vector
+/// Handlers run on the interrupted thread's stack with interrupts disabled, must not
+/// block, and should be short; the end-of-interrupt is sent after the handler returns.
+typealias InterruptHandler = (inout TrapFrame) -> Void
+
+enum Interrupts {
+  static let timerVector = 0x20
+  static let irqBase = 0x30
+  static let testVector = 0xF0
+  static let spuriousVector = 0xFF
+
+  nonisolated(unsafe) private static var handlers: [InterruptHandler?] = []
+  /// Interrupts taken per vector, for the shell and tests.
+  nonisolated(unsafe) private(set) static var counts: [UInt64] = []
+  nonisolated(unsafe) private(set) static var unexpected: UInt64 = 0
+
+  /// Silences the PICs and brings up the local and I/O APICs. Interrupts stay disabled.
+  static func setUp() {
+    handlers = Array(repeating: nil, count: InterruptTable.vectorCount)
+    counts = Array(repeating: 0, count: InterruptTable.vectorCount)
+    LegacyPIC.disable()
+    LocalAPIC.enable()
+    IOAPIC.initialize()
+  }
+
+  /// Runs `handler` for every interrupt at `vector` (32-254).
+  static func register(vector: Int, _ handler: @escaping InterruptHandler) {
+    precondition(vector >= 32 && vector < spuriousVector, "not an interrupt vector")
+    handlers[vector] = handler
+  }
+
+  /// Routes ISA IRQ `irq` to this CPU at `irqBase + irq` and runs `handler` for it.
+  static func enableIRQ(_ irq: Int, _ handler: @escaping InterruptHandler) {
+    register(vector: irqBase + irq, handler)
+    IOAPIC.route(input: irq, vector: irqBase + irq, apicID: LocalAPIC.apicID)
+  }
+
+  /// Called by trapDispatch for vectors 32 and up.
+  static func dispatch(_ frame: inout TrapFrame) {
+    let vector = Int(frame.vector)
+    counts[vector] &+= 1
+    if vector == spuriousVector
+      || vector >= LegacyPIC.vectorBase && vector < LegacyPIC.vectorBase + 16
+    {
+      return  // spurious: no end-of-interrupt
+    }
+    if let handler = handlers[vector] {
+      handler(&frame)
+    } else {
+      unexpected &+= 1
+    }
+    LocalAPIC.endOfInterrupt()
+  }
+}
