@@ -17,11 +17,14 @@ func kmain(_ magic: UInt32, _ bootInfoAddress: UInt32) -> Never {
   if options.quiet { Log.threshold = .warning }
   for warning in options.warnings { Log.warning("command line: \(warning)") }
 
-  let heapRegion = KernelHeap.addUsableMemory(Kernel.bootInfo)  // the heap proper
+  let free = Kernel.freeMemory()  // the memory map less what the kernel must keep
+  let heapRegion = KernelHeap.addUsableMemory(from: free)  // the heap proper
+  Frames.setUp(free: free.flatMap { $0.subtracting(heapRegion) })  // frames: the rest
   Paging.setUp(memoryEnd: Kernel.memoryEnd)  // W^X, null page and stack guards from here on
   Interrupts.setUp()  // PICs off, local and I/O APICs on
   Clock.start()  // TSC and APIC timer measured; the tick starts
   Serial.enableInterrupts()  // console input by interrupt
+  Scheduler.start()  // kmain becomes thread "main"; an idle thread waits for work
   CPU.enableInterrupts()
   Kernel.printBanner()
   Log.info("heap: \(mib: heapRegion.count) MiB at \(hex: heapRegion.lowerBound)")
@@ -51,6 +54,21 @@ enum Kernel {
     }
   }
 
+  /// Memory below 1 MiB holds firmware tables and the loader's data: left alone.
+  static let lowMemoryEnd: UInt64 = 1 << 20
+  /// The boot page tables map the first 4 GiB, and so does `Paging.setUp`.
+  static let mappedEnd: UInt64 = 1 << 32
+
+  /// Available memory below `mappedEnd`, clear of low memory, the kernel image, the
+  /// boot information and the boot modules, in whole pages.
+  static func freeMemory() -> [Range<UInt64>] {
+    var reserved = bootInfo.infoRanges
+    reserved.append(0..<lowMemoryEnd)
+    reserved.append(LinkerAddress.kernelStart.value..<LinkerAddress.kernelEnd.value)
+    for module in bootInfo.modules { reserved.append(module.start..<module.end) }
+    return bootInfo.freeRanges(excluding: reserved, below: mappedEnd)
+  }
+
   /// The end of the highest available memory the boot page tables reach (4 GiB).
   static var memoryEnd: UInt64 {
     var end: UInt64 = 0
@@ -72,6 +90,17 @@ enum Kernel {
 }
 
 /// Physical memory as the kernel sees it: identity-mapped up to 4 GiB (boot/entry.asm).
+extension Range<UInt64> {
+  /// This range less `hole`: zero, one or two pieces.
+  func subtracting(_ hole: Range<UInt64>) -> [Range<UInt64>] {
+    guard overlaps(hole) else { return [self] }
+    var pieces: [Range<UInt64>] = []
+    if lowerBound < hole.lowerBound { pieces.append(lowerBound..<hole.lowerBound) }
+    if hole.upperBound < upperBound { pieces.append(hole.upperBound..<upperBound) }
+    return pieces
+  }
+}
+
 struct IdentityMappedMemory: PhysicalMemory {
   func bytes(at address: UInt64, count: Int) -> UnsafeRawBufferPointer? {
     guard count >= 0, address != 0, address < 1 << 32, UInt64(count) <= (1 << 32) - address

@@ -20,6 +20,9 @@ enum Interrupts {
   /// Interrupts taken per vector, for the shell and tests.
   nonisolated(unsafe) private(set) static var counts: [UInt64] = []
   nonisolated(unsafe) private(set) static var unexpected: UInt64 = 0
+  /// Runs at the end of every interrupt, after the end-of-interrupt: where the
+  /// scheduler preempts.
+  nonisolated(unsafe) static var afterInterrupt: () -> Void = {}
 
   /// Silences the PICs and brings up the local and I/O APICs. Interrupts stay disabled.
   static func setUp() {
@@ -57,5 +60,6 @@ enum Interrupts {
       unexpected &+= 1
     }
     LocalAPIC.endOfInterrupt()
+    afterInterrupt()
   }
 }

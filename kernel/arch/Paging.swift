@@ -7,9 +7,12 @@
 /// unmapped so null dereferences fault, and an unmapped guard page below every stack.
 /// Memory-mapped devices are mapped uncached on request (`mapDevice`).
 ///
-/// Physical and virtual addresses are equal everywhere, so the tables themselves are
-/// reached through their physical addresses. Large runs use 2 MiB pages; changing one
-/// 4 KiB page inside such a run first splits it into 512 small pages.
+/// Physical and virtual addresses are equal everywhere, so the tables themselves (frames
+/// from `Frames`) are reached through their physical addresses. RAM is mapped in 4 KiB
+/// pages; `map` can use 2 MiB pages for large device ranges, and changing one 4 KiB page
+/// inside such a page first splits it into 512 small pages.
+
+import Memory
 
 /// Page-table entry bits (Intel SDM vol. 3, 4.5).
 struct PageFlags: OptionSet {
@@ -50,11 +53,13 @@ enum Paging {
     let symbols = LinkerAddress.symbolsStart.value
     let kernelEnd = LinkerAddress.kernelEnd.value
     map(pageSize..<kernelStart, .kernelData)  // low memory; page 0 stays unmapped
-    map(kernelStart..<rodata, .kernelCode)
-    map(rodata..<data, .kernelReadOnly)
-    map(data..<symbols, .kernelData)
-    map(symbols..<kernelEnd, .kernelReadOnly)
-    map(kernelEnd..<max(kernelEnd, roundUp(memoryEnd)), .kernelData)
+    map(kernelStart..<rodata, .kernelCode, smallPages: true)
+    map(rodata..<data, .kernelReadOnly, smallPages: true)
+    map(data..<symbols, .kernelData, smallPages: true)
+    map(symbols..<kernelEnd, .kernelReadOnly, smallPages: true)
+    // RAM in 4 KiB pages: thread stacks carve guard pages out of it, and splitting a
+    // 2 MiB page then would take a page table that is never given back.
+    map(kernelEnd..<max(kernelEnd, roundUp(memoryEnd)), .kernelData, smallPages: true)
     CPU.loadPageTables(root: root)
 
     GuardPages.add(below: LinkerAddress.bootStackBottom.value, owner: "the boot stack")
@@ -69,11 +74,11 @@ enum Paging {
   }
 
   /// Identity-maps every page of `range` (page-aligned) with `flags`, using 2 MiB pages
-  /// where the range covers whole aligned 2 MiB blocks.
-  static func map(_ range: Range<UInt64>, _ flags: PageFlags) {
+  /// where the range covers whole aligned 2 MiB blocks, unless `smallPages`.
+  static func map(_ range: Range<UInt64>, _ flags: PageFlags, smallPages: Bool = false) {
     var address = range.lowerBound
     while address < range.upperBound {
-      if address % hugePageSize == 0 && range.upperBound - address >= hugePageSize {
+      if !smallPages && address % hugePageSize == 0 && range.upperBound - address >= hugePageSize {
         setHugeEntry(address, flags)
         address += hugePageSize
       } else {
@@ -161,11 +166,10 @@ enum Paging {
   }
 
   private static func newTable() -> UInt64 {
-    guard let memory = KernelHeap.allocate(size: Int(pageSize), alignment: Int(pageSize)) else {
-      panic("paging: no memory for a page table")
-    }
+    guard let frame = Frames.allocate() else { panic("paging: no frame for a page table") }
+    let memory = UnsafeMutableRawPointer(bitPattern: UInt(frame.address))!
     memory.initializeMemory(as: UInt8.self, repeating: 0, count: Int(pageSize))
-    return UInt64(UInt(bitPattern: memory))
+    return frame.address
   }
 
   static func roundDown(_ address: UInt64) -> UInt64 { address & ~(pageSize - 1) }
@@ -174,17 +178,24 @@ enum Paging {
 
 /// The unmapped pages below stacks, so a fault report can say whose stack overflowed.
 enum GuardPages {
-  nonisolated(unsafe) private static var pages: [(address: UInt64, owner: StaticString)] = []
+  nonisolated(unsafe) private static var pages: [(address: UInt64, owner: String)] = []
 
   /// Unmaps the page below `stackBottom` and remembers whose it is.
-  static func add(below stackBottom: UInt64, owner: StaticString) {
+  static func add(below stackBottom: UInt64, owner: String) {
     let guardPage = stackBottom - Paging.pageSize
     Paging.unmap(guardPage)
     pages.append((guardPage, owner))
   }
 
+  /// Maps the guard page below `stackBottom` again, when its stack is freed.
+  static func remove(below stackBottom: UInt64) {
+    let guardPage = stackBottom - Paging.pageSize
+    pages.removeAll { $0.address == guardPage }
+    Paging.map(guardPage..<stackBottom, .kernelData, smallPages: true)
+  }
+
   /// Whose guard page holds `address`, if any.
-  static func owner(of address: UInt64) -> StaticString? {
+  static func owner(of address: UInt64) -> String? {
     for page in pages where address >= page.address && address - page.address < Paging.pageSize {
       return page.owner
     }

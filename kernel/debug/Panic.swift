@@ -25,6 +25,9 @@ enum ExceptionReport {
     } else {
       Console.print("PANIC: unexpected interrupt, vector \(frame.vector)")
     }
+    if let thread = Scheduler.current {
+      Console.print("  thread '\(thread.name)' (id \(thread.id))")
+    }
     var at: TextLine = "  rip \(hex: frame.rip, width: 16)"
     Backtrace.appendSymbol(frame.rip, to: &at)
     Console.print(at)

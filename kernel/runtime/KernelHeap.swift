@@ -2,8 +2,8 @@
 ///
 /// It starts with a 1 MiB region reserved in the kernel image (boot/entry.asm), enough
 /// to parse the boot information, which allocates. Then `addUsableMemory` gives it the
-/// largest piece of free memory the memory map shows, clear of the kernel image, the
-/// boot information and the boot modules, up to `maximumSize`.
+/// largest piece of free memory (see `Kernel.freeMemory`), up to `maximumSize`; the
+/// frame allocator gets the rest.
 import BootInfo
 import Memory
 
@@ -14,10 +14,6 @@ enum KernelHeap {
 
   /// The early heap does not take all of memory: the frame allocator will own the rest.
   static let maximumSize: UInt64 = 64 << 20
-  /// Memory below 1 MiB holds firmware tables and the loader's data: left alone.
-  static let lowMemoryEnd: UInt64 = 1 << 20
-  /// boot/entry.asm maps only the first 4 GiB.
-  static let mappedEnd: UInt64 = 1 << 32
 
   static func startBootstrap() {
     let start = LinkerAddress.bootstrapHeapStart.value
@@ -27,14 +23,9 @@ enum KernelHeap {
     }
   }
 
-  /// Adds the largest free piece of usable memory and returns it (empty if none).
+  /// Adds the largest of the `free` ranges, up to `maximumSize`, and returns it.
   @discardableResult
-  static func addUsableMemory(_ boot: BootInfo) -> Range<UInt64> {
-    var reserved = boot.infoRanges
-    reserved.append(0..<lowMemoryEnd)
-    reserved.append(LinkerAddress.kernelStart.value..<LinkerAddress.kernelEnd.value)
-    for module in boot.modules { reserved.append(module.start..<module.end) }
-    let free = boot.freeRanges(excluding: reserved, below: mappedEnd)
+  static func addUsableMemory(from free: [Range<UInt64>]) -> Range<UInt64> {
     guard let largest = free.max(by: { $0.count < $1.count }) else {
       Log.warning("heap: no free memory beyond the 1 MiB bootstrap region")
       return 0..<0
@@ -48,19 +39,25 @@ enum KernelHeap {
     return piece
   }
 
+  /// Threads and interrupt handlers share the heap: every operation runs with
+  /// interrupts disabled (sched/InterruptLock.swift).
   static func allocate(size: Int, alignment: Int) -> UnsafeMutableRawPointer? {
-    heap.allocate(size: size, alignment: alignment)
+    withInterruptsDisabled { heap.allocate(size: size, alignment: alignment) }
   }
 
   static func free(_ memory: UnsafeMutableRawPointer) {
-    do {
-      try heap.free(memory)
-    } catch {
-      panic("heap: \(error.message) (\(hex: error.address))")
+    let failure = withInterruptsDisabled { () -> HeapFreeError? in
+      do throws(HeapFreeError) {
+        try heap.free(memory)
+        return nil
+      } catch {
+        return error
+      }
     }
+    if let failure { panic("heap: \(failure.message) (\(hex: failure.address))") }
   }
 
-  static var statistics: HeapStatistics { heap.statistics }
+  static var statistics: HeapStatistics { withInterruptsDisabled { heap.statistics } }
   static func verify() -> Bool { heap.verify() }
 
   private static func pointer(_ address: UInt64) -> UnsafeMutableRawPointer {

@@ -28,6 +28,7 @@ enum Shell {
       Console.print("boot      boot loader, protocol, command line, modules")
       Console.print("tests     the in-kernel tests (boot with test=<pattern> to run them)")
       Console.print("uptime    time since boot, timer ticks and interrupts taken")
+      Console.print("threads   every thread with its state and priority")
       Console.print("shutdown  leave QEMU")
     case "version":
       Kernel.printBanner()
@@ -39,6 +40,8 @@ enum Shell {
       for test in TestRunner.allTests() { Console.print("  \(test.name)") }
     case "uptime":
       showUptime()
+    case "threads":
+      showThreads()
     case "shutdown", "exit", "quit":
       Console.print("Shutting down.")
       Machine.exit(.success)
@@ -63,6 +66,33 @@ enum Shell {
     Console.print(
       "up \(milliseconds / 1000).\(milliseconds % 1000 / 100) s, \(Clock.ticks) ticks at \(Clock.tickHertz) Hz, \(Serial.interrupts) serial interrupts"
     )
+  }
+
+  static func showThreads() {
+    Scheduler.forEachThread { thread in
+      Console.print(
+        "  \(thread.id) \(thread.name): \(stateName(thread.state)), \(priorityName(thread.priority))"
+      )
+    }
+    Console.print("\(Scheduler.switches) switches, \(Scheduler.preemptions) preemptions")
+  }
+
+  static func stateName(_ state: Thread.State) -> StaticString {
+    switch state {
+    case .ready: "ready"
+    case .running: "running"
+    case .blocked: "blocked"
+    case .sleeping: "sleeping"
+    case .finished: "finished"
+    }
+  }
+
+  static func priorityName(_ priority: Thread.Priority) -> StaticString {
+    switch priority {
+    case .high: "high"
+    case .normal: "normal"
+    case .low: "low"
+    }
   }
 
   static func showBoot() {

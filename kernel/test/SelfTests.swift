@@ -18,6 +18,7 @@ enum SelfTests {
       KernelTest("selftest.writetext", writeToText),
       KernelTest("selftest.execheap", executeHeap),
       KernelTest("selftest.stackoverflow", stackOverflow),
+      KernelTest("selftest.threadoverflow", threadStackOverflow),
       KernelTest("selftest.fail", failedExpectation),
       KernelTest("selftest.hang", hang),
       KernelTest("selftest.triplefault", tripleFault),
@@ -89,6 +90,13 @@ enum SelfTests {
   @inline(never)
   static func stackOverflow(_ t: inout TestContext) {
     t.expect(recurse(opaque(1)) == 0, "recursion ended")
+  }
+
+  /// The same in a thread: the report must name the thread and its guard page.
+  static func threadStackOverflow(_ t: inout TestContext) {
+    guard let thread = Scheduler.spawn("deep", { _ = recurse(opaque(1)) }) else { return }
+    Scheduler.join(thread)
+    t.expect(false, "the thread's recursion ended")
   }
 
   @inline(never)

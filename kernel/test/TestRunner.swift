@@ -36,7 +36,8 @@ enum TestRunner {
   /// Every test the kernel has, grouped by subsystem.
   static func allTests() -> [KernelTest] {
     BootTests.tests + ConsoleTests.tests + HeapTests.tests + TrapTests.tests
-      + SymbolTests.tests + PagingTests.tests + InterruptTests.tests + SelfTests.tests
+      + SymbolTests.tests + PagingTests.tests + InterruptTests.tests + SchedulerTests.tests
+      + SelfTests.tests
   }
 
   /// Runs the tests `pattern` selects and leaves QEMU with the result.

@@ -19,7 +19,10 @@ enum Clock {
     let elapsed = PIT.wait(milliseconds: calibrationMilliseconds) { CPU.timestamp }
     tscPerSecond = max(1, elapsed * 1000 / UInt64(calibrationMilliseconds))
     LocalAPIC.calibrate(milliseconds: calibrationMilliseconds)
-    Interrupts.register(vector: Interrupts.timerVector) { _ in ticks &+= 1 }
+    Interrupts.register(vector: Interrupts.timerVector) { _ in
+      ticks &+= 1
+      Scheduler.tick()
+    }
     LocalAPIC.startPeriodicTimer(hertz: tickHertz)
   }
 

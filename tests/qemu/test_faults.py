@@ -99,3 +99,12 @@ def test_stack_overflow_hits_the_guard_page():
     assert "  stack overflow: cr2 is in the guard page below the boot stack" in report, run.tail()
     assert any("SelfTests.recurse" in line for line in report), run.tail()
     assert run.status == PANIC, run.tail()
+
+
+def test_thread_stack_overflow_names_the_thread():
+    run = boot("test=selftest.threadoverflow")
+    report = run.panic_report()
+    assert report and report[0] == "PANIC: page fault (#PF, vector 14) in kernel", run.tail()
+    assert "  thread 'deep' (id" in "\n".join(report), run.tail()
+    assert "  stack overflow: cr2 is in the guard page below thread 'deep'" in report, run.tail()
+    assert run.status == PANIC, run.tail()
