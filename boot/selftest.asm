@@ -117,3 +117,59 @@ selftest_red_zone_survives_trap:
 .bad:
     xor eax, eax
     ret
+
+; Preemption probes (kernel/test/SchedulerTests.swift). One thread runs
+; selftest_sse_survives_preemption: it fills xmm0-15, spins until the other thread has
+; run selftest_clobber_sse three times (so it must have been preempted in between),
+; and returns 1 if its xmm registers are intact, 0 if not, 2 if the other thread never
+; ran within a bounded number of spins.
+section .bss
+alignb 8
+global selftest_clobber_count
+selftest_clobber_count: resq 1
+
+section .text
+global selftest_clobber_sse
+selftest_clobber_sse:
+%assign i 0
+%rep 16
+    mov rax, 0xDEAD000000000000 + i
+    movq xmm %+ i, rax
+%assign i i + 1
+%endrep
+    lock inc qword [rel selftest_clobber_count]
+    ret
+
+global selftest_sse_survives_preemption
+selftest_sse_survives_preemption:
+%assign i 0
+%rep 16
+    mov rax, 0x5353450000000000 + i
+    movq xmm %+ i, rax
+%assign i i + 1
+%endrep
+    mov rdx, [rel selftest_clobber_count]
+    add rdx, 3
+    mov rcx, 0x80000000
+.spin:
+    pause
+    cmp [rel selftest_clobber_count], rdx
+    jae .check
+    dec rcx
+    jnz .spin
+    mov eax, 2
+    ret
+.check:
+%assign i 0
+%rep 16
+    movq rax, xmm %+ i
+    mov rcx, 0x5353450000000000 + i
+    cmp rax, rcx
+    jne .bad
+%assign i i + 1
+%endrep
+    mov eax, 1
+    ret
+.bad:
+    xor eax, eax
+    ret

@@ -10,6 +10,7 @@ enum HeapTests {
       KernelTest("heap.alignment", alignment),
       KernelTest("heap.swift_collections", swiftCollections),
       KernelTest("heap.reuse", reuse),
+      KernelTest("heap.small_from_slabs_large_from_region", smallFromSlabsLargeFromRegion),
     ]
   }
 
@@ -66,6 +67,25 @@ enum HeapTests {
     }
     let after = KernelHeap.statistics.bytesInUse
     t.expect(after == before, "\(after - before) bytes not returned to the heap")
+  }
+
+  static func smallFromSlabsLargeFromRegion(_ t: inout TestContext) {
+    let small = KernelHeap.allocate(size: 48, alignment: 16)
+    let large = KernelHeap.allocate(size: 16 * 1024, alignment: 16)
+    guard let small, let large else {
+      t.expect(false, "allocation failed")
+      return
+    }
+    t.expect(
+      !KernelHeap.isLargeRegion(UInt64(UInt(bitPattern: small))),
+      "48 bytes came from a large region")
+    t.expect(
+      KernelHeap.isLargeRegion(UInt64(UInt(bitPattern: large))),
+      "16 KiB did not come from a large region")
+    t.expect(UInt(bitPattern: small) % 64 == 0, "a 64-byte-class object is not 64-aligned")
+    KernelHeap.free(small)
+    KernelHeap.free(large)
+    t.expect(KernelHeap.verify(), "heap inconsistent")
   }
 
   static func reuse(_ t: inout TestContext) {
