@@ -24,17 +24,19 @@ UNICODE_TABLES := $(dir $(SWIFTC))../lib/swift/embedded/x86_64-unknown-linux-gnu
 
 ASM_OBJECTS := $(patsubst boot/%.asm,$(BUILD)/boot/%.o,$(wildcard boot/*.asm))
 # Portable modules, in dependency order.
-PORTABLE := BootInfo:kernel/bootinfo Memory:kernel/mem
+PORTABLE := BootInfo:kernel/bootinfo Memory:kernel/mem ELF:kernel/elf
 PORTABLE_NAMES := $(foreach m,$(PORTABLE),$(word 1,$(subst :, ,$(m))))
 PORTABLE_OBJECTS := $(foreach n,$(PORTABLE_NAMES),$(BUILD)/swift/$(n).o)
 PORTABLE_DIRS := $(foreach m,$(PORTABLE),$(word 2,$(subst :, ,$(m))))
 KERNEL_SOURCES := $(filter-out $(addsuffix /%,$(PORTABLE_DIRS)),$(sort $(shell find kernel -name '*.swift')))
-OBJECTS := $(ASM_OBJECTS) $(PORTABLE_OBJECTS) $(BUILD)/swift/Kernel.o
+# The kernel calls domains through the same generated proxies domains use.
+KERNEL_DOMAIN_OBJECTS := $(BUILD)/swift/SwiftletLib.o $(BUILD)/swift/SwiftletInterfaces.o
+OBJECTS := $(ASM_OBJECTS) $(PORTABLE_OBJECTS) $(KERNEL_DOMAIN_OBJECTS) $(BUILD)/swift/Kernel.o
 
-.PHONY: all kernel iso run debug test unit harness lint format clean deps help
+.PHONY: all kernel domains iso run debug test unit harness lint format clean deps help
 .DELETE_ON_ERROR:
 
-all: kernel
+all: kernel domains
 
 kernel: $(BUILD)/swiftlet.elf $(BUILD)/swiftlet32.elf
 
@@ -62,7 +64,17 @@ $(BUILD)/swift/$(1).o: $(wildcard $(2)/*.swift)
 endef
 $(foreach m,$(PORTABLE),$(eval $(call portable_module,$(word 1,$(subst :, ,$(m))),$(word 2,$(subst :, ,$(m))))))
 
-$(BUILD)/swift/Kernel.o: $(KERNEL_SOURCES) $(PORTABLE_OBJECTS)
+$(BUILD)/swift/SwiftletLib.o: $(wildcard domains/lib/*.swift)
+	@mkdir -p $(BUILD)/swift
+	$(SWIFTC) $(SWIFT_FLAGS) -strict-memory-safety -module-name SwiftletLib -emit-module \
+	  -emit-module-path $(BUILD)/swift/SwiftletLib.swiftmodule -c $^ -o $@
+
+$(BUILD)/swift/SwiftletInterfaces.o: $(wildcard domains/interfaces/*.swift) $(BUILD)/generated/.stamp $(BUILD)/swift/SwiftletLib.o
+	$(SWIFTC) $(SWIFT_FLAGS) -strict-memory-safety -module-name SwiftletInterfaces -emit-module \
+	  -emit-module-path $(BUILD)/swift/SwiftletInterfaces.swiftmodule \
+	  -c $(wildcard domains/interfaces/*.swift) $(BUILD)/generated/interfaces/Proxies.swift -o $@
+
+$(BUILD)/swift/Kernel.o: $(KERNEL_SOURCES) $(PORTABLE_OBJECTS) $(KERNEL_DOMAIN_OBJECTS)
 	$(SWIFTC) $(SWIFT_FLAGS) -module-name Kernel -c $(KERNEL_SOURCES) -o $@
 
 LINK = $(LD) -T linker.ld -nostdlib -static -z max-page-size=4096 --no-dynamic-linker
@@ -79,6 +91,54 @@ $(BUILD)/swiftlet.elf: $(OBJECTS) $(BUILD)/ksyms.o linker.ld
 	$(LINK) -o $@ $(OBJECTS) $(BUILD)/ksyms.o $(UNICODE_TABLES)
 	$(PYTHON) scripts/mksyms.py check $@ $(BUILD)/ksyms.bin
 
+# ---- Domains -------------------------------------------------------------------------
+# Each domain (domains/manifest.json) is its own module and ELF shared object, linked
+# with the trusted library and the interfaces, loaded by the kernel as a boot module.
+# tools/proxygen writes the proxies and each domain's entry points into build/generated.
+
+HOST_SWIFT_LIBS := $(SWIFT_BIN)/../lib/swift/host
+PROXYGEN := $(BUILD)/tools/proxygen
+DOMAINS := $(shell $(PYTHON) -c "import json; print(' '.join(d['name'] for d in json.load(open('domains/manifest.json'))['domains']))")
+DOMAIN_BUILD := $(BUILD)/domains
+DOMAIN_IMAGES := $(foreach d,$(DOMAINS),$(DOMAIN_BUILD)/$(d).so)
+DOMAIN_FLAGS := $(filter-out -I $(BUILD)/swift,$(SWIFT_FLAGS)) -I $(DOMAIN_BUILD) \
+  -strict-memory-safety -Werror StrictMemorySafety
+LINK_DOMAIN = $(LD) -shared --hash-style=sysv -z max-page-size=4096 -z noexecstack
+
+domains: $(DOMAIN_IMAGES)
+
+$(PROXYGEN): $(wildcard tools/proxygen/Core/*.swift) $(wildcard tools/proxygen/Main/*.swift)
+	@mkdir -p $(BUILD)/tools
+	$(SWIFTC) -O -warnings-as-errors -wmo -parse-as-library -module-name ProxyGeneratorCore \
+	  -I $(HOST_SWIFT_LIBS) -emit-module -emit-module-path $(BUILD)/tools/ProxyGeneratorCore.swiftmodule \
+	  -c $(wildcard tools/proxygen/Core/*.swift) -o $(BUILD)/tools/ProxyGeneratorCore.o
+	$(SWIFTC) -O -warnings-as-errors -I $(BUILD)/tools -I $(HOST_SWIFT_LIBS) -L $(HOST_SWIFT_LIBS) \
+	  -lSwiftSyntax -lSwiftParser -Xlinker -rpath -Xlinker $(HOST_SWIFT_LIBS) \
+	  $(wildcard tools/proxygen/Main/*.swift) $(BUILD)/tools/ProxyGeneratorCore.o -o $@
+
+$(BUILD)/generated/.stamp: $(PROXYGEN) $(wildcard domains/interfaces/*.swift) domains/manifest.json
+	$(PROXYGEN) --interfaces domains/interfaces --manifest domains/manifest.json --output $(BUILD)/generated
+	@touch $@
+
+$(DOMAIN_BUILD)/SwiftletLib.o: $(wildcard domains/lib/*.swift)
+	@mkdir -p $(DOMAIN_BUILD)
+	$(SWIFTC) $(DOMAIN_FLAGS) -module-name SwiftletLib -emit-module \
+	  -emit-module-path $(DOMAIN_BUILD)/SwiftletLib.swiftmodule -c $^ -o $@
+
+$(DOMAIN_BUILD)/SwiftletInterfaces.o: $(wildcard domains/interfaces/*.swift) $(BUILD)/generated/.stamp $(DOMAIN_BUILD)/SwiftletLib.o
+	$(SWIFTC) $(DOMAIN_FLAGS) -module-name SwiftletInterfaces -emit-module \
+	  -emit-module-path $(DOMAIN_BUILD)/SwiftletInterfaces.swiftmodule \
+	  -c $(wildcard domains/interfaces/*.swift) $(BUILD)/generated/interfaces/Proxies.swift -o $@
+
+define domain_module
+$(DOMAIN_BUILD)/$(1).o: $(wildcard domains/$(1)/*.swift) $(BUILD)/generated/.stamp $(DOMAIN_BUILD)/SwiftletInterfaces.o
+	$(SWIFTC) $(DOMAIN_FLAGS) -module-name $(1)_domain \
+	  -c $(wildcard domains/$(1)/*.swift) $(BUILD)/generated/$(1)/Exports.swift -o $$@
+$(DOMAIN_BUILD)/$(1).so: $(DOMAIN_BUILD)/$(1).o $(DOMAIN_BUILD)/SwiftletLib.o $(DOMAIN_BUILD)/SwiftletInterfaces.o
+	$(LINK_DOMAIN) -o $$@ $$^
+endef
+$(foreach d,$(DOMAINS),$(eval $(call domain_module,$(d))))
+
 # QEMU's -kernel takes multiboot1 ELF32 images only.
 $(BUILD)/swiftlet32.elf: $(BUILD)/swiftlet.elf
 	$(OBJCOPY) -O elf32-i386 $< $@
@@ -88,10 +148,13 @@ $(BUILD)/iso.cmdline: FORCE
 	@mkdir -p $(BUILD)
 	@echo '$(CMDLINE)' | cmp -s - $@ || echo '$(CMDLINE)' > $@
 
-$(BUILD)/swiftlet.iso: $(BUILD)/swiftlet.elf $(BUILD)/iso.cmdline scripts/grub.cfg | deps
-	rm -rf $(BUILD)/iso && mkdir -p $(BUILD)/iso/boot/grub
+$(BUILD)/swiftlet.iso: $(BUILD)/swiftlet.elf $(DOMAIN_IMAGES) $(BUILD)/iso.cmdline scripts/grub.cfg | deps
+	rm -rf $(BUILD)/iso && mkdir -p $(BUILD)/iso/boot/grub $(BUILD)/iso/boot/domains
 	cp $(BUILD)/swiftlet.elf $(BUILD)/iso/boot/swiftlet.elf
-	sed 's|@CMDLINE@|$(CMDLINE)|' scripts/grub.cfg > $(BUILD)/iso/boot/grub/grub.cfg
+	cp $(DOMAIN_IMAGES) $(BUILD)/iso/boot/domains/
+	sed -e 's|@CMDLINE@|$(CMDLINE)|' \
+	  -e 's|@MODULES@|$(foreach d,$(DOMAINS),  module2 /boot/domains/$(d).so $(d)\n)|' \
+	  scripts/grub.cfg > $(BUILD)/iso/boot/grub/grub.cfg
 	grub-mkrescue -o $@ $(BUILD)/iso 2>$(BUILD)/grub-mkrescue.log || (cat $(BUILD)/grub-mkrescue.log; exit 1)
 
 iso: $(BUILD)/swiftlet.iso
@@ -100,11 +163,11 @@ ifeq ($(ISO),1)
 run: $(BUILD)/swiftlet.iso
 	@BUILD=$(BUILD) scripts/qemu.sh --iso
 else
-run: kernel | deps
+run: kernel domains | deps
 	@BUILD=$(BUILD) scripts/qemu.sh --cmdline '$(CMDLINE)'
 endif
 
-debug: kernel | deps
+debug: kernel domains | deps
 	@BUILD=$(BUILD) scripts/qemu.sh --debug --cmdline '$(CMDLINE)'
 
 test: lint unit harness
@@ -112,7 +175,7 @@ test: lint unit harness
 unit:
 	$(SWIFT_BIN)/swift test
 
-harness: kernel iso
+harness: kernel domains iso
 	$(PYTHON) -m pytest -q tests/qemu
 
 SWIFT_FILES = $(shell git ls-files -co --exclude-standard '*.swift')

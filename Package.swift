@@ -13,11 +13,15 @@ let package = Package(
   targets: [
     .target(name: "BootInfo", path: "kernel/bootinfo", swiftSettings: warningsAreErrors),
     .target(name: "Memory", path: "kernel/mem", swiftSettings: warningsAreErrors),
+    .target(name: "ELF", path: "kernel/elf", swiftSettings: warningsAreErrors),
     .testTarget(
       name: "BootInfoTests", dependencies: ["BootInfo"], path: "tests/unit/BootInfoTests",
       swiftSettings: warningsAreErrors),
     .testTarget(
       name: "MemoryTests", dependencies: ["Memory"], path: "tests/unit/MemoryTests",
+      swiftSettings: warningsAreErrors),
+    .testTarget(
+      name: "ELFTests", dependencies: ["ELF"], path: "tests/unit/ELFTests",
       swiftSettings: warningsAreErrors),
   ]
 )

@@ -27,6 +27,7 @@ func kmain(_ magic: UInt32, _ bootInfoAddress: UInt32) -> Never {
   Scheduler.start()  // kmain becomes thread "main"; an idle thread waits for work
   CPU.enableInterrupts()
   Kernel.printBanner()
+  DomainManager.loadBootModules(Kernel.bootInfo)  // every boot module is a domain
   Log.info("heap: \(mib: heapRegion.count) MiB at \(hex: heapRegion.lowerBound)")
   Log.info(
     "clock: TSC \(Clock.tscPerSecond / 1_000_000) MHz, APIC timer \(LocalAPIC.timerCountsPerMillisecond) per ms, tick \(Clock.tickHertz) Hz"

@@ -36,6 +36,9 @@ if [ $iso -eq 1 ]; then
   args+=(-cdrom "$build/swiftlet.iso" -boot d)
 else
   args+=(-kernel "$build/swiftlet32.elf" -append "$cmdline")
+  # Every domain image is a boot module; the kernel names each by its file name.
+  modules=$(ls "$build"/domains/*.so 2>/dev/null | paste -sd, -)
+  [ -n "$modules" ] && args+=(-initrd "$modules")
   [ -e /usr/share/qemu/qboot.rom ] && args+=(-bios /usr/share/qemu/qboot.rom)
 fi
 if [ $debug -eq 1 ]; then

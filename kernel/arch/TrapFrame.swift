@@ -27,6 +27,8 @@ func trapDispatch(_ rawFrame: UnsafeMutableRawPointer) {
   case 32...:
     Interrupts.dispatch(&frame.pointee)
   default:
+    // In a domain, a fault ends the domain (and the call into it), not the kernel.
+    if DomainManager.handleException(&frame.pointee) { return }
     ExceptionReport.panic(frame.pointee)
   }
 }

@@ -123,6 +123,7 @@ enum Scheduler {
     let save = current.savedStackPointer
     let next = takeNext(atLeast: .low) ?? idle!
     next.state = .running
+    swapDomainState(from: current, to: next)
     current = next
     quantumLeft = quantumTicks
     switches &+= 1
@@ -216,9 +217,18 @@ enum Scheduler {
     next.state = .running
     current = next
     switches &+= 1
+    swapDomainState(from: previous, to: next)
     contextSwitch(previous.savedStackPointer, next.savedStackPointer.pointee)
     // Running as `previous` again, switched back to by someone.
     reapFinished()
+  }
+
+  /// A thread's domain and call continuation go with it (kernel/domains/DomainCall.swift).
+  private static func swapDomainState(from previous: Thread, to next: Thread) {
+    previous.domain = DomainCall.currentDomain
+    previous.continuation = DomainCall.currentContinuation
+    DomainCall.currentDomain = next.domain
+    DomainCall.currentContinuation = next.continuation
   }
 
   /// A new thread's first switch did not return through `switchTo`: reap here.

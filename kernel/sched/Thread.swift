@@ -7,7 +7,7 @@ import Memory
 /// thread's stack is built to look like it was switched away from just before
 /// `thread_trampoline`, so the first switch to it starts it.
 
-/// Which domain a thread is running in. Domains come later; everything is the kernel.
+/// Which domain code belongs to: 0 is the kernel, domains count from 1.
 struct DomainID: Equatable {
   let rawValue: Int
   static let kernel = DomainID(rawValue: 0)
@@ -33,7 +33,13 @@ final class Thread {
   let name: String
   let priority: Priority
   var state: State
+  /// While switched out: the domain it was running in and its innermost call's
+  /// continuation (kernel/domains/DomainCall.swift keeps the running thread's).
   var domain = DomainID.kernel
+  var continuation: UInt64 = 0
+  /// The watchdog's view: which call it is timing, and since when.
+  var watchedCall: UInt64 = 0
+  var watchedSince: UInt64 = 0
   /// The saved stack pointer lives at a fixed address because `context_switch` writes
   /// it after the switch has left this thread; a class property passed inout might be
   /// a temporary written back only when the thread runs again.

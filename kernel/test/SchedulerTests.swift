@@ -204,11 +204,11 @@ enum SchedulerTests {
 
   static func threadsRunInTheKernelDomain(_ t: inout TestContext) {
     nonisolated(unsafe) var domain = DomainID(rawValue: -1)
-    if let thread = Scheduler.spawn("domain", { domain = Scheduler.current.domain }) {
+    if let thread = Scheduler.spawn("domain", { domain = DomainCall.currentDomain }) {
       Scheduler.join(thread)
     }
     t.expect(
-      domain == .kernel && Scheduler.current.domain == .kernel,
+      domain == .kernel && DomainCall.currentDomain == .kernel,
       "a thread is not in the kernel domain")
   }
 }

@@ -19,8 +19,9 @@ enum Clock {
     let elapsed = PIT.wait(milliseconds: calibrationMilliseconds) { CPU.timestamp }
     tscPerSecond = max(1, elapsed * 1000 / UInt64(calibrationMilliseconds))
     LocalAPIC.calibrate(milliseconds: calibrationMilliseconds)
-    Interrupts.register(vector: Interrupts.timerVector) { _ in
+    Interrupts.register(vector: Interrupts.timerVector) { frame in
       ticks &+= 1
+      DomainManager.watchdogTick(&frame)
       Scheduler.tick()
     }
     LocalAPIC.startPeriodicTimer(hertz: tickHertz)

@@ -1,0 +1,26 @@
+/// What can go wrong in a cross-domain call, as the caller sees it.
+public enum RpcError: Error, Equatable, BitwiseCopyable {
+  /// The callee trapped during the call (a Swift runtime trap, a page fault, a
+  /// general protection fault, a divide error, a stack overflow). Its private heap and
+  /// what it owned are gone; it can be restarted.
+  case domainCrashed
+  /// The call ran past the callee's time budget and was ended like a crash.
+  case timedOut
+  /// The callee has crashed earlier and has not been restarted.
+  case unavailable
+  /// No domain exports that interface, or this domain may not call it.
+  case notConnected
+  /// The callee reports a failure of its own, with a code its interface documents.
+  case failed(code: Int32)
+
+  /// The kernel's call status (kernel/domains/DomainCall.swift), as an error.
+  init?(callStatus: Int32) {
+    switch callStatus {
+    case 0: return nil
+    case 1: self = .domainCrashed
+    case 2: self = .unavailable
+    case 4: self = .timedOut
+    default: self = .notConnected
+    }
+  }
+}

@@ -1,0 +1,28 @@
+/// The kernel's system interface, as domains import it.
+///
+/// These are the only symbols a domain image may leave undefined (besides the C
+/// library functions the Embedded Swift runtime needs, which the kernel also
+/// provides); the kernel's loader binds them and refuses any other import by name
+/// (kernel/domains/SystemInterface.swift has the other side of this list). Only this
+/// trusted library calls them; domain code uses the safe wrappers around them.
+
+@_extern(c, "swiftlet_log")
+func kernelLog(_ level: Int, _ text: UnsafePointer<UInt8>?, _ length: Int)
+
+@_extern(c, "swiftlet_connect")
+func kernelConnect(_ name: UnsafePointer<UInt8>?, _ length: Int) -> Int64
+
+@_extern(c, "swiftlet_call")
+func kernelCall(
+  _ handle: UInt64, _ method: UInt64, _ arguments: UnsafeMutableRawPointer?,
+  _ result: UnsafeMutableRawPointer?
+) -> Int32
+
+@_extern(c, "swiftlet_recover")
+func kernelRecover(_ handle: UInt64) -> Int32
+
+@_extern(c, "swiftlet_domain_id")
+func kernelDomainID() -> UInt32
+
+@_extern(c, "swiftlet_time_ns")
+func kernelTimeNanoseconds() -> UInt64

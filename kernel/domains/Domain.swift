@@ -1,0 +1,109 @@
+/// A domain: one isolated component, loaded from its image, with its own heap.
+///
+/// Everything a domain has is here, so destroying it gives everything back: the frames
+/// its image was loaded into, its private heap (frames too), and its export slots
+/// (marked stopped, so calls fail cleanly instead of running freed code). The pristine
+/// image (the boot module) stays, so the domain can be created again from it.
+import Memory
+
+final class Domain {
+  enum State: Equatable { case running, crashed, destroyed }
+
+  let id: DomainID
+  let name: String
+  /// The image as it came: a boot module, never written.
+  let image: UnsafeRawBufferPointer
+  var state = State.running
+  var manifest: DomainManifestInfo
+  /// Where the image was loaded (frames, identity-mapped) and how many frames.
+  var loadedAt: PhysicalFrame?
+  var loadedFrames = 0
+  /// The private heap and the frames it lives in.
+  private var heap = FreeListHeap()
+  var heapFrames: PhysicalFrame?
+  var heapFrameCount = 0
+  /// The export slot of each exported interface, and the slot that runs init.
+  var exportSlots: [(interface: String, slot: Int)] = []
+  var controlSlot = -1
+  var crashes = 0
+  var restarts = 0
+
+  init(id: DomainID, name: String, image: UnsafeRawBufferPointer) {
+    self.id = id
+    self.name = name
+    self.image = image
+    manifest = DomainManifestInfo()
+  }
+
+  func allocate(size: Int, alignment: Int) -> UnsafeMutableRawPointer? {
+    withInterruptsDisabled { heap.allocate(size: size, alignment: alignment) }
+  }
+
+  func free(_ pointer: UnsafeMutableRawPointer) {
+    let failure = withInterruptsDisabled { () -> HeapFreeError? in
+      do throws(HeapFreeError) {
+        try heap.free(pointer)
+        return nil
+      } catch {
+        return error
+      }
+    }
+    // A bad free from domain code is the domain's bug: it crashes the domain, not the
+    // kernel. Trusted runtime code is the only caller, so this means corruption.
+    if let failure { Log.error("domain '\(name)': \(failure.message) (\(hex: failure.address))") }
+  }
+
+  var heapStatistics: HeapStatistics { withInterruptsDisabled { heap.statistics } }
+
+  /// Calls served through all of this domain's exports.
+  var calls: UInt64 {
+    exportSlots.reduce(0) { $0 + DomainCall.exports[$1.slot].calls }
+  }
+
+  /// Gives the private heap its frames.
+  func setHeap(_ frames: PhysicalFrame, count: Int) {
+    heap = FreeListHeap()
+    heapFrames = frames
+    heapFrameCount = count
+    _ = heap.addRegion(
+      base: UnsafeMutableRawPointer(bitPattern: UInt(frames.address))!,
+      size: count * Int(Paging.pageSize))
+  }
+
+  /// Drops the private heap whole: its frames go back, nothing in it is freed singly.
+  func dropHeap() {
+    if let frames = heapFrames { Frames.free(frames, count: heapFrameCount) }
+    heapFrames = nil
+    heapFrameCount = 0
+    heap = FreeListHeap()
+  }
+}
+
+/// What the manifest says about a domain (its `swiftlet_domain_manifest`, from
+/// domains/manifest.json through tools/proxygen).
+struct DomainManifestInfo {
+  var name = ""
+  var exports: [String] = []
+  var imports: [String] = []
+  var heapKiB = 256
+  var budgetMilliseconds = 200
+
+  init() {}
+
+  /// Parses "key=value" lines; unknown keys are ignored, missing ones keep defaults.
+  init(parsing text: String) {
+    for line in text.split(separator: "\n") {
+      let parts = line.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+      guard parts.count == 2 else { continue }
+      let value = String(parts[1])
+      switch parts[0] {
+      case "name": name = value
+      case "exports": exports = value.split(separator: ",").map { String($0) }
+      case "imports": imports = value.split(separator: ",").map { String($0) }
+      case "heapKiB": heapKiB = Int(value) ?? heapKiB
+      case "budgetMilliseconds": budgetMilliseconds = Int(value) ?? budgetMilliseconds
+      default: break
+      }
+    }
+  }
+}

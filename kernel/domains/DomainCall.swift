@@ -1,0 +1,59 @@
+/// The kernel's view of cross-domain calls: the export table boot/domaincall.asm
+/// calls through, and the current domain and continuation of the running thread.
+///
+/// A thread's current domain and innermost continuation live in two globals that
+/// `swiftlet_call` updates without any call into Swift; the scheduler saves and loads
+/// them with the rest of a thread's state (`Scheduler.switchTo`).
+
+@_extern(c, "domain_call_state") private func domainCallState(_ which: UInt32) -> UnsafeMutableRawPointer
+
+/// One row of the export table, as boot/domaincall.asm reads it.
+struct ExportRecord {
+  var entry: UInt64
+  var domain: UInt32
+  var running: UInt32
+  var calls: UInt64
+  var padding: UInt64
+}
+
+/// How a cross-domain call ended (boot/domaincall.asm).
+enum CallStatus: UInt64 {
+  case returned = 0, crashed = 1, stopped = 2, badHandle = 3, timedOut = 4
+}
+
+enum DomainCall {
+  static let exportSlots = 256
+
+  nonisolated(unsafe) static let exports = domainCallState(0).assumingMemoryBound(to: ExportRecord.self)
+  nonisolated(unsafe) private static let domainWord = domainCallState(1).assumingMemoryBound(to: UInt64.self)
+  nonisolated(unsafe) private static let continuationWord = domainCallState(2).assumingMemoryBound(to: UInt64.self)
+  /// Where a call ended by the kernel resumes, with rsp at its continuation.
+  static let crashedResumeAddress = UInt64(UInt(bitPattern: domainCallState(3)))
+
+  /// The domain the running code belongs to.
+  static var currentDomain: DomainID {
+    get { DomainID(rawValue: Int(domainWord.pointee)) }
+    set { domainWord.pointee = UInt64(newValue.rawValue) }
+  }
+
+  /// The innermost call's continuation (0: no call in progress on this thread).
+  static var currentContinuation: UInt64 {
+    get { continuationWord.pointee }
+    set { continuationWord.pointee = newValue }
+  }
+
+  /// The export record the innermost call went through.
+  static var innermostCallRecord: UnsafeMutablePointer<ExportRecord>? {
+    guard currentContinuation != 0 else { return nil }
+    let continuation = UnsafePointer<UInt64>(bitPattern: UInt(currentContinuation))!
+    return UnsafeMutablePointer<ExportRecord>(bitPattern: UInt(continuation[0]))
+  }
+
+  /// Ends the innermost call as if it had returned `status`: the trap frame now
+  /// resumes at its continuation (boot/domaincall.asm, swiftlet_call_crashed).
+  static func unwindInnermostCall(_ frame: inout TrapFrame, status: CallStatus) {
+    frame.rsp = currentContinuation
+    frame.rip = crashedResumeAddress
+    frame.rax = status.rawValue
+  }
+}

@@ -1,0 +1,61 @@
+/// Loads a domain image into memory: validate, place, copy, relocate, protect.
+///
+/// The ELF work is the portable module ELF (unit-tested on the host); this file gives it
+/// frames to load into and the system interface to bind imports against, then sets
+/// page permissions per segment so the domain's text is read-only and its data not
+/// executable (W^X holds for domains as for the kernel).
+import ELF
+import Memory
+
+/// Why a domain could not be created; `message` says it in words.
+struct DomainError: Error {
+  let message: String
+}
+
+enum DomainLoader {
+  /// Loads `image`; returns the first frame and the number of frames used.
+  static func load(_ image: UnsafeRawBufferPointer) throws(DomainError) -> (PhysicalFrame, Int) {
+    let elf: ELFImage
+    do {
+      elf = try ELFImage(bytes: image)
+    } catch {
+      throw DomainError(message: error.message)
+    }
+    let frameCount = elf.span / Int(Paging.pageSize)
+    guard let frames = Frames.allocateContiguous(count: frameCount) else {
+      throw DomainError(message: "no memory for a \(elf.span)-byte image")
+    }
+    let destination = UnsafeMutableRawBufferPointer(
+      start: UnsafeMutableRawPointer(bitPattern: UInt(frames.address)), count: elf.span)
+    do {
+      try elf.load(into: destination)
+      _ = try elf.relocate(destination, base: frames.address, resolver: SystemInterface())
+    } catch {
+      Frames.free(frames, count: frameCount)
+      throw DomainError(message: error.message)
+    }
+    for segment in elf.segments {
+      let pages = (frames.address + Paging.roundDown(segment.virtualAddress))..<(frames.address
+        + Paging.roundUp(segment.virtualAddress + segment.memorySize))
+      let flags: PageFlags =
+        segment.executable ? .kernelCode : (segment.writable ? .kernelData : .kernelReadOnly)
+      Paging.map(pages, flags, smallPages: true)
+    }
+    return (frames, frameCount)
+  }
+
+  /// The address of `symbol` in an image loaded at `frames`, if it defines it.
+  static func symbol(_ symbol: String, in image: UnsafeRawBufferPointer, loadedAt frames: PhysicalFrame) -> UInt64? {
+    guard let elf = try? ELFImage(bytes: image), let offset = elf.symbolOffset(symbol) else {
+      return nil
+    }
+    return frames.address + offset
+  }
+
+  /// Gives back an image's frames, writable and not executable again.
+  static func unload(_ frames: PhysicalFrame, count: Int) {
+    let range = frames.address..<(frames.address + UInt64(count) * Paging.pageSize)
+    Paging.map(range, .kernelData, smallPages: true)
+    Frames.free(frames, count: count)
+  }
+}

@@ -1,0 +1,257 @@
+/// The domain manager: creates domains from their images, finds them, ends them when
+/// they crash, and starts them again.
+///
+/// The crash path (DESIGN.md): an exception or a watchdog timeout while a domain runs
+/// comes here with the trap frame. The domain is marked crashed, its export slots are
+/// stopped and its private heap is dropped; then, if the thread is inside a call into
+/// the domain, the frame is pointed at the call's continuation so the caller gets an
+/// error back (boot/domaincall.asm). Nothing else in the kernel notices.
+import BootInfo
+import Memory
+
+enum DomainManager {
+  nonisolated(unsafe) private(set) static var domains: [Domain] = []
+  /// The interface each export slot serves; a restarted domain gets its slots back.
+  nonisolated(unsafe) private static var slotInterfaces: [String] = []
+
+  /// The domain the running code belongs to; nil for the kernel.
+  static var current: Domain? { domain(DomainCall.currentDomain) }
+
+  static func domain(_ id: DomainID) -> Domain? {
+    let index = id.rawValue - 1
+    return index >= 0 && index < domains.count ? domains[index] : nil
+  }
+
+  static func lookup(_ name: String) -> Domain? { domains.first { $0.name == name } }
+
+  // MARK: - Creating
+
+  /// Creates a domain from every boot module, named by its file name ("hello.so" is
+  /// domain "hello"). A module that fails to load is reported; the others still load.
+  static func loadBootModules(_ boot: BootInfo) {
+    for module in boot.modules {
+      let name = moduleName(module.commandLine)
+      let image = UnsafeRawBufferPointer(
+        start: UnsafeRawPointer(bitPattern: UInt(module.start)), count: Int(module.end - module.start))
+      switch create(name: name, image: image) {
+      case .success(let domain):
+        Log.info(
+          "domain '\(name)': running, \(domain.loadedFrames * 4) KiB image, \(domain.manifest.heapKiB) KiB heap, exports \(domain.manifest.exports.joined(separator: ", "))"
+        )
+      case .failure(let error):
+        Log.error("domain '\(name)': not loaded: \(error.message)")
+      }
+    }
+  }
+
+  /// "build/domains/hello.so" or "hello" -> "hello".
+  static func moduleName(_ commandLine: String) -> String {
+    let word = commandLine.split(separator: " ").first.map { String($0) } ?? ""
+    var name = word.split(separator: "/").last.map { String($0) } ?? word
+    if name.hasSuffix(".so") { name.removeLast(3) }
+    return name
+  }
+
+  static func create(name: String, image: UnsafeRawBufferPointer) -> Result<Domain, DomainError> {
+    if lookup(name) != nil { return .failure(DomainError(message: "a domain named '\(name)' exists")) }
+    // Registered before it starts: its init runs as the domain, allocating from its heap.
+    let domain = Domain(id: DomainID(rawValue: domains.count + 1), name: name, image: image)
+    domains.append(domain)
+    do throws(DomainError) {
+      try start(domain)
+    } catch {
+      domains.removeLast()
+      return .failure(error)
+    }
+    return .success(domain)
+  }
+
+  /// Loads the image, reads its manifest, gives it a heap and its export slots, and
+  /// runs its init inside a call, so a crash in init is contained too.
+  private static func start(_ domain: Domain) throws(DomainError) {
+    let (frames, count) = try DomainLoader.load(domain.image)
+    domain.loadedAt = frames
+    domain.loadedFrames = count
+    do throws(DomainError) {
+      try configure(domain, frames: frames)
+    } catch {
+      teardown(domain)
+      throw error
+    }
+    let status = callControl(domain)
+    guard status == 0 else {
+      teardown(domain)
+      throw DomainError(message: "its init crashed (status \(status))")
+    }
+    for (_, slot) in domain.exportSlots { DomainCall.exports[slot].running = 1 }
+    domain.state = .running
+  }
+
+  private static func configure(_ domain: Domain, frames: PhysicalFrame) throws(DomainError) {
+    func symbol(_ name: String) throws(DomainError) -> UInt64 {
+      guard let address = DomainLoader.symbol(name, in: domain.image, loadedAt: frames) else {
+        throw DomainError(message: "the image has no \(name): not built as a Swiftlet domain")
+      }
+      return address
+    }
+    let manifestFunction = unsafeBitCast(
+      try symbol("swiftlet_domain_manifest"), to: (@convention(c) () -> UnsafePointer<UInt8>).self)
+    domain.manifest = DomainManifestInfo(parsing: readString(manifestFunction(), limit: 1024))
+    guard domain.manifest.name == domain.name else {
+      throw DomainError(message: "the image says it is '\(domain.manifest.name)'")
+    }
+    let heapFrames = max(1, domain.manifest.heapKiB / 4)
+    guard let heap = Frames.allocateContiguous(count: heapFrames) else {
+      throw DomainError(message: "no memory for a \(domain.manifest.heapKiB) KiB heap")
+    }
+    domain.setHeap(heap, count: heapFrames)
+    var slots: [(interface: String, slot: Int)] = []
+    for interface in domain.manifest.exports {
+      let entry = try symbol("swiftlet_export_\(interface)")
+      if let owner = domains.first(where: {
+        $0 !== domain && $0.state == .running && $0.manifest.exports.contains(interface)
+      }) {
+        throw DomainError(message: "'\(interface)' is exported by '\(owner.name)' already")
+      }
+      let slot = try slotFor(interface)
+      DomainCall.exports[slot] = ExportRecord(
+        entry: entry, domain: UInt32(domain.id.rawValue), running: 0, calls: 0, padding: 0)
+      slots.append((interface: interface, slot: slot))
+    }
+    domain.exportSlots = slots
+    let initEntry = try symbol("swiftlet_domain_init")
+    domain.controlSlot = try slotFor("\(domain.name)#init")
+    DomainCall.exports[domain.controlSlot] = ExportRecord(
+      entry: initEntry, domain: UInt32(domain.id.rawValue), running: 1, calls: 0, padding: 0)
+  }
+
+  private static func slotFor(_ interface: String) throws(DomainError) -> Int {
+    if let slot = slotInterfaces.firstIndex(of: interface) { return slot }
+    guard slotInterfaces.count < DomainCall.exportSlots else {
+      throw DomainError(message: "all \(DomainCall.exportSlots) export slots are taken")
+    }
+    slotInterfaces.append(interface)
+    return slotInterfaces.count - 1
+  }
+
+  @_extern(c, "swiftlet_call")
+  private static func swiftletCall(
+    _ handle: UInt64, _ method: UInt64, _ arguments: UnsafeMutableRawPointer?,
+    _ result: UnsafeMutableRawPointer?) -> Int32
+
+  private static func callControl(_ domain: Domain) -> Int32 {
+    swiftletCall(UInt64(domain.controlSlot), 0, nil, nil)
+  }
+
+  private static func readString(_ text: UnsafePointer<UInt8>, limit: Int) -> String {
+    var bytes: [UInt8] = []
+    for index in 0..<limit {
+      if text[index] == 0 { break }
+      bytes.append(text[index])
+    }
+    return String(decoding: bytes, as: UTF8.self)
+  }
+
+  // MARK: - Ending and restarting
+
+  /// Stops the domain's slots and gives back its heap and image.
+  private static func teardown(_ domain: Domain) {
+    for (_, slot) in domain.exportSlots { DomainCall.exports[slot].running = 0 }
+    if domain.controlSlot >= 0 { DomainCall.exports[domain.controlSlot].running = 0 }
+    domain.dropHeap()
+    if let frames = domain.loadedAt { DomainLoader.unload(frames, count: domain.loadedFrames) }
+    domain.loadedAt = nil
+    domain.loadedFrames = 0
+  }
+
+  static func destroy(_ domain: Domain) {
+    teardown(domain)
+    domain.state = .destroyed
+  }
+
+  /// Creates the domain again from its pristine image: fresh state, same slots.
+  static func restart(_ domain: Domain) -> Result<Void, DomainError> {
+    teardown(domain)
+    domain.restarts += 1
+    do throws(DomainError) {
+      try start(domain)
+      return .success(())
+    } catch {
+      domain.state = .crashed
+      return .failure(error)
+    }
+  }
+
+  /// Restarts the domain behind `slot` if it crashed; whether it runs now.
+  static func recover(slot: Int) -> Bool {
+    guard slot >= 0 && slot < slotInterfaces.count,
+      let domain = domains.first(where: { $0.exportSlots.contains { $0.slot == slot } })
+    else { return false }
+    if domain.state == .crashed, case .failure(let error) = restart(domain) {
+      Log.error("domain '\(domain.name)': restart failed: \(error.message)")
+    }
+    return domain.state == .running
+  }
+
+  /// The export slot for `interface`, if `caller` may call it: its manifest imports it
+  /// (the kernel may call anything).
+  static func connect(_ interface: String, from caller: DomainID) -> Int? {
+    if caller != .kernel {
+      guard let domain = domain(caller), domain.manifest.imports.contains(interface) else {
+        return nil
+      }
+    }
+    guard let slot = slotInterfaces.firstIndex(of: interface), !interface.contains("#") else {
+      return nil
+    }
+    return slot
+  }
+
+  // MARK: - Crashes
+
+  /// An exception in domain code: contain it. False if the kernel itself faulted.
+  static func handleException(_ frame: inout TrapFrame) -> Bool {
+    guard let domain = current, domain.state == .running else { return false }
+    let vector = ExceptionVector(rawValue: frame.vector)
+    var why: TextLine = "\(vector?.name ?? "exception") at \(hex: frame.rip)"
+    if vector == .pageFault { why.append(" (address \(hex: CPU.cr2))") }
+    crash(domain, why)
+    return endCall(&frame, .crashed)
+  }
+
+  /// A call that has run past its budget: end it like a crash. Called from the tick.
+  static func watchdogTick(_ frame: inout TrapFrame) {
+    let thread = Scheduler.current!
+    let continuation = DomainCall.currentContinuation
+    guard continuation != 0, let domain = current, domain.state == .running else {
+      thread.watchedCall = 0
+      return
+    }
+    if thread.watchedCall != continuation {
+      thread.watchedCall = continuation
+      thread.watchedSince = Clock.nanoseconds
+      return
+    }
+    let elapsed = Clock.nanoseconds - thread.watchedSince
+    guard elapsed > UInt64(domain.manifest.budgetMilliseconds) * 1_000_000 else { return }
+    thread.watchedCall = 0
+    crash(domain, "a call ran \(elapsed / 1_000_000) ms, over its \(domain.manifest.budgetMilliseconds) ms budget")
+    _ = endCall(&frame, .timedOut)
+  }
+
+  private static func crash(_ domain: Domain, _ why: TextLine) {
+    domain.state = .crashed
+    domain.crashes += 1
+    Log.warning("domain '\(domain.name)' crashed: \(why)")
+    for (_, slot) in domain.exportSlots { DomainCall.exports[slot].running = 0 }
+    domain.dropHeap()
+  }
+
+  /// Resumes the innermost call's caller with `status`, or, in a domain's own thread
+  /// with no call in progress, ends the thread.
+  private static func endCall(_ frame: inout TrapFrame, _ status: CallStatus) -> Bool {
+    guard DomainCall.currentContinuation != 0 else { return false }
+    DomainCall.unwindInnermostCall(&frame, status: status)
+    return true
+  }
+}

@@ -1,0 +1,60 @@
+// What the generator knows about an interface: its methods, their parameters and
+// results, each sorted into the kinds that may cross a domain boundary.
+
+/// How a value crosses a call.
+public enum CrossingKind: Equatable, Sendable {
+  /// Copied: a plain-data (BitwiseCopyable) value. The compiler checks that it is.
+  case value
+  /// An RRef whose ownership moves to the receiver (`consuming RRef<T>`, or an RRef
+  /// result, which moves to the caller).
+  case movedRRef(payload: String)
+  /// An RRef lent for the call (`borrowing RRef<T>`): its owner keeps it.
+  case borrowedRRef(payload: String)
+  /// A reference to another interface, as its proxy (`GreeterProxy`).
+  case interface(String)
+}
+
+public struct Parameter: Equatable, Sendable {
+  /// The argument label callers write (nil for `_`).
+  public var label: String?
+  /// The name inside the method.
+  public var name: String
+  /// The type as written, without ownership modifiers.
+  public var type: String
+  public var kind: CrossingKind
+}
+
+public struct Method: Equatable, Sendable {
+  public var name: String
+  /// The method's index in its interface: the number its calls carry.
+  public var index: Int
+  public var parameters: [Parameter]
+  /// The success type: "Void" for none.
+  public var resultType: String
+  public var resultKind: CrossingKind
+  /// Declared `throws(RpcError) -> T` rather than `-> Result<T, RpcError>`.
+  public var throwsRpcError: Bool
+}
+
+public struct Interface: Equatable, Sendable {
+  public var name: String
+  public var methods: [Method]
+  /// Where it was declared, for messages.
+  public var file: String
+}
+
+/// A signature that cannot cross a domain boundary, or a manifest that does not fit
+/// the interfaces: always with the place and the reason.
+public struct GeneratorError: Error, Equatable, CustomStringConvertible {
+  public var file: String
+  public var line: Int
+  public var reason: String
+
+  public init(file: String, line: Int, reason: String) {
+    self.file = file
+    self.line = line
+    self.reason = reason
+  }
+
+  public var description: String { "\(file):\(line): error: \(reason)" }
+}

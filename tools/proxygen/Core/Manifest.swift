@@ -1,0 +1,82 @@
+// The domain manifest (domains/manifest.json): every domain, the type that serves
+// its exports, what it exports and imports, its heap and its time budget. Declared
+// once; the generator builds each domain's wiring from it and the kernel enforces it.
+import Foundation
+
+public struct DomainManifest: Codable, Equatable, Sendable {
+  public var name: String
+  /// The domain's service type: it has `init()` and conforms to every export.
+  public var service: String
+  public var exports: [String]
+  public var imports: [String]
+  /// Private heap size.
+  public var heapKiB: Int
+  /// How long one call into the domain may run before the watchdog ends it.
+  public var budgetMilliseconds: Int
+
+  public init(
+    name: String, service: String, exports: [String], imports: [String], heapKiB: Int = 256,
+    budgetMilliseconds: Int = 200
+  ) {
+    self.name = name
+    self.service = service
+    self.exports = exports
+    self.imports = imports
+    self.heapKiB = heapKiB
+    self.budgetMilliseconds = budgetMilliseconds
+  }
+}
+
+public struct Manifest: Codable, Equatable, Sendable {
+  public var domains: [DomainManifest]
+
+  public init(domains: [DomainManifest]) { self.domains = domains }
+
+  /// Reads and checks a manifest against the interfaces there are.
+  public static func load(
+    json: Data, file: String, interfaces: [Interface]
+  ) throws(GeneratorError) -> Manifest {
+    let manifest: Manifest
+    do {
+      manifest = try JSONDecoder().decode(Manifest.self, from: json)
+    } catch {
+      throw GeneratorError(file: file, line: 1, reason: "not a valid manifest: \(error)")
+    }
+    try manifest.check(file: file, interfaces: interfaces)
+    return manifest
+  }
+
+  func check(file: String, interfaces: [Interface]) throws(GeneratorError) {
+    let known = Set(interfaces.map(\.name))
+    var names: Set<String> = []
+    var exporters: [String: String] = [:]
+    for domain in domains {
+      func fail(_ reason: String) -> GeneratorError {
+        GeneratorError(file: file, line: 1, reason: "domain '\(domain.name)': \(reason)")
+      }
+      guard domain.name.range(of: "^[a-z][a-z0-9_]*$", options: .regularExpression) != nil else {
+        throw fail("names are lowercase letters, digits and _")
+      }
+      guard names.insert(domain.name).inserted else { throw fail("declared twice") }
+      for name in domain.exports + domain.imports where !known.contains(name) {
+        throw fail("no interface '\(name)' in domains/interfaces")
+      }
+      for name in domain.exports {
+        if let other = exporters[name] { throw fail("'\(name)' is exported by '\(other)' already") }
+        exporters[name] = domain.name
+      }
+      guard domain.heapKiB >= 16 && domain.heapKiB <= 65536 else {
+        throw fail("heapKiB \(domain.heapKiB) is outside 16...65536")
+      }
+      guard domain.budgetMilliseconds >= 1 && domain.budgetMilliseconds <= 60_000 else {
+        throw fail("budgetMilliseconds \(domain.budgetMilliseconds) is outside 1...60000")
+      }
+    }
+    for domain in domains {
+      for name in domain.imports where exporters[name] == nil {
+        throw GeneratorError(
+          file: file, line: 1, reason: "domain '\(domain.name)' imports '\(name)', which no domain exports")
+      }
+    }
+  }
+}
