@@ -15,10 +15,11 @@ BUILD      := build
 CMDLINE    ?=
 ISO        ?= 0
 
-SWIFT_FLAGS := -target x86_64-unknown-none-elf \
-  -enable-experimental-feature Embedded -enable-experimental-feature Extern \
+# Embedded Swift for the bare-metal target, whole-module and optimized; warnings are errors.
+EMBEDDED_FLAGS := -target x86_64-unknown-none-elf -enable-experimental-feature Embedded \
   -wmo -O -parse-as-library -swift-version 6 -warnings-as-errors \
-  -Xfrontend -disable-stack-protector -I $(BUILD)/swift
+  -Xfrontend -disable-stack-protector
+SWIFT_FLAGS := $(EMBEDDED_FLAGS) -enable-experimental-feature Extern -I $(BUILD)/swift
 # String comparison needs Unicode normalization data; this archive has no other needs.
 UNICODE_TABLES := $(dir $(SWIFTC))../lib/swift/embedded/x86_64-unknown-linux-gnu/libswiftUnicodeDataTables.a
 
@@ -33,7 +34,7 @@ KERNEL_SOURCES := $(filter-out $(addsuffix /%,$(PORTABLE_DIRS)),$(sort $(shell f
 KERNEL_DOMAIN_OBJECTS := $(BUILD)/swift/SwiftletLib.o $(BUILD)/swift/SwiftletInterfaces.o
 OBJECTS := $(ASM_OBJECTS) $(PORTABLE_OBJECTS) $(KERNEL_DOMAIN_OBJECTS) $(BUILD)/swift/Kernel.o
 
-.PHONY: all kernel domains iso run debug test unit harness lint format clean deps help
+.PHONY: all kernel domains iso run debug test unit harness lint lint-domains format clean deps help
 .DELETE_ON_ERROR:
 
 all: kernel domains
@@ -48,6 +49,7 @@ help:
 	@echo "make iso       GRUB rescue ISO (build/swiftlet.iso)"
 	@echo "make debug     boot paused with QEMU's gdb stub and print the gdb command"
 	@echo "make format    format all Swift sources with swift-format; make lint checks them"
+	@echo "make lint-domains  check that domain code is safe Swift (also part of every build)"
 	@echo "make clean     remove build/"
 
 deps:
@@ -69,7 +71,7 @@ $(BUILD)/swift/SwiftletLib.o: $(wildcard domains/lib/*.swift)
 	$(SWIFTC) $(SWIFT_FLAGS) -strict-memory-safety -module-name SwiftletLib -emit-module \
 	  -emit-module-path $(BUILD)/swift/SwiftletLib.swiftmodule -c $^ -o $@
 
-$(BUILD)/swift/SwiftletInterfaces.o: $(wildcard domains/interfaces/*.swift) $(BUILD)/generated/.stamp $(BUILD)/swift/SwiftletLib.o
+$(BUILD)/swift/SwiftletInterfaces.o: $(wildcard domains/interfaces/*.swift) $(BUILD)/generated/.stamp $(BUILD)/swift/SwiftletLib.o | $(BUILD)/domains.lint
 	$(SWIFTC) $(SWIFT_FLAGS) -strict-memory-safety -module-name SwiftletInterfaces -emit-module \
 	  -emit-module-path $(BUILD)/swift/SwiftletInterfaces.swiftmodule \
 	  -c $(wildcard domains/interfaces/*.swift) $(BUILD)/generated/interfaces/Proxies.swift -o $@
@@ -101,11 +103,24 @@ PROXYGEN := $(BUILD)/tools/proxygen
 DOMAINS := $(shell $(PYTHON) -c "import json; print(' '.join(d['name'] for d in json.load(open('domains/manifest.json'))['domains']))")
 DOMAIN_BUILD := $(BUILD)/domains
 DOMAIN_IMAGES := $(foreach d,$(DOMAINS),$(DOMAIN_BUILD)/$(d).so)
-DOMAIN_FLAGS := $(filter-out -I $(BUILD)/swift,$(SWIFT_FLAGS)) -I $(DOMAIN_BUILD) \
-  -strict-memory-safety -Werror StrictMemorySafety
+# Domain modules cannot even declare C functions: only the trusted library (LIB_FLAGS)
+# gets the Extern feature.
+DOMAIN_FLAGS := $(EMBEDDED_FLAGS) -I $(DOMAIN_BUILD) -strict-memory-safety -Werror StrictMemorySafety
+LIB_FLAGS := $(DOMAIN_FLAGS) -enable-experimental-feature Extern
 LINK_DOMAIN = $(LD) -shared --hash-style=sysv -z max-page-size=4096 -z noexecstack
 
 domains: $(DOMAIN_IMAGES)
+
+# Invariant 1: domain code is safe Swift. -strict-memory-safety lets some constructs
+# through (the `unsafe` marker among them); scripts/lint-domains.py rejects them, and
+# domains/TRUSTED names the only places exempt from it.
+DOMAIN_SOURCES := $(shell find domains -name '*.swift')
+$(BUILD)/domains.lint: scripts/lint-domains.py domains/TRUSTED $(DOMAIN_SOURCES)
+	@mkdir -p $(BUILD)
+	$(PYTHON) scripts/lint-domains.py --trusted domains/TRUSTED domains
+	@touch $@
+
+lint-domains: $(BUILD)/domains.lint
 
 $(PROXYGEN): $(wildcard tools/proxygen/Core/*.swift) $(wildcard tools/proxygen/Main/*.swift)
 	@mkdir -p $(BUILD)/tools
@@ -122,16 +137,16 @@ $(BUILD)/generated/.stamp: $(PROXYGEN) $(wildcard domains/interfaces/*.swift) do
 
 $(DOMAIN_BUILD)/SwiftletLib.o: $(wildcard domains/lib/*.swift)
 	@mkdir -p $(DOMAIN_BUILD)
-	$(SWIFTC) $(DOMAIN_FLAGS) -module-name SwiftletLib -emit-module \
+	$(SWIFTC) $(LIB_FLAGS) -module-name SwiftletLib -emit-module \
 	  -emit-module-path $(DOMAIN_BUILD)/SwiftletLib.swiftmodule -c $^ -o $@
 
-$(DOMAIN_BUILD)/SwiftletInterfaces.o: $(wildcard domains/interfaces/*.swift) $(BUILD)/generated/.stamp $(DOMAIN_BUILD)/SwiftletLib.o
+$(DOMAIN_BUILD)/SwiftletInterfaces.o: $(wildcard domains/interfaces/*.swift) $(BUILD)/generated/.stamp $(DOMAIN_BUILD)/SwiftletLib.o | $(BUILD)/domains.lint
 	$(SWIFTC) $(DOMAIN_FLAGS) -module-name SwiftletInterfaces -emit-module \
 	  -emit-module-path $(DOMAIN_BUILD)/SwiftletInterfaces.swiftmodule \
 	  -c $(wildcard domains/interfaces/*.swift) $(BUILD)/generated/interfaces/Proxies.swift -o $@
 
 define domain_module
-$(DOMAIN_BUILD)/$(1).o: $(wildcard domains/$(1)/*.swift) $(BUILD)/generated/.stamp $(DOMAIN_BUILD)/SwiftletInterfaces.o
+$(DOMAIN_BUILD)/$(1).o: $(wildcard domains/$(1)/*.swift) $(BUILD)/generated/.stamp $(DOMAIN_BUILD)/SwiftletInterfaces.o | $(BUILD)/domains.lint
 	$(SWIFTC) $(DOMAIN_FLAGS) -module-name $(1)_domain \
 	  -c $(wildcard domains/$(1)/*.swift) $(BUILD)/generated/$(1)/Exports.swift -o $$@
 $(DOMAIN_BUILD)/$(1).so: $(DOMAIN_BUILD)/$(1).o $(DOMAIN_BUILD)/SwiftletLib.o $(DOMAIN_BUILD)/SwiftletInterfaces.o
@@ -174,6 +189,7 @@ test: lint unit harness
 
 unit:
 	$(SWIFT_BIN)/swift test
+	SWIFT_BIN=$(SWIFT_BIN) $(PYTHON) -m pytest -q tests/lint
 
 harness: kernel domains iso
 	$(PYTHON) -m pytest -q tests/qemu

@@ -25,6 +25,7 @@ func kmain(_ magic: UInt32, _ bootInfoAddress: UInt32) -> Never {
   Clock.start()  // TSC and APIC timer measured; the tick starts
   Serial.enableInterrupts()  // console input by interrupt
   Scheduler.start()  // kmain becomes thread "main"; an idle thread waits for work
+  Kernel.initializeGlobalsInterruptsUse()
   CPU.enableInterrupts()
   Kernel.printBanner()
   DomainManager.loadBootModules(Kernel.bootInfo)  // every boot module is a domain
@@ -77,6 +78,21 @@ enum Kernel {
       end = max(end, min(region.end, 1 << 32))
     }
     return end
+  }
+
+  /// Swift initializes a global with a non-constant value on first use, behind a
+  /// once-token it spins on while another initialization is in progress. On one CPU,
+  /// an interrupt handler that reaches a global whose initialization it interrupted
+  /// spins forever. So every lazily initialized global an interrupt handler can reach is
+  /// initialized here, before interrupts are enabled (the rest of boot has already
+  /// touched the others: the heap, frames, IDT, handlers, ready queues, guard pages).
+  /// A new global used from an interrupt handler belongs in this list, or is computed.
+  static func initializeGlobalsInterruptsUse() {
+    Serial.prepareForInterrupts()
+    DomainManager.prepareForInterrupts()
+    var hasher = Hasher()  // the hashing seed
+    hasher.combine(1)
+    _ = hasher.finalize()
   }
 
   /// "Swiftlet 0.1.0 ...": the first line a person sees; the harness looks for it.

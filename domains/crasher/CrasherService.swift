@@ -11,7 +11,7 @@ final class CrasherService: Crasher {
     switch kind {
     case .swiftTrap:
       let big = Int.max - served + 1
-      _ = big + served  // overflows: a Swift runtime trap
+      served = big + served  // overflows: a Swift runtime trap
     case .pageFault:
       FaultInjection.pageFault()
     case .generalProtection:

@@ -13,7 +13,7 @@ func kernelLog(_ level: Int, _ text: UnsafePointer<UInt8>?, _ length: Int)
 func kernelConnect(_ name: UnsafePointer<UInt8>?, _ length: Int) -> Int64
 
 @_extern(c, "swiftlet_call")
-func kernelCall(
+public func kernelCall(
   _ handle: UInt64, _ method: UInt64, _ arguments: UnsafeMutableRawPointer?,
   _ result: UnsafeMutableRawPointer?
 ) -> Int32

@@ -25,10 +25,12 @@ struct PageFlags: OptionSet {
   static let huge = PageFlags(rawValue: 1 << 7)
   static let noExecute = PageFlags(rawValue: 1 << 63)
 
-  static let kernelCode: PageFlags = [.present]
-  static let kernelReadOnly: PageFlags = [.present, .noExecute]
-  static let kernelData: PageFlags = [.present, .writable, .noExecute]
-  static let device: PageFlags = [.present, .writable, .noExecute, .cacheDisabled, .writeThrough]
+  static var kernelCode: PageFlags { [.present] }
+  static var kernelReadOnly: PageFlags { [.present, .noExecute] }
+  static var kernelData: PageFlags { [.present, .writable, .noExecute] }
+  static var device: PageFlags {
+    [.present, .writable, .noExecute, .cacheDisabled, .writeThrough]
+  }
 }
 
 enum Paging {

@@ -43,6 +43,11 @@ enum Serial {
     CPU.out8(modemControl, modemControlNormal)
   }
 
+  /// Initializes the ring buffer before any interrupt can reach it (kernel/Main.swift).
+  static func prepareForInterrupts() {
+    ring[0] = 0
+  }
+
   /// Takes input by interrupt from now on.
   static func enableInterrupts() {
     Interrupts.enableIRQ(irq) { _ in receive() }

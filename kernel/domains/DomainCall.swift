@@ -5,7 +5,8 @@
 /// `swiftlet_call` updates without any call into Swift; the scheduler saves and loads
 /// them with the rest of a thread's state (`Scheduler.switchTo`).
 
-@_extern(c, "domain_call_state") private func domainCallState(_ which: UInt32) -> UnsafeMutableRawPointer
+@_extern(c, "domain_call_state") private func domainCallState(_ which: UInt32)
+  -> UnsafeMutableRawPointer
 
 /// One row of the export table, as boot/domaincall.asm reads it.
 struct ExportRecord {
@@ -18,17 +19,29 @@ struct ExportRecord {
 
 /// How a cross-domain call ended (boot/domaincall.asm).
 enum CallStatus: UInt64 {
-  case returned = 0, crashed = 1, stopped = 2, badHandle = 3, timedOut = 4
+  case returned = 0
+  case crashed = 1
+  case stopped = 2
+  case badHandle = 3
+  case timedOut = 4
 }
 
 enum DomainCall {
   static let exportSlots = 256
 
-  nonisolated(unsafe) static let exports = domainCallState(0).assumingMemoryBound(to: ExportRecord.self)
-  nonisolated(unsafe) private static let domainWord = domainCallState(1).assumingMemoryBound(to: UInt64.self)
-  nonisolated(unsafe) private static let continuationWord = domainCallState(2).assumingMemoryBound(to: UInt64.self)
+  // Computed, not stored: interrupt handlers use these, and a lazily initialized global
+  // that an interrupt reaches mid-initialization deadlocks (kernel/Main.swift).
+  static var exports: UnsafeMutablePointer<ExportRecord> {
+    domainCallState(0).assumingMemoryBound(to: ExportRecord.self)
+  }
+  private static var domainWord: UnsafeMutablePointer<UInt64> {
+    domainCallState(1).assumingMemoryBound(to: UInt64.self)
+  }
+  private static var continuationWord: UnsafeMutablePointer<UInt64> {
+    domainCallState(2).assumingMemoryBound(to: UInt64.self)
+  }
   /// Where a call ended by the kernel resumes, with rsp at its continuation.
-  static let crashedResumeAddress = UInt64(UInt(bitPattern: domainCallState(3)))
+  static var crashedResumeAddress: UInt64 { UInt64(UInt(bitPattern: domainCallState(3))) }
 
   /// The domain the running code belongs to.
   static var currentDomain: DomainID {

@@ -35,17 +35,19 @@ enum DomainLoader {
       throw DomainError(message: error.message)
     }
     for segment in elf.segments {
-      let pages = (frames.address + Paging.roundDown(segment.virtualAddress))..<(frames.address
-        + Paging.roundUp(segment.virtualAddress + segment.memorySize))
+      let start = frames.address + Paging.roundDown(segment.virtualAddress)
+      let end = frames.address + Paging.roundUp(segment.virtualAddress + segment.memorySize)
       let flags: PageFlags =
         segment.executable ? .kernelCode : (segment.writable ? .kernelData : .kernelReadOnly)
-      Paging.map(pages, flags, smallPages: true)
+      Paging.map(start..<end, flags, smallPages: true)
     }
     return (frames, frameCount)
   }
 
   /// The address of `symbol` in an image loaded at `frames`, if it defines it.
-  static func symbol(_ symbol: String, in image: UnsafeRawBufferPointer, loadedAt frames: PhysicalFrame) -> UInt64? {
+  static func symbol(
+    _ symbol: String, in image: UnsafeRawBufferPointer, loadedAt frames: PhysicalFrame
+  ) -> UInt64? {
     guard let elf = try? ELFImage(bytes: image), let offset = elf.symbolOffset(symbol) else {
       return nil
     }

@@ -8,11 +8,18 @@
 /// error back (boot/domaincall.asm). Nothing else in the kernel notices.
 import BootInfo
 import Memory
+import SwiftletLib
 
 enum DomainManager {
   nonisolated(unsafe) private(set) static var domains: [Domain] = []
   /// The interface each export slot serves; a restarted domain gets its slots back.
   nonisolated(unsafe) private static var slotInterfaces: [String] = []
+
+  /// Initializes the tables before any interrupt can reach them (kernel/Main.swift).
+  static func prepareForInterrupts() {
+    _ = domains.count
+    _ = slotInterfaces.count
+  }
 
   /// The domain the running code belongs to; nil for the kernel.
   static var current: Domain? { domain(DomainCall.currentDomain) }
@@ -32,7 +39,8 @@ enum DomainManager {
     for module in boot.modules {
       let name = moduleName(module.commandLine)
       let image = UnsafeRawBufferPointer(
-        start: UnsafeRawPointer(bitPattern: UInt(module.start)), count: Int(module.end - module.start))
+        start: UnsafeRawPointer(bitPattern: UInt(module.start)),
+        count: Int(module.end - module.start))
       switch create(name: name, image: image) {
       case .success(let domain):
         Log.info(
@@ -53,7 +61,9 @@ enum DomainManager {
   }
 
   static func create(name: String, image: UnsafeRawBufferPointer) -> Result<Domain, DomainError> {
-    if lookup(name) != nil { return .failure(DomainError(message: "a domain named '\(name)' exists")) }
+    if lookup(name) != nil {
+      return .failure(DomainError(message: "a domain named '\(name)' exists"))
+    }
     // Registered before it starts: its init runs as the domain, allocating from its heap.
     let domain = Domain(id: DomainID(rawValue: domains.count + 1), name: name, image: image)
     domains.append(domain)
@@ -134,13 +144,11 @@ enum DomainManager {
     return slotInterfaces.count - 1
   }
 
-  @_extern(c, "swiftlet_call")
-  private static func swiftletCall(
-    _ handle: UInt64, _ method: UInt64, _ arguments: UnsafeMutableRawPointer?,
-    _ result: UnsafeMutableRawPointer?) -> Int32
-
+  /// Runs the domain's init as a call into it. (SwiftletLib's declaration of
+  /// swiftlet_call is the kernel's only one: two Swift declarations of one C symbol in a
+  /// module can disagree on the calling convention once the proxies are inlined here.)
   private static func callControl(_ domain: Domain) -> Int32 {
-    swiftletCall(UInt64(domain.controlSlot), 0, nil, nil)
+    kernelCall(UInt64(domain.controlSlot), 0, nil, nil)
   }
 
   private static func readString(_ text: UnsafePointer<UInt8>, limit: Int) -> String {
@@ -235,14 +243,21 @@ enum DomainManager {
     let elapsed = Clock.nanoseconds - thread.watchedSince
     guard elapsed > UInt64(domain.manifest.budgetMilliseconds) * 1_000_000 else { return }
     thread.watchedCall = 0
-    crash(domain, "a call ran \(elapsed / 1_000_000) ms, over its \(domain.manifest.budgetMilliseconds) ms budget")
+    crash(
+      domain,
+      "a call ran \(elapsed / 1_000_000) ms, over its \(domain.manifest.budgetMilliseconds) ms budget"
+    )
     _ = endCall(&frame, .timedOut)
   }
 
   private static func crash(_ domain: Domain, _ why: TextLine) {
     domain.state = .crashed
     domain.crashes += 1
-    Log.warning("domain '\(domain.name)' crashed: \(why)")
+    // Every crash is counted; the log shows the first few and then every 100th, so a
+    // domain crashing in a loop cannot drown the console.
+    if domain.crashes <= 3 || domain.crashes % 100 == 0 {
+      Log.warning("domain '\(domain.name)' crashed (\(domain.crashes) so far): \(why)")
+    }
     for (_, slot) in domain.exportSlots { DomainCall.exports[slot].running = 0 }
     domain.dropHeap()
   }

@@ -92,7 +92,7 @@ func swiftletTimeNanoseconds() -> UInt64 { Clock.nanoseconds }
 func swiftletFault(_ kind: Int) {
   switch kind {
   case 1: UnsafeMutablePointer<UInt64>(bitPattern: UInt(0x7000_0000_0000))!.pointee = 1
-  case 2: _ = UnsafePointer<UInt64>(bitPattern: UInt(0x8000_0000_0000_0000))!.pointee
+  case 2: _ = CPU.read32(0x8000_0000_0000_0000)  // an access the optimizer cannot drop
   case 3: _ = selftestDivideError()
   default: break
   }

@@ -20,7 +20,7 @@ public enum ELFError: Error, Equatable {
   /// e_type is not ET_DYN.
   case notSharedObject(UInt16)
   /// e_machine is not EM_X86_64.
-  case notX86_64(UInt16)
+  case wrongMachine(UInt16)
   /// e_phentsize is not the size of Elf64_Phdr.
   case badProgramHeaderEntrySize(UInt16)
   /// The program header table runs past the end of the file.
@@ -101,7 +101,7 @@ public enum ELFError: Error, Equatable {
         + "(expected EV_CURRENT, 1, in both)"
     case .notSharedObject(let type):
       return "ELF type \(type) is not ET_DYN (3): a domain is linked with -shared"
-    case .notX86_64(let machine):
+    case .wrongMachine(let machine):
       return "ELF machine \(machine) is not EM_X86_64 (62)"
     case .badProgramHeaderEntrySize(let size):
       return "e_phentsize is \(hex(size)) (expected 0x38, the size of Elf64_Phdr)"

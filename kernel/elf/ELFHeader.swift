@@ -13,11 +13,16 @@ struct ELFHeader {
   static let programHeaderSize: UInt64 = 56
   /// "\x7fELF", read as a little-endian 32-bit value.
   static let magic: UInt32 = 0x464C_457F
+  /// EI_CLASS: ELFCLASS64.
   static let class64: UInt8 = 2
+  /// EI_DATA: ELFDATA2LSB.
   static let littleEndian: UInt8 = 1
+  /// EI_VERSION and e_version: EV_CURRENT.
   static let currentVersion: UInt32 = 1
+  /// e_type: ET_DYN.
   static let sharedObject: UInt16 = 3
-  static let x86_64: UInt16 = 62
+  /// e_machine: EM_X86_64.
+  static let machine: UInt16 = 62
 
   /// Where the program header table starts in the file (e_phoff).
   let programHeaderOffset: UInt64
@@ -43,7 +48,7 @@ struct ELFHeader {
     let type = header.uint16(at: 16)
     guard type == Self.sharedObject else { throw .notSharedObject(type) }
     let machine = header.uint16(at: 18)
-    guard machine == Self.x86_64 else { throw .notX86_64(machine) }
+    guard machine == Self.machine else { throw .wrongMachine(machine) }
     let entrySize = header.uint16(at: 54)
     guard UInt64(entrySize) == Self.programHeaderSize else {
       throw .badProgramHeaderEntrySize(entrySize)

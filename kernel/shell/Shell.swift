@@ -29,6 +29,7 @@ enum Shell {
       Console.print("tests     the in-kernel tests (boot with test=<pattern> to run them)")
       Console.print("uptime    time since boot, timer ticks and interrupts taken")
       Console.print("threads   every thread with its state and priority")
+      Console.print("domains   every domain: state, heap, calls, crashes, restarts")
       Console.print("shutdown  leave QEMU")
     case "version":
       Kernel.printBanner()
@@ -42,6 +43,8 @@ enum Shell {
       showUptime()
     case "threads":
       showThreads()
+    case "domains":
+      showDomains()
     case "shutdown", "exit", "quit":
       Console.print("Shutting down.")
       Machine.exit(.success)
@@ -66,6 +69,21 @@ enum Shell {
     Console.print(
       "up \(milliseconds / 1000).\(milliseconds % 1000 / 100) s, \(Clock.ticks) ticks at \(Clock.tickHertz) Hz, \(Serial.interrupts) serial interrupts"
     )
+  }
+
+  static func showDomains() {
+    for domain in DomainManager.domains {
+      let heap = domain.heapStatistics
+      let state: StaticString =
+        switch domain.state {
+        case .running: "running"
+        case .crashed: "crashed"
+        case .destroyed: "destroyed"
+        }
+      Console.print(
+        "  \(domain.id.rawValue) \(domain.name): \(state), heap \(heap.bytesInUse)/\(heap.capacity) bytes, \(domain.calls) calls, \(domain.crashes) crashes, \(domain.restarts) restarts"
+      )
+    }
   }
 
   static func showThreads() {

@@ -371,13 +371,25 @@ func withMemory<Result>(
 
 /// The error validating `bytes` throws, or nil if they are a valid image.
 func validationError(_ bytes: [UInt8]) -> ELFError? {
-  bytes.withUnsafeBytes { raw in
-    do {
+  bytes.withUnsafeBytes { raw -> ELFError? in
+    do throws(ELFError) {
       _ = try ELFImage(bytes: raw)
       return nil
     } catch {
       return error
     }
+  }
+}
+
+/// The error `relocate` throws, or nil if it succeeds.
+func relocationError(
+  _ image: ELFImage, _ memory: UnsafeMutableRawBufferPointer, resolver: TestResolver
+) -> ELFError? {
+  do {
+    _ = try image.relocate(memory, base: ImageBuilder.base, resolver: resolver)
+    return nil
+  } catch {
+    return error
   }
 }
 

@@ -459,7 +459,7 @@ struct SharedHeapTests {
 
   @Test(arguments: [0x5EED_0003, 0xD0_4A1E] as [UInt64])
   func randomTrafficMatchesAModel(seed: UInt64) {
-    let bytes = 1 << 20
+    let bytes = 1 << 18
     withSharedHeap(bytes: bytes) { heap, memory, _ in
       var model = SharedHeapModel()
       var random = XorShift(seed: seed)
@@ -552,11 +552,9 @@ struct SharedHeapTests {
           #expect(model.live.allSatisfy { $0.block.isIntact }, "step \(step)")
         }
       }
-      #expect(failures < 200)
+      // The region is small enough to run out now and then, but not often.
+      #expect(failures > 0 && failures < 1000)
       #expect(orphansMade > 10 && orphansFreed > 10 && refusals > 100)
-      print(
-        "seed \(seed): \(failures) failed allocations, \(orphansMade) orphans made, \(orphansFreed) freed at their last borrow, \(refusals) refusals, \(model.live.count) live"
-      )
 
       // Every borrow ends and every domain dies: all memory comes back.
       while let index = model.live.firstIndex(where: { $0.borrows > 0 }) {

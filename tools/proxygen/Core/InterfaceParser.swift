@@ -41,10 +41,14 @@ public enum InterfaceParser {
   ) throws(GeneratorError) -> Interface {
     let name = declaration.name.text
     func fail(_ node: some SyntaxProtocol, _ reason: String) -> GeneratorError {
-      GeneratorError(file: file, line: node.startLocation(converter: converter).line, reason: reason)
+      GeneratorError(
+        file: file, line: node.startLocation(converter: converter).line, reason: reason)
     }
     if let inheritance = declaration.inheritanceClause {
-      throw fail(inheritance, "interface '\(name)' may not inherit (\(inheritance.inheritedTypes.trimmedDescription)): interfaces are flat")
+      throw fail(
+        inheritance,
+        "interface '\(name)' may not inherit (\(inheritance.inheritedTypes.trimmedDescription)): interfaces are flat"
+      )
     }
     if declaration.genericWhereClause != nil || declaration.primaryAssociatedTypeClause != nil {
       throw fail(declaration, "interface '\(name)' may not be generic")
@@ -52,13 +56,19 @@ public enum InterfaceParser {
     var methods: [Method] = []
     for member in declaration.memberBlock.members {
       guard let function = member.decl.as(FunctionDeclSyntax.self) else {
-        throw fail(member, "interface '\(name)' may declare methods only, not '\(member.decl.trimmedDescription.prefix(40))'")
+        throw fail(
+          member,
+          "interface '\(name)' may declare methods only, not '\(member.decl.trimmedDescription.prefix(40))'"
+        )
       }
       let method = try parseMethod(
         function, index: methods.count, interface: name, interfaceNames: interfaceNames,
         fail: { node, reason in fail(node, reason) })
       if methods.contains(where: { $0.name == method.name }) {
-        throw fail(function, "interface '\(name)' declares '\(method.name)' twice: overloads cannot be told apart by number")
+        throw fail(
+          function,
+          "interface '\(name)' declares '\(method.name)' twice: overloads cannot be told apart by number"
+        )
       }
       methods.append(method)
     }
@@ -84,7 +94,10 @@ public enum InterfaceParser {
     var throwsRpcError = false
     if let throwsClause = effects?.throwsClause {
       guard let type = throwsClause.type?.trimmedDescription, type == "RpcError" else {
-        throw fail(Syntax(function), "\(place) must throw RpcError only: write 'throws(RpcError)' (untyped throws cannot cross)")
+        throw fail(
+          Syntax(function),
+          "\(place) must throw RpcError only: write 'throws(RpcError)' (untyped throws cannot cross)"
+        )
       }
       throwsRpcError = true
     }
@@ -115,11 +128,16 @@ public enum InterfaceParser {
         case "consuming": kind = .movedRRef(payload: payload)
         case "borrowing": kind = .borrowedRRef(payload: payload)
         default:
-          throw fail(Syntax(parameter), "\(place): RRef parameter '\(inner)' must say 'consuming' (move it to the callee) or 'borrowing' (lend it for the call)")
+          throw fail(
+            Syntax(parameter),
+            "\(place): RRef parameter '\(inner)' must say 'consuming' (move it to the callee) or 'borrowing' (lend it for the call)"
+          )
         }
       } else {
         if let ownership {
-          throw fail(Syntax(parameter), "\(place): parameter '\(inner)' is '\(ownership)', which only RRef parameters may be")
+          throw fail(
+            Syntax(parameter),
+            "\(place): parameter '\(inner)' is '\(ownership)', which only RRef parameters may be")
         }
         kind = try crossingKind(of: type, interfaceNames: interfaceNames) { reason in
           fail(Syntax(parameter), "\(place): parameter '\(inner)' \(reason)")
@@ -134,16 +152,22 @@ public enum InterfaceParser {
           name: name, index: index, parameters: parameters, resultType: "Void",
           resultKind: .value, throwsRpcError: true)
       }
-      throw fail(Syntax(function), "\(place) must return Result<T, RpcError> or be throws(RpcError): a call can always fail")
+      throw fail(
+        Syntax(function),
+        "\(place) must return Result<T, RpcError> or be throws(RpcError): a call can always fail")
     }
     var successType = returnClause.type
     if !throwsRpcError {
-      guard let identifier = successType.as(IdentifierTypeSyntax.self), identifier.name.text == "Result",
+      guard let identifier = successType.as(IdentifierTypeSyntax.self),
+        identifier.name.text == "Result",
         let arguments = identifier.genericArgumentClause?.arguments, arguments.count == 2,
-        let failure = arguments.last?.argument.as(TypeSyntax.self), failure.trimmedDescription == "RpcError",
+        let failure = arguments.last?.argument.as(TypeSyntax.self),
+        failure.trimmedDescription == "RpcError",
         let success = arguments.first?.argument.as(TypeSyntax.self)
       else {
-        throw fail(Syntax(returnClause), "\(place) must return Result<T, RpcError>, not \(returnClause.type.trimmedDescription)")
+        throw fail(
+          Syntax(returnClause),
+          "\(place) must return Result<T, RpcError>, not \(returnClause.type.trimmedDescription)")
       }
       successType = success
     }
@@ -176,7 +200,8 @@ public enum InterfaceParser {
   /// (the generated argument structs are BitwiseCopyable).
   private static let notPlainData: [String: String] = [
     "String": "holds heap memory", "Array": "holds heap memory", "Dictionary": "holds heap memory",
-    "Set": "holds heap memory", "Substring": "holds heap memory", "AnyObject": "is a class reference",
+    "Set": "holds heap memory", "Substring": "holds heap memory",
+    "AnyObject": "is a class reference",
     "Any": "is an existential",
   ]
 
@@ -197,11 +222,14 @@ public enum InterfaceParser {
       return .value
     }
     if let implicit = type.as(ImplicitlyUnwrappedOptionalTypeSyntax.self) {
-      throw fail("is an implicitly unwrapped optional (\(implicit.trimmedDescription)): write an optional")
+      throw fail(
+        "is an implicitly unwrapped optional (\(implicit.trimmedDescription)): write an optional")
     }
     if let identifier = type.as(IdentifierTypeSyntax.self) {
       let name = identifier.name.text
-      if let why = notPlainData[name] { throw fail("is \(name), which \(why): use plain data or an RRef") }
+      if let why = notPlainData[name] {
+        throw fail("is \(name), which \(why): use plain data or an RRef")
+      }
       if interfaceNames.contains(name) {
         throw fail("is the protocol \(name): pass its proxy, \(name)Proxy")
       }

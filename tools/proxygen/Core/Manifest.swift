@@ -75,7 +75,8 @@ public struct Manifest: Codable, Equatable, Sendable {
     for domain in domains {
       for name in domain.imports where exporters[name] == nil {
         throw GeneratorError(
-          file: file, line: 1, reason: "domain '\(domain.name)' imports '\(name)', which no domain exports")
+          file: file, line: 1,
+          reason: "domain '\(domain.name)' imports '\(name)', which no domain exports")
       }
     }
   }

@@ -15,7 +15,8 @@ func fail(_ message: String) -> Never {
 }
 
 func argument(_ name: String) -> String? {
-  guard let index = CommandLine.arguments.firstIndex(of: name), index + 1 < CommandLine.arguments.count
+  guard let index = CommandLine.arguments.firstIndex(of: name),
+    index + 1 < CommandLine.arguments.count
   else { return nil }
   return CommandLine.arguments[index + 1]
 }

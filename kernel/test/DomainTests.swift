@@ -1,0 +1,243 @@
+/// Tests of domains: loading, calls through generated proxies, crash containment and
+/// recovery, and that crashing and restarting leaks nothing.
+import Memory
+import SwiftletInterfaces
+import SwiftletLib
+
+enum DomainTests {
+  static var tests: [KernelTest] {
+    [
+      KernelTest("domains.boot_modules_loaded", bootModulesLoaded),
+      KernelTest("domains.call_through_proxy", callThroughProxy),
+      KernelTest("domains.call_switches_domain", callSwitchesDomain),
+      KernelTest("domains.private_heaps", privateHeaps),
+      KernelTest("domains.nested_call", nestedCall),
+      KernelTest("domains.crash_kinds_contained", crashKindsContained),
+      KernelTest("domains.watchdog_ends_a_hung_call", watchdogEndsAHungCall),
+      KernelTest("domains.nested_crash_returns_to_middle", nestedCrashReturnsToMiddle),
+      KernelTest("domains.restart_loses_state", restartLosesState),
+      KernelTest("domains.crash_restart_cycles_leak_nothing", crashRestartCyclesLeakNothing),
+      KernelTest("domains.connect_needs_an_import", connectNeedsAnImport),
+    ]
+  }
+
+  static let expected = ["client", "counter", "crasher", "hello"]
+
+  static func bootModulesLoaded(_ t: inout TestContext) {
+    for name in expected {
+      guard let domain = DomainManager.lookup(name) else {
+        t.expect(false, "domain '\(name)' not loaded")
+        continue
+      }
+      t.expect(domain.state == .running, "domain '\(name)' is not running")
+      t.expect(
+        domain.manifest.name == name, "domain '\(name)' calls itself '\(domain.manifest.name)'")
+    }
+  }
+
+  static func callThroughProxy(_ t: inout TestContext) {
+    guard case .success(let greeter) = GreeterProxy.connect() else {
+      t.expect(false, "cannot connect to Greeter")
+      return
+    }
+    t.expect(greeter.ping().isSuccess, "ping failed")
+    let firstResult = greeter.greet(1)
+    let secondResult = greeter.greet(2)
+    guard case .success(let first) = firstResult, case .success(let second) = secondResult else {
+      t.expect(false, "greet failed: \(describe(firstResult)), \(describe(secondResult))")
+      return
+    }
+    t.expect(second == first + 1, "greetings \(first) then \(second)")
+  }
+
+  /// The call really ran in the callee: its export counted it, and the kernel is the
+  /// current domain again afterwards.
+  static func callSwitchesDomain(_ t: inout TestContext) {
+    guard case .success(let greeter) = GreeterProxy.connect(),
+      let hello = DomainManager.lookup("hello")
+    else {
+      t.expect(false, "no Greeter")
+      return
+    }
+    let before = hello.calls
+    for _ in 0..<10 { _ = greeter.ping() }
+    t.expect(hello.calls == before + 10, "hello counted \(hello.calls - before) calls, expected 10")
+    t.expect(
+      DomainCall.currentDomain == .kernel && DomainCall.currentContinuation == 0,
+      "not back in the kernel")
+  }
+
+  /// Allocation in a domain comes from its own heap, not the kernel's.
+  static func privateHeaps(_ t: inout TestContext) {
+    guard case .success(let counter) = CounterProxy.connect(),
+      let domain = DomainManager.lookup("counter")
+    else {
+      t.expect(false, "no Counter")
+      return
+    }
+    let kernelBefore = KernelHeap.statistics.totalAllocations
+    let domainBefore = domain.heapStatistics.totalAllocations
+    for _ in 0..<50 { _ = counter.increment(by: 1) }
+    t.expect(
+      domain.heapStatistics.totalAllocations > domainBefore,
+      "the counter allocated nothing in its heap")
+    t.expect(
+      KernelHeap.statistics.totalAllocations == kernelBefore,
+      "the counter allocated from the kernel heap")
+  }
+
+  static func nestedCall(_ t: inout TestContext) {
+    guard case .success(let client) = TestClientProxy.connect(),
+      let hello = DomainManager.lookup("hello")
+    else {
+      t.expect(false, "no TestClient")
+      return
+    }
+    let before = hello.calls
+    let result = client.greetMany(5)
+    t.expect(result.isSuccess, "greetMany failed: \(describe(result))")
+    t.expect(
+      hello.calls == before + 5, "hello served \(hello.calls - before) nested calls, expected 5")
+  }
+
+  static var contained: [(CrashKind, StaticString)] {
+    [
+      (.swiftTrap, "Swift trap"), (.pageFault, "page fault"),
+      (.generalProtection, "general protection"),
+      (.divideError, "divide error"), (.stackOverflow, "stack overflow"),
+    ]
+  }
+
+  static func crashKindsContained(_ t: inout TestContext) {
+    guard case .success(let crasher) = CrasherProxy.connect(),
+      let domain = DomainManager.lookup("crasher")
+    else {
+      t.expect(false, "no Crasher")
+      return
+    }
+    for (kind, name) in contained {
+      let crashesBefore = domain.crashes
+      let result = crasher.crash(kind)
+      t.expect(result.error == .domainCrashed, "\(name): got \(describe(result))")
+      t.expect(
+        domain.state == .crashed && domain.crashes == crashesBefore + 1,
+        "\(name): not marked crashed")
+      t.expect(crasher.echo(1) == .failure(.unavailable), "\(name): a crashed domain answered")
+      t.expect(crasher.recover(), "\(name): restart failed")
+      t.expect(crasher.echo(42) == .success(42), "\(name): no answer after restart")
+    }
+  }
+
+  static func watchdogEndsAHungCall(_ t: inout TestContext) {
+    guard case .success(let crasher) = CrasherProxy.connect() else {
+      t.expect(false, "no Crasher")
+      return
+    }
+    let start = Clock.nanoseconds
+    let result = crasher.crash(.hang)
+    let elapsed = (Clock.nanoseconds - start) / 1_000_000
+    t.expect(result.error == .timedOut, "a hung call returned \(describe(result))")
+    t.expect(elapsed >= 100, "ended after \(elapsed) ms, before the 100 ms budget")
+    t.expect(crasher.recover() && crasher.echo(7) == .success(7), "no answer after restart")
+  }
+
+  /// kernel -> client -> crasher: the crash returns to the client, which goes on.
+  static func nestedCrashReturnsToMiddle(_ t: inout TestContext) {
+    guard case .success(let client) = TestClientProxy.connect(),
+      case .success(let crasher) = CrasherProxy.connect()
+    else {
+      t.expect(false, "no TestClient")
+      return
+    }
+    let result = client.crashThroughMe(.pageFault)
+    t.expect(result == .success(1), "the client saw \(describe(result)), expected the crash (1)")
+    t.expect(DomainManager.lookup("client")?.state == .running, "the client went down too")
+    t.expect(client.greetMany(1).isSuccess, "the client cannot go on")
+    _ = crasher.recover()
+  }
+
+  static func restartLosesState(_ t: inout TestContext) {
+    guard case .success(let counter) = CounterProxy.connect(),
+      let domain = DomainManager.lookup("counter")
+    else {
+      t.expect(false, "no Counter")
+      return
+    }
+    _ = counter.increment(by: 5)
+    t.expect((try? counter.value().get()) ?? 0 >= 5, "the counter did not count")
+    t.expect(DomainManager.restart(domain).isSuccess, "restart failed")
+    t.expect(
+      counter.value() == .success(0), "state survived a restart: \(describe(counter.value()))")
+  }
+
+  /// 1,000 crash-and-restart cycles under calls: heap, frames and call results all
+  /// come out as they went in.
+  static func crashRestartCyclesLeakNothing(_ t: inout TestContext) {
+    guard case .success(let crasher) = CrasherProxy.connect() else {
+      t.expect(false, "no Crasher")
+      return
+    }
+    // One cycle first: slots and logs reach their steady size.
+    _ = crasher.crash(.swiftTrap)
+    _ = crasher.recover()
+    let heapBefore = KernelHeap.statistics
+    let framesBefore = Frames.statistics
+    var unexpected = 0
+    for cycle in 0..<1000 {
+      let kind = contained[cycle % contained.count].0
+      if crasher.crash(kind).error != .domainCrashed { unexpected += 1 }
+      if !crasher.recover() { unexpected += 1 }
+      if crasher.echo(cycle) != .success(cycle) { unexpected += 1 }
+    }
+    let heapAfter = KernelHeap.statistics
+    let framesAfter = Frames.statistics
+    t.expect(unexpected == 0, "\(unexpected) calls gave an unexpected result")
+    t.expect(
+      heapAfter.liveAllocations == heapBefore.liveAllocations
+        && heapAfter.bytesInUse == heapBefore.bytesInUse,
+      "kernel heap: \(heapAfter.bytesInUse - heapBefore.bytesInUse) bytes, \(heapAfter.liveAllocations - heapBefore.liveAllocations) allocations not returned"
+    )
+    let slabGrowth = (heapAfter.capacity - heapBefore.capacity) / Int(Paging.pageSize)
+    t.expect(
+      framesBefore.freeFrames - framesAfter.freeFrames == slabGrowth,
+      "\(framesBefore.freeFrames - framesAfter.freeFrames) frames not returned")
+  }
+
+  static func connectNeedsAnImport(_ t: inout TestContext) {
+    // The kernel may connect to anything; a domain only to what its manifest imports.
+    let hello = DomainManager.lookup("hello")!.id
+    let client = DomainManager.lookup("client")!.id
+    t.expect(DomainManager.connect("Greeter", from: client) != nil, "client may not call Greeter")
+    t.expect(
+      DomainManager.connect("Counter", from: client) == nil,
+      "client may call Counter without importing it")
+    t.expect(
+      DomainManager.connect("Greeter", from: hello) == nil,
+      "hello may call Greeter without importing it")
+    t.expect(DomainManager.connect("NoSuchInterface", from: .kernel) == nil, "connected to nothing")
+  }
+
+  static func describe<T>(_ result: Result<T, RpcError>) -> TextLine {
+    switch result {
+    case .success: "success"
+    case .failure(.domainCrashed): "domainCrashed"
+    case .failure(.timedOut): "timedOut"
+    case .failure(.unavailable): "unavailable"
+    case .failure(.notConnected): "notConnected"
+    case .failure(.failed(let code)): "failed(\(code))"
+    }
+  }
+}
+
+extension Result {
+  var isSuccess: Bool {
+    if case .success = self { return true }
+    return false
+  }
+
+  /// The error, or nil on success: comparable even when the success type is not.
+  var error: Failure? {
+    if case .failure(let error) = self { return error }
+    return nil
+  }
+}
