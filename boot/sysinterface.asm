@@ -11,6 +11,8 @@ extern swiftlet_domain_posix_memalign, swiftlet_domain_free
 extern memcpy, memmove, memset, memcmp, ceil, floor, putchar, arc4random_buf
 extern swiftlet_call, swiftlet_connect, swiftlet_recover, swiftlet_log
 extern swiftlet_domain_id, swiftlet_time_ns, swiftlet_fault
+extern swiftlet_rref_alloc, swiftlet_rref_free, swiftlet_rref_adopt, swiftlet_rref_borrow
+extern swiftlet_rref_end_borrow
 
 %macro export 2
     dq %%name, %2
@@ -42,6 +44,12 @@ system_interface:
     export "swiftlet_domain_id", swiftlet_domain_id
     export "swiftlet_time_ns", swiftlet_time_ns
     export "swiftlet_fault", swiftlet_fault
+    ; The shared heap (kernel/domains/SharedMemory.swift).
+    export "swiftlet_rref_alloc", swiftlet_rref_alloc
+    export "swiftlet_rref_free", swiftlet_rref_free
+    export "swiftlet_rref_adopt", swiftlet_rref_adopt
+    export "swiftlet_rref_borrow", swiftlet_rref_borrow
+    export "swiftlet_rref_end_borrow", swiftlet_rref_end_borrow
 system_interface_end:
 
 section .text

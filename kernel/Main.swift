@@ -21,6 +21,7 @@ func kmain(_ magic: UInt32, _ bootInfoAddress: UInt32) -> Never {
   let heapRegion = KernelHeap.addUsableMemory(from: free)  // the heap proper
   Frames.setUp(free: free.flatMap { $0.subtracting(heapRegion) })  // frames: the rest
   Paging.setUp(memoryEnd: Kernel.memoryEnd)  // W^X, null page and stack guards from here on
+  SharedMemory.setUp()  // the only memory domains share
   Interrupts.setUp()  // PICs off, local and I/O APICs on
   Clock.start()  // TSC and APIC timer measured; the tick starts
   Serial.enableInterrupts()  // console input by interrupt

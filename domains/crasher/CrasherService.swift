@@ -3,8 +3,10 @@
 import SwiftletInterfaces
 import SwiftletLib
 
-final class CrasherService: Crasher {
+final class CrasherService: Crasher, Mailbox {
   private var served = 0
+  /// A letter given to keep: this domain's until it is replaced or the domain dies.
+  private var kept: RRef<Letter>? = nil
 
   func crash(_ kind: CrashKind) -> Result<Void, RpcError> {
     served += 1
@@ -39,5 +41,35 @@ final class CrasherService: Crasher {
     var frame = InlineArray<32, Int>(repeating: depth)
     frame[depth & 31] = descend(depth &+ 1)
     return frame[0] &+ frame[depth & 31]
+  }
+
+  // MARK: - Mailbox
+
+  func stamp(_ letter: consuming RRef<Letter>) -> Result<RRef<Letter>, RpcError> {
+    served += 1
+    letter.value.number += 1
+    letter.value.ownerSeen = letter.owner
+    return .success(letter)
+  }
+
+  func inspect(_ letter: borrowing RRef<Letter>) -> Result<Letter, RpcError> {
+    served += 1
+    var seen = letter.value
+    seen.ownerSeen = letter.owner
+    seen.borrowsSeen = letter.borrows
+    return .success(seen)
+  }
+
+  func keep(_ letter: consuming RRef<Letter>) -> Result<Int, RpcError> {
+    served += 1
+    let number = letter.value.number
+    kept = consume letter
+    return .success(number)
+  }
+
+  func crashWhileBorrowing(_ letter: borrowing RRef<Letter>) -> Result<Void, RpcError> {
+    served = Int.max
+    served += Int(letter.value.number & 0xFF) + 1  // overflows: a Swift trap
+    return .success(())
   }
 }

@@ -164,6 +164,7 @@ enum DomainManager {
 
   /// Stops the domain's slots and gives back its heap and image.
   private static func teardown(_ domain: Domain) {
+    SharedMemory.reclaim(domain.id)
     for (_, slot) in domain.exportSlots { DomainCall.exports[slot].running = 0 }
     if domain.controlSlot >= 0 { DomainCall.exports[domain.controlSlot].running = 0 }
     domain.dropHeap()
@@ -260,6 +261,7 @@ enum DomainManager {
     }
     for (_, slot) in domain.exportSlots { DomainCall.exports[slot].running = 0 }
     domain.dropHeap()
+    SharedMemory.reclaim(domain.id)
   }
 
   /// Resumes the innermost call's caller with `status`, or, in a domain's own thread

@@ -18,6 +18,7 @@ enum DomainTests {
       KernelTest("domains.restart_loses_state", restartLosesState),
       KernelTest("domains.crash_restart_cycles_leak_nothing", crashRestartCyclesLeakNothing),
       KernelTest("domains.connect_needs_an_import", connectNeedsAnImport),
+      KernelTest("domains.malformed_images_rejected", malformedImagesRejected),
     ]
   }
 
@@ -182,6 +183,7 @@ enum DomainTests {
     _ = crasher.recover()
     let heapBefore = KernelHeap.statistics
     let framesBefore = Frames.statistics
+    let sharedBefore = SharedMemory.totals
     var unexpected = 0
     for cycle in 0..<1000 {
       let kind = contained[cycle % contained.count].0
@@ -196,6 +198,10 @@ enum DomainTests {
       heapAfter.liveAllocations == heapBefore.liveAllocations
         && heapAfter.bytesInUse == heapBefore.bytesInUse,
       "kernel heap: \(heapAfter.bytesInUse - heapBefore.bytesInUse) bytes, \(heapAfter.liveAllocations - heapBefore.liveAllocations) allocations not returned"
+    )
+    t.expect(
+      SharedMemory.totals == sharedBefore,
+      "shared heap: \(SharedMemory.totals.allocations - sharedBefore.allocations) allocations not returned"
     )
     let slabGrowth = (heapAfter.capacity - heapBefore.capacity) / Int(Paging.pageSize)
     t.expect(
@@ -215,6 +221,93 @@ enum DomainTests {
       DomainManager.connect("Greeter", from: hello) == nil,
       "hello may call Greeter without importing it")
     t.expect(DomainManager.connect("NoSuchInterface", from: .kernel) == nil, "connected to nothing")
+  }
+
+  /// Broken copies of the hello image are each refused with their reason, and the
+  /// kernel and the other domains carry on.
+  static func malformedImagesRejected(_ t: inout TestContext) {
+    guard let hello = DomainManager.lookup("hello") else {
+      t.expect(false, "no hello image")
+      return
+    }
+    let pristine = Array(hello.image)
+    let count = DomainManager.domains.count
+    func expectRejected(_ name: String, _ bytes: [UInt8], _ expected: String) {
+      let result = bytes.withUnsafeBytes { DomainManager.create(name: name, image: $0) }
+      switch result {
+      case .success: t.expect(false, "\(name): a broken image was loaded")
+      case .failure(let error):
+        t.expect(
+          error.message.hasPrefix(expected),
+          "\(name): got '\(error.message)', expected '\(expected)...'")
+      }
+    }
+    expectRejected("truncated", Array(pristine[0..<100]), "program header table at 0x40")
+
+    var wrongMachine = pristine
+    wrongMachine[18] = 183  // e_machine: EM_AARCH64
+    wrongMachine[19] = 0
+    expectRejected("wrongmachine", wrongMachine, "ELF machine 183 is not EM_X86_64 (62)")
+
+    var badRelocation = pristine
+    if let rela = relocationTableOffset(pristine) {
+      badRelocation[rela + 8] = 37  // r_info's type of the first entry
+      expectRejected(
+        "badrelocation", badRelocation, "relocation 0 in .rela.dyn: unknown relocation type 37")
+    } else {
+      t.expect(false, "no .rela.dyn in the hello image")
+    }
+
+    var unknownImport = pristine
+    if let at = find(Array("swiftlet_log\u{0}".utf8), in: pristine) {
+      unknownImport[at + 10] = UInt8(ascii: "x")
+      expectRejected(
+        "unknownimport", unknownImport,
+        "unknown import 'swiftlet_lxg': not in the kernel's system interface")
+    } else {
+      t.expect(false, "hello does not import swiftlet_log")
+    }
+
+    expectRejected("impostor", pristine, "the image says it is 'hello'")
+    t.expect(DomainManager.domains.count == count, "a rejected image left a domain behind")
+    guard case .success(let greeter) = GreeterProxy.connect() else { return }
+    t.expect(greeter.ping().isSuccess, "hello stopped working")
+  }
+
+  /// The file offset of DT_RELA's table: through PT_DYNAMIC and the PT_LOAD holding it.
+  static func relocationTableOffset(_ image: [UInt8]) -> Int? {
+    func word(_ at: Int) -> Int { (0..<8).reduce(0) { $0 | Int(image[at + $1]) << (8 * $1) } }
+    func half(_ at: Int) -> Int { Int(image[at]) | Int(image[at + 1]) << 8 }
+    let headers = word(32)
+    let count = half(56)
+    var segments: [(offset: Int, address: Int, size: Int)] = []
+    var dynamic: Int?
+    for index in 0..<count {
+      let header = headers + index * 56
+      let type = half(header)
+      if type == 1 { segments.append((word(header + 8), word(header + 16), word(header + 32))) }
+      if type == 2 { dynamic = word(header + 8) }
+    }
+    guard var entry = dynamic else { return nil }
+    while word(entry) != 0 {
+      if word(entry) == 7 {
+        let address = word(entry + 8)
+        for segment in segments
+        where address >= segment.address && address < segment.address + segment.size {
+          return address - segment.address + segment.offset
+        }
+      }
+      entry += 16
+    }
+    return nil
+  }
+
+  static func find(_ needle: [UInt8], in haystack: [UInt8]) -> Int? {
+    guard haystack.count >= needle.count else { return nil }
+    for start in 0...(haystack.count - needle.count) where haystack[start] == needle[0] {
+      if Array(haystack[start..<(start + needle.count)]) == needle { return start }
+    }
+    return nil
   }
 
   static func describe<T>(_ result: Result<T, RpcError>) -> TextLine {
