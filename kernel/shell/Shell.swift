@@ -4,6 +4,7 @@
 /// the shell and ends with `shutdown`, so `make run </dev/null` boots and returns.
 import BootInfo
 import Memory
+import SwiftletInterfaces
 
 enum Shell {
   static let prompt: StaticString = "swiftlet> "
@@ -30,6 +31,7 @@ enum Shell {
       Console.print("uptime    time since boot, timer ticks and interrupts taken")
       Console.print("threads   every thread with its state and priority")
       Console.print("domains   every domain: state, heap, calls, crashes, restarts")
+      Console.print("callcost  TSC ticks per null cross-domain call (instructions under -icount)")
       Console.print("shutdown  leave QEMU")
     case "version":
       Kernel.printBanner()
@@ -45,6 +47,8 @@ enum Shell {
       showThreads()
     case "domains":
       showDomains()
+    case "callcost":
+      measureCallCost()
     case "shutdown", "exit", "quit":
       Console.print("Shutting down.")
       Machine.exit(.success)
@@ -84,6 +88,26 @@ enum Shell {
         "  \(domain.id.rawValue) \(domain.name): \(state), heap \(heap.bytesInUse)/\(heap.capacity) bytes, \(domain.calls) calls, \(domain.crashes) crashes, \(domain.restarts) restarts"
       )
     }
+  }
+
+  /// A rough figure for the null proxied call; `make bench` (issue 5) does this
+  /// properly, with baselines and statistics.
+  static func measureCallCost() {
+    guard case .success(let greeter) = GreeterProxy.connect() else {
+      Console.print("no Greeter to call")
+      return
+    }
+    let rounds: UInt64 = 10_000
+    _ = greeter.ping()
+    let loopStart = CPU.timestamp
+    for _ in 0..<rounds { CPU.pause() }
+    let loop = CPU.timestamp - loopStart
+    let start = CPU.timestamp
+    for _ in 0..<rounds { _ = greeter.ping() }
+    let calls = CPU.timestamp - start
+    Console.print(
+      "null proxied call: \(calls / rounds) ticks each (\(rounds) calls); empty loop with one pause: \(loop / rounds) ticks"
+    )
   }
 
   static func showThreads() {

@@ -30,3 +30,23 @@ def test_grub_iso_boots_to_the_banner():
     assert banners, "no banner through GRUB" + run.tail()
     assert "via multiboot2" in banners[0] and "GRUB" in banners[0], banners[0]
     assert run.status == SUCCESS, run.problem() + run.tail()
+
+
+DOMAINS = ("client", "counter", "crasher", "hello")
+
+
+def test_boot_loads_and_logs_every_domain():
+    run = boot("", stdin="domains\n")
+    for name in DOMAINS:
+        assert any(line.startswith(f"[info] domain '{name}': running") for line in run.lines), \
+            f"no load line for {name}" + run.tail()
+        assert any(line.strip().startswith(f"{DOMAINS.index(name) + 1} {name}: running")
+                   for line in run.lines), f"'domains' does not list {name}" + run.tail()
+    assert run.status == SUCCESS, run.problem() + run.tail()
+
+
+def test_grub_iso_loads_the_domains_too():
+    run = boot(iso=True)
+    for name in DOMAINS:
+        assert any(line.startswith(f"[info] domain '{name}': running") for line in run.lines), \
+            f"GRUB boot did not load {name}" + run.tail()
