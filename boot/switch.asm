@@ -47,3 +47,13 @@ thread_trampoline:
     xor ebp, ebp                    ; the thread's backtraces end here
     call thread_run
     ud2
+
+; Where a thread of a crashed domain goes instead of back into the domain: the kernel
+; points its saved return address (or its trap frame) here. Calls thread_killed,
+; which ends the thread. Entered with rsp 16-byte aligned, like thread_trampoline.
+extern thread_killed
+global thread_kill_trampoline
+thread_kill_trampoline:
+    xor ebp, ebp
+    call thread_killed
+    ud2

@@ -12,7 +12,7 @@ extern memcpy, memmove, memset, memcmp, ceil, floor, putchar, arc4random_buf
 extern swiftlet_call, swiftlet_connect, swiftlet_recover, swiftlet_log
 extern swiftlet_domain_id, swiftlet_time_ns, swiftlet_fault
 extern swiftlet_rref_alloc, swiftlet_rref_free, swiftlet_rref_adopt, swiftlet_rref_borrow
-extern swiftlet_rref_end_borrow
+extern swiftlet_rref_end_borrow, swiftlet_spawn, swiftlet_sleep_ns, swiftlet_yield
 
 %macro export 2
     dq %%name, %2
@@ -44,6 +44,10 @@ system_interface:
     export "swiftlet_domain_id", swiftlet_domain_id
     export "swiftlet_time_ns", swiftlet_time_ns
     export "swiftlet_fault", swiftlet_fault
+    ; Threads of the calling domain.
+    export "swiftlet_spawn", swiftlet_spawn
+    export "swiftlet_sleep_ns", swiftlet_sleep_ns
+    export "swiftlet_yield", swiftlet_yield
     ; The shared heap (kernel/domains/SharedMemory.swift).
     export "swiftlet_rref_alloc", swiftlet_rref_alloc
     export "swiftlet_rref_free", swiftlet_rref_free

@@ -9,5 +9,7 @@ public protocol Counter {
   func increment(by amount: Int) -> Result<Int, RpcError>
 
   /// The current value: 0 after a (re)start.
+  ///
+  /// - Idempotent: it only reads the value.
   func value() -> Result<Int, RpcError>
 }

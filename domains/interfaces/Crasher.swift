@@ -24,8 +24,12 @@ public protocol Crasher {
   func crash(_ kind: CrashKind) -> Result<Void, RpcError>
 
   /// Returns `value`: shows the domain works (again).
+  ///
+  /// - Idempotent: a second call returns the same value (and only adds to `callsServed`).
   func echo(_ value: Int) -> Result<Int, RpcError>
 
   /// How many calls this domain has served since it started.
+  ///
+  /// - Idempotent: it only reads the count.
   func callsServed() -> Result<Int, RpcError>
 }

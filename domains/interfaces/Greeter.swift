@@ -7,6 +7,8 @@ import SwiftletLib
 /// (see RpcError); none returns `.failed`.
 public protocol Greeter {
   /// Does nothing: the null call the benchmarks measure.
+  ///
+  /// - Idempotent: it does nothing, so a second call is the same as the first.
   func ping() -> Result<Void, RpcError>
 
   /// Greets caller `caller`; returns how many greetings this domain has given since it

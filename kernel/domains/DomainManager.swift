@@ -218,6 +218,29 @@ enum DomainManager {
 
   // MARK: - Crashes
 
+  /// Whether `id` is running in the same life (restart count) as `life`.
+  static func isAlive(_ id: DomainID, life: Int) -> Bool {
+    guard let domain = domain(id) else { return false }
+    return domain.state == .running && domain.restarts == life
+  }
+
+  /// Starts a thread of the calling domain that runs `entry(argument)` in the domain.
+  static func spawnThread(entry: UInt64, argument: UInt64) -> Int32 {
+    guard let domain = current else { return -1 }
+    let id = domain.id
+    let life = domain.restarts
+    let thread = Scheduler.spawn("\(domain.name) thread") {
+      let function = unsafeBitCast(entry, to: (@convention(c) (UInt64) -> Void).self)
+      DomainCall.currentDomain = id
+      function(argument)
+      DomainCall.currentDomain = .kernel
+    }
+    guard let thread else { return -1 }
+    thread.ownerDomain = id
+    thread.ownerLife = life
+    return Int32(thread.id)
+  }
+
   /// An exception in domain code: contain it. False if the kernel itself faulted.
   static func handleException(_ frame: inout TrapFrame) -> Bool {
     guard let domain = current, domain.state == .running else { return false }
@@ -265,10 +288,20 @@ enum DomainManager {
   }
 
   /// Resumes the innermost call's caller with `status`, or, in a domain's own thread
-  /// with no call in progress, ends the thread.
+  /// with no call in progress, ends the thread: its frame resumes at the kill
+  /// trampoline on a fresh top of its stack. (The domain's other threads end when they
+  /// are next switched to: Scheduler.swapDomainState.)
   private static func endCall(_ frame: inout TrapFrame, _ status: CallStatus) -> Bool {
-    guard DomainCall.currentContinuation != 0 else { return false }
-    DomainCall.unwindInnermostCall(&frame, status: status)
+    if DomainCall.currentContinuation != 0 {
+      DomainCall.unwindInnermostCall(&frame, status: status)
+      return true
+    }
+    guard let thread = Scheduler.current, thread.ownerDomain != .kernel, let top = thread.stackTop
+    else {
+      return false
+    }
+    frame.rsp = top - 16
+    frame.rip = Scheduler.killTrampolineAddress
     return true
   }
 }

@@ -79,6 +79,18 @@ func swiftletLog(_ level: Int, _ text: UnsafePointer<UInt8>?, _ length: Int) {
   Log.info(line)
 }
 
+/// Starts a thread of the calling domain running entry(argument); its id, or -1.
+@_cdecl("swiftlet_spawn")
+func swiftletSpawn(_ entry: UInt64, _ argument: UInt64) -> Int32 {
+  DomainManager.spawnThread(entry: entry, argument: argument)
+}
+
+@_cdecl("swiftlet_sleep_ns")
+func swiftletSleep(_ nanoseconds: UInt64) { Scheduler.sleep(nanoseconds: nanoseconds) }
+
+@_cdecl("swiftlet_yield")
+func swiftletYield() { Scheduler.yield() }
+
 @_cdecl("swiftlet_domain_id")
 func swiftletDomainID() -> UInt32 { UInt32(DomainCall.currentDomain.rawValue) }
 

@@ -15,6 +15,7 @@
 @_extern(c, "context_switch")
 private func contextSwitch(_ save: UnsafeMutablePointer<UInt64>, _ load: UInt64)
 @_extern(c, "thread_trampoline") private func threadTrampoline()
+@_extern(c, "thread_kill_trampoline") private func threadKillTrampoline()
 
 enum Scheduler {
   static let quantumTicks = 10
@@ -31,6 +32,13 @@ enum Scheduler {
   nonisolated(unsafe) private static var rescheduleRequested = false
   nonisolated(unsafe) private(set) static var switches: UInt64 = 0
   nonisolated(unsafe) private(set) static var preemptions: UInt64 = 0
+
+  static var killTrampolineAddress: UInt64 {
+    UInt64(
+      UInt(
+        bitPattern: unsafeBitCast(
+          threadKillTrampoline as @convention(c) () -> Void, to: UnsafeRawPointer.self)))
+  }
 
   static var trampolineAddress: UInt64 {
     UInt64(
@@ -227,6 +235,11 @@ enum Scheduler {
   private static func swapDomainState(from previous: Thread, to next: Thread) {
     previous.domain = DomainCall.currentDomain
     previous.continuation = DomainCall.currentContinuation
+    // A domain's own thread whose domain crashed (or restarted) since it last ran must
+    // not go back into it: it ends instead (DomainManager.swift, "own threads").
+    if next.ownerDomain != .kernel, !DomainManager.isAlive(next.ownerDomain, life: next.ownerLife) {
+      next.redirectToKill()
+    }
     DomainCall.currentDomain = next.domain
     DomainCall.currentContinuation = next.continuation
   }
@@ -272,6 +285,14 @@ enum Scheduler {
       CPU.enableInterrupts()
     }
   }
+}
+
+/// Where a thread of a crashed domain ends (boot/switch.asm, thread_kill_trampoline).
+@_cdecl("thread_killed")
+func threadKilled() {
+  DomainCall.currentDomain = .kernel
+  DomainCall.currentContinuation = 0
+  Scheduler.exit()
 }
 
 /// Where a new thread starts (from boot/switch.asm), interrupts disabled.

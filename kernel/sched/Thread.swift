@@ -37,6 +37,10 @@ final class Thread {
   /// continuation (kernel/domains/DomainCall.swift keeps the running thread's).
   var domain = DomainID.kernel
   var continuation: UInt64 = 0
+  /// For a domain's own thread: its domain, and which life of it (restarts so far)
+  /// the thread belongs to. The thread must not outlive that life.
+  var ownerDomain = DomainID.kernel
+  var ownerLife = 0
   /// The watchdog's view: which call it is timing, and since when.
   var watchedCall: UInt64 = 0
   var watchedSince: UInt64 = 0
@@ -91,6 +95,18 @@ final class Thread {
     guard let stack = stackFrames else { return }
     GuardPages.remove(below: stack.address + Paging.pageSize)
     Frames.free(stack, count: Thread.stackFrameCount)
+  }
+
+  /// The top of the stack (nil for the boot thread).
+  var stackTop: UInt64? {
+    stackFrames.map { $0.address + Paging.pageSize + UInt64(Thread.stackSize) }
+  }
+
+  /// Makes the thread, when next switched to, end instead of resuming: its saved
+  /// return address (boot/switch.asm's frame) now leads to thread_kill_trampoline.
+  func redirectToKill() {
+    let frame = UnsafeMutablePointer<UInt64>(bitPattern: UInt(savedStackPointer.pointee))!
+    frame[7] = Scheduler.killTrampolineAddress
   }
 
   /// The frame `context_switch` pops when it first switches here (boot/switch.asm).

@@ -334,3 +334,52 @@ extension Result {
     return nil
   }
 }
+
+/// A trap in a domain's own thread, outside any call: the domain crashes, all its
+/// threads end, and the kernel and the other domains go on.
+enum DomainThreadTests {
+  static var tests: [KernelTest] {
+    [KernelTest("domains.own_thread_trap_ends_its_threads", ownThreadTrapEndsItsThreads)]
+  }
+
+  static func crasherThreads() -> Int {
+    var count = 0
+    Scheduler.forEachThread {
+      if $0.name == "crasher thread" && $0.state != .finished { count += 1 }
+    }
+    return count
+  }
+
+  static func ownThreadTrapEndsItsThreads(_ t: inout TestContext) {
+    guard case .success(let background) = BackgroundProxy.connect(),
+      let crasher = DomainManager.lookup("crasher")
+    else {
+      t.expect(false, "no Background")
+      return
+    }
+    let crashes = crasher.crashes
+    t.expect(background.startLooper().isSuccess, "no looper")
+    Scheduler.sleep(nanoseconds: 10_000_000)
+    guard case .success(let rounds) = background.rounds() else {
+      t.expect(false, "rounds failed")
+      return
+    }
+    t.expect(rounds > 0, "the looper thread never ran")
+    t.expect(crasherThreads() == 1, "\(crasherThreads()) crasher threads, expected the looper")
+    t.expect(background.trapInThread(after: 5).isSuccess, "the call itself failed")
+    let deadline = Clock.nanoseconds + 2_000_000_000
+    while crasher.state == .running && Clock.nanoseconds < deadline {
+      Scheduler.sleep(nanoseconds: 1_000_000)
+    }
+    t.expect(
+      crasher.state == .crashed && crasher.crashes == crashes + 1,
+      "the trap did not crash the domain")
+    while crasherThreads() > 0 && Clock.nanoseconds < deadline {
+      Scheduler.sleep(nanoseconds: 1_000_000)
+    }
+    t.expect(crasherThreads() == 0, "\(crasherThreads()) crasher threads outlived the crash")
+    t.expect(background.rounds().error == .unavailable, "the crashed domain still answers")
+    t.expect(
+      background.recover() && background.rounds() == .success(0), "no fresh start after the crash")
+  }
+}
