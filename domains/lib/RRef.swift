@@ -47,6 +47,12 @@ public struct RRef<T: BitwiseCopyable>: ~Copyable {
     owned = true
   }
 
+  /// An RRef this domain owns already (an element taken out of its own RRefDeque).
+  init(owned transfer: RRefTransfer) {
+    address = transfer.address
+    owned = true
+  }
+
   /// Takes ownership of an RRef moved to this domain.
   public init(adopting transfer: RRefTransfer) {
     address = transfer.address

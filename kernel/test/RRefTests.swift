@@ -12,6 +12,8 @@ enum RRefTests {
       KernelTest("rref.borrow_keeps_owner", borrowKeepsOwner),
       KernelTest("rref.lent_survives_borrower_crash", lentSurvivesBorrowerCrash),
       KernelTest("rref.owned_by_crashed_domain_freed", ownedByCrashedDomainFreed),
+      KernelTest("rref.array_in_place", arrayInPlace),
+      KernelTest("rref.deque_fifo_and_full", dequeFIFOAndFull),
     ]
   }
 
@@ -82,6 +84,56 @@ enum RRefTests {
     letter.value.number += 1
     t.expect(letter.value.number == 10, "the letter is not usable after the crash")
     _ = mailbox.recover()
+  }
+
+  static func arrayInPlace(_ t: inout TestContext) {
+    let before = SharedMemory.totals
+    do {
+      guard let array = RRefArray<Int, 16>(repeating: 3) else {
+        t.expect(false, "shared heap full")
+        return
+      }
+      for index in 0..<array.count { array[index] += index }
+      t.expect(array[15] == 18 && array[0] == 3, "values \(array[0]), \(array[15])")
+      t.expect(SharedMemory.totals.allocations == before.allocations + 1, "not one allocation")
+      t.expect(array.owner == 0, "not the kernel's")
+    }
+    t.expect(SharedMemory.totals == before, "dropping the array did not free it")
+  }
+
+  /// Pushes hand back the element when full; pops come out in order; dropping the deque
+  /// frees what is left in it.
+  static func dequeFIFOAndFull(_ t: inout TestContext) {
+    let before = SharedMemory.totals
+    do {
+      guard let deque = RRefDeque<Letter, 4>() else {
+        t.expect(false, "shared heap full")
+        return
+      }
+      for number in 0..<4 {
+        guard let letter = RRef(Letter(number: number)) else { return }
+        t.expect(deque.pushBack(letter) == nil, "push \(number) refused below capacity")
+      }
+      t.expect(deque.isFull && deque.count == 4, "count \(deque.count)")
+      guard let extra = RRef(Letter(number: 99)) else { return }
+      guard let handedBack = deque.pushBack(extra) else {
+        t.expect(false, "a full deque took a fifth element")
+        return
+      }
+      t.expect(handedBack.value.number == 99, "handed back the wrong letter")
+      t.expect(
+        deque.popFront()?.value.number == 0 && deque.popFront()?.value.number == 1,
+        "not first in, first out")
+      guard let letter = RRef(Letter(number: 4)) else { return }
+      t.expect(deque.pushBack(letter) == nil, "no room after two pops")
+      t.expect(
+        SharedMemory.totals.allocations == before.allocations + 5,
+        "deque and four letters (plus the handed-back one) expected")
+    }
+    t.expect(
+      SharedMemory.totals == before,
+      "dropping the deque leaked \(SharedMemory.totals.allocations - before.allocations) allocations"
+    )
   }
 
   static func ownedByCrashedDomainFreed(_ t: inout TestContext) {

@@ -1,0 +1,109 @@
+/// RRefArray and RRefDeque: fixed-size collections in the shared heap, after RedLeaf's.
+///
+/// `RRefArray<T, N>` is `N` plain values in one shared-heap allocation, owned and moved
+/// as a unit. `RRefDeque<T, N>` is a ring of up to `N` RRefs, each still a registry
+/// entry of its own; pushing into a full deque hands the element back instead of
+/// losing it, and moving the deque to another domain moves every element with it.
+
+public struct RRefArray<T: BitwiseCopyable, let N: Int>: ~Copyable {
+  private let storage: RRef<InlineArray<N, T>>
+
+  /// `N` copies of `value`, or nil if the shared heap is full.
+  public init?(repeating value: T) {
+    guard let storage = RRef(InlineArray<N, T>(repeating: value)) else { return nil }
+    self.storage = storage
+  }
+
+  public var count: Int { N }
+
+  public subscript(index: Int) -> T {
+    get { storage.value[index] }
+    nonmutating set { storage.value[index] = newValue }
+  }
+
+  /// The domain that owns it.
+  public var owner: UInt32 { storage.owner }
+}
+
+/// The deque's bookkeeping, in the shared heap with it.
+@frozen
+public struct RRefDequeStorage<let N: Int>: BitwiseCopyable {
+  var head = 0
+  var count = 0
+  var elements = InlineArray<N, UInt>(repeating: 0)
+}
+
+@frozen
+public struct RRefDeque<T: BitwiseCopyable, let N: Int>: ~Copyable {
+  /// The ring's shared-heap address, managed here like RRef's (this file is trusted).
+  private let address: UInt
+
+  private var ring: RRefDequeStorage<N> {
+    get { unsafe UnsafeMutableRawPointer(bitPattern: address)!.load(as: RRefDequeStorage<N>.self) }
+    nonmutating set {
+      unsafe UnsafeMutableRawPointer(bitPattern: address)!.storeBytes(
+        of: newValue, as: RRefDequeStorage<N>.self)
+    }
+  }
+
+  /// An empty deque, or nil if the shared heap is full.
+  public init?() {
+    guard let storage = RRef(RRefDequeStorage<N>()) else { return nil }
+    address = storage.transfer().address
+  }
+
+  /// Takes ownership of a deque moved to this domain, and of every element in it.
+  public init(adopting transfer: RRefTransfer) {
+    address = transfer.address
+    unsafe kernelRRefAdopt(UnsafeMutableRawPointer(bitPattern: address))
+    let ring = self.ring
+    for offset in 0..<ring.count {
+      unsafe kernelRRefAdopt(
+        UnsafeMutableRawPointer(bitPattern: ring.elements[(ring.head + offset) % N]))
+    }
+  }
+
+  /// Frees the elements left in it, then the ring.
+  deinit {
+    while popFront() != nil {}
+    unsafe kernelRRefFree(UnsafeMutableRawPointer(bitPattern: address))
+  }
+
+  public var count: Int { ring.count }
+  public var isFull: Bool { count == N }
+  public var isEmpty: Bool { count == 0 }
+
+  /// Appends `element`, or hands it back if the deque is full.
+  public func pushBack(_ element: consuming RRef<T>) -> RRef<T>? {
+    var ring = self.ring
+    guard ring.count < N else { return element }
+    ring.elements[(ring.head + ring.count) % N] = element.transfer().address
+    ring.count += 1
+    self.ring = ring
+    return nil
+  }
+
+  /// Takes the first element out, or nil if the deque is empty.
+  public func popFront() -> RRef<T>? {
+    var ring = self.ring
+    guard ring.count > 0 else { return nil }
+    let element = ring.elements[ring.head]
+    ring.head = (ring.head + 1) % N
+    ring.count -= 1
+    self.ring = ring
+    return RRef(owned: RRefTransfer(address: element))
+  }
+
+  /// Gives the deque up for a move; the receiver adopts it and its elements.
+  public consuming func transfer() -> RRefTransfer {
+    let transfer = RRefTransfer(address: address)
+    discard self
+    return transfer
+  }
+
+  /// The domain that owns the deque itself.
+  public var owner: UInt32 {
+    unsafe UnsafeMutableRawPointer(bitPattern: address)!.load(
+      fromByteOffset: RRefHeader.ownerOffset, as: UInt32.self)
+  }
+}
