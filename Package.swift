@@ -14,6 +14,17 @@ let package = Package(
     .target(name: "BootInfo", path: "kernel/bootinfo", swiftSettings: warningsAreErrors),
     .target(name: "Memory", path: "kernel/mem", swiftSettings: warningsAreErrors),
     .target(name: "ELF", path: "kernel/elf", swiftSettings: warningsAreErrors),
+    // The proxy generator's core, built against the toolchain's own SwiftSyntax (no package
+    // to fetch and build).
+    .target(
+      name: "ProxyGeneratorCore", path: "tools/proxygen/Core",
+      swiftSettings: warningsAreErrors + [.unsafeFlags(["-I", "/opt/swift/usr/lib/swift/host"])],
+      linkerSettings: [
+        .unsafeFlags([
+          "-L", "/opt/swift/usr/lib/swift/host", "-lSwiftSyntax", "-lSwiftParser",
+          "-Xlinker", "-rpath", "-Xlinker", "/opt/swift/usr/lib/swift/host",
+        ])
+      ]),
     .testTarget(
       name: "BootInfoTests", dependencies: ["BootInfo"], path: "tests/unit/BootInfoTests",
       swiftSettings: warningsAreErrors),
@@ -23,5 +34,9 @@ let package = Package(
     .testTarget(
       name: "ELFTests", dependencies: ["ELF"], path: "tests/unit/ELFTests",
       swiftSettings: warningsAreErrors),
+    .testTarget(
+      name: "ProxyGeneratorTests", dependencies: ["ProxyGeneratorCore"],
+      path: "tests/unit/ProxyGeneratorTests",
+      swiftSettings: warningsAreErrors + [.unsafeFlags(["-I", "/opt/swift/usr/lib/swift/host"])]),
   ]
 )

@@ -19,6 +19,7 @@ enum DomainTests {
       KernelTest("domains.crash_restart_cycles_leak_nothing", crashRestartCyclesLeakNothing),
       KernelTest("domains.connect_needs_an_import", connectNeedsAnImport),
       KernelTest("domains.malformed_images_rejected", malformedImagesRejected),
+      KernelTest("domains.shadow_restarts_and_retries", shadowRestartsAndRetries),
     ]
   }
 
@@ -221,6 +222,28 @@ enum DomainTests {
       DomainManager.connect("Greeter", from: hello) == nil,
       "hello may call Greeter without importing it")
     t.expect(DomainManager.connect("NoSuchInterface", from: .kernel) == nil, "connected to nothing")
+  }
+
+  /// A caller of a flaky domain through its shadow sees success: the shadow restarts the
+  /// crashed domain and retries an idempotent call once; a non-idempotent call still
+  /// reports its crash, but the domain is running again afterwards.
+  static func shadowRestartsAndRetries(_ t: inout TestContext) {
+    guard case .success(let shadow) = CrasherShadow.connect(),
+      case .success(let crasher) = CrasherProxy.connect(),
+      let domain = DomainManager.lookup("crasher")
+    else {
+      t.expect(false, "no Crasher")
+      return
+    }
+    _ = crasher.crash(.pageFault)
+    t.expect(domain.state == .crashed, "the crasher did not crash")
+    let restarts = domain.restarts
+    t.expect(shadow.echo(5) == .success(5), "an idempotent call through the shadow did not succeed")
+    t.expect(domain.restarts == restarts + 1, "the shadow did not restart the domain once")
+    t.expect(shadow.crash(.swiftTrap).error == .domainCrashed, "a non-idempotent crash was hidden")
+    t.expect(domain.state == .running, "the shadow left the domain down")
+    t.expect(
+      crasher.echo(6) == .success(6), "the domain does not answer after the shadow's restart")
   }
 
   /// Broken copies of the hello image are each refused with their reason, and the

@@ -1,6 +1,6 @@
-// Writes the code that crosses domains: a proxy per interface (the caller's side) and,
-// per domain, the entry points of its exports (the callee's side). Nobody writes this
-// by hand; docs/DOMAINS.md describes what it does.
+// Writes the code that crosses domains: a proxy and a shadow per interface (the caller's
+// side) and, per domain, the entry points of its exports (the callee's side). Nobody
+// writes this by hand; docs/DOMAINS.md describes what it does.
 //
 // A call packs its arguments into a BitwiseCopyable struct on the caller's stack,
 // gives the kernel (swiftlet_call) the interface handle, the method number and the
@@ -8,6 +8,18 @@
 // the one and writes the other. RRefs cross as their payload addresses: the receiver
 // adopts a moved one (becomes its owner), and a lent one has its borrow count raised by
 // the proxy for the call.
+//
+// The shadow (`XShadow`, after RedLeaf's shadow domains) wraps the proxy and is what a
+// caller uses to survive the callee's crash: when a call fails with `.domainCrashed`,
+// `.timedOut` or `.unavailable`, it restarts the callee (`proxy.recover()`). It then
+// tries the call once more only if the method is idempotent, which the interface says
+// in the method's doc comment, on a line of its own:
+//
+//     /// - Idempotent: it only reads the counter.
+//
+// The reason after the colon is required. A method that moves an RRef is never
+// retried, and the parser rejects the marker on it: the first try consumed the RRef.
+// Other methods return the error, and the next call finds the callee running again.
 
 public enum CodeGenerator {
   static let header =
@@ -15,12 +27,14 @@ public enum CodeGenerator {
 
   // MARK: - Proxies
 
-  /// The proxies and argument structs for every interface: one file of the
+  /// The argument structs, proxy and shadow of every interface: one file of the
   /// SwiftletInterfaces module.
   public static func proxies(for interfaces: [Interface]) -> String {
-    var out = header + "import SwiftletLib\n"
+    var out = header + "import SwiftletLib\n\n" + restartCanHelp
     for interface in interfaces.sorted(by: { $0.name < $1.name }) {
-      out += "\n" + argumentStructs(interface) + proxy(interface)
+      out += "\n// MARK: - \(interface.name)\n\n"
+      out += argumentStructs(interface) + resultsCheck(interface)
+      out += "\n" + proxy(interface) + "\n" + shadow(interface)
     }
     return out
   }
@@ -44,9 +58,16 @@ public enum CodeGenerator {
   static func argumentStructs(_ interface: Interface) -> String {
     var out = ""
     for method in interface.methods {
+      if !out.isEmpty { out += "\n" }
+      out +=
+        "/// \(interface.name).\(method.name)'s arguments as they cross: values, and RRefs as addresses.\n"
       out += "public struct \(argumentsType(interface, method)): BitwiseCopyable {\n"
       for parameter in method.parameters {
         out += "  public var \(parameter.name): \(crossingType(parameter))\n"
+      }
+      if method.parameters.isEmpty {
+        out += "  public init() {}\n}\n"
+        continue
       }
       let list = method.parameters.map { "\($0.name): \(crossingType($0))" }.joined(separator: ", ")
       out += "  public init(\(list)) {\n"
@@ -56,6 +77,34 @@ public enum CodeGenerator {
       out += "  }\n}\n"
     }
     return out
+  }
+
+  /// The arguments of a call that passes the method's own parameters on, with labels.
+  static func forwardedArguments(_ method: Method) -> String {
+    method.parameters.map { parameter in
+      parameter.label.map { "\($0): \(parameter.name)" } ?? parameter.name
+    }.joined(separator: ", ")
+  }
+
+  /// A type that is never made, so that the compiler checks that the results cross as
+  /// plain data (BitwiseCopyable), as the argument structs make it check the arguments:
+  /// Result is not BitwiseCopyable, so nothing else would. Empty if there is nothing
+  /// to check.
+  static func resultsCheck(_ interface: Interface) -> String {
+    let values = interface.methods.filter { method in
+      switch method.resultKind {
+      case .value, .interface: method.resultType != "Void"
+      case .movedRRef, .borrowedRRef: false
+      }
+    }
+    if values.isEmpty { return "" }
+    var out =
+      "\n/// \(interface.name)'s results cross as plain data: the compiler checks that they are.\n"
+    out += "private struct _\(interface.name)_Results: BitwiseCopyable {\n"
+    for method in values {
+      out += "  var \(method.name): \(method.resultType)\n"
+    }
+    return out + "}\n"
   }
 
   static func signature(_ method: Method) -> String {
@@ -115,7 +164,7 @@ public enum CodeGenerator {
       out += "    var arguments = \(argumentsType(interface, method))(\(arguments))\n"
       out += "    var outcome: \(resultSlotType(method)) = .failure(.domainCrashed)\n"
       out +=
-        "    if let error = DomainCall.invoke(handle, method: \(method.index), &arguments, &outcome) {\n"
+        "    if let error = DomainCall.invoke(self.handle, method: \(method.index), &arguments, &outcome) {\n"
       out += method.throwsRpcError ? "      throw error\n" : "      return .failure(error)\n"
       out += "    }\n"
       let success: String
@@ -214,7 +263,10 @@ public enum CodeGenerator {
       let call = "unsafe service!.\(method.name)(\(passed.joined(separator: ", ")))"
       let slot = "unsafe result.assumingMemoryBound(to: \(resultSlotType(method)).self).pointee"
       let isRRef: Bool = if case .movedRRef = method.resultKind { true } else { false }
-      if method.throwsRpcError {
+      if method.throwsRpcError && method.resultType == "Void" {
+        out += "    do throws(RpcError) {\n      try \(call)\n      \(slot) = .success(())\n"
+        out += "    } catch {\n      \(slot) = .failure(error)\n    }\n"
+      } else if method.throwsRpcError {
         out += "    do throws(RpcError) {\n      let value = try \(call)\n"
         out += "      \(slot) = .success(\(isRRef ? "value.transfer()" : "value"))\n"
         out += "    } catch {\n      \(slot) = .failure(error)\n    }\n"

@@ -22,6 +22,13 @@ public struct Parameter: Equatable, Sendable {
   /// The type as written, without ownership modifiers.
   public var type: String
   public var kind: CrossingKind
+
+  public init(label: String?, name: String, type: String, kind: CrossingKind) {
+    self.label = label
+    self.name = name
+    self.type = type
+    self.kind = kind
+  }
 }
 
 public struct Method: Equatable, Sendable {
@@ -34,6 +41,22 @@ public struct Method: Equatable, Sendable {
   public var resultKind: CrossingKind
   /// Declared `throws(RpcError) -> T` rather than `-> Result<T, RpcError>`.
   public var throwsRpcError: Bool
+  /// Its doc comment says `- Idempotent:`: calling it twice does what calling it once
+  /// does, so the shadow may retry it after restarting the callee.
+  public var isIdempotent: Bool
+
+  public init(
+    name: String, index: Int, parameters: [Parameter], resultType: String,
+    resultKind: CrossingKind, throwsRpcError: Bool, isIdempotent: Bool = false
+  ) {
+    self.name = name
+    self.index = index
+    self.parameters = parameters
+    self.resultType = resultType
+    self.resultKind = resultKind
+    self.throwsRpcError = throwsRpcError
+    self.isIdempotent = isIdempotent
+  }
 }
 
 public struct Interface: Equatable, Sendable {
@@ -41,6 +64,14 @@ public struct Interface: Equatable, Sendable {
   public var methods: [Method]
   /// Where it was declared, for messages.
   public var file: String
+  public var line: Int
+
+  public init(name: String, methods: [Method], file: String, line: Int = 1) {
+    self.name = name
+    self.methods = methods
+    self.file = file
+    self.line = line
+  }
 }
 
 /// A signature that cannot cross a domain boundary, or a manifest that does not fit

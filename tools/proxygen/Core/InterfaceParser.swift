@@ -1,15 +1,56 @@
 // Reads interface protocols from Swift source with SwiftParser and checks that every
 // method can cross a domain boundary.
 //
-// The rules (docs/DOMAINS.md, "What may cross"): an interface is a protocol of methods
-// only; each returns `Result<T, RpcError>` or is `throws(RpcError) -> T`; parameters
-// and results are plain-data values, RRefs (parameters say `consuming` to move one
-// and `borrowing` to lend it), or interface proxies. Anything else is rejected here
-// with its file and line, rather than later by the compiler in generated code.
+// The rules (docs/DOMAINS.md, "What may cross"). Each is checked here and a signature
+// that breaks one is rejected with its file and line, rather than later by the compiler
+// in generated code:
+//
+//  1. An interface is a protocol of methods only (no properties, associated types,
+//     subscripts, initializers or nested types). It inherits nothing and is not
+//     generic; its name is unique among all interfaces.
+//  2. Method names are unique within their interface: a call carries the method's
+//     number (its position, from 0), and overloads could not be told apart.
+//  3. A method is not generic, not async, and has no modifiers (static, mutating...).
+//  4. A method returns `Result<T, RpcError>` or is `throws(RpcError) -> T`, not both:
+//     a call can always fail, and only RpcError crosses (no untyped throws, no other
+//     error type).
+//  5. A parameter is not variadic, not `inout` (a call cannot write back into the
+//     caller's memory: return the new value), has no default value and no attributes,
+//     and is not named like the generated code's own variables (`reservedNames`).
+//  6. An RRef parameter says `consuming` (moved to the callee) or `borrowing` (lent for
+//     the call); no other parameter has an ownership modifier. An RRef crosses on its
+//     own, not inside an optional or a tuple.
+//  7. Every other parameter and result is plain data: not String, Array, Dictionary,
+//     Set, a closure, `any`/`some`, Any or AnyObject (they hold heap memory or code).
+//     An interface crosses as its proxy (`GreeterProxy`), never as the protocol. The
+//     compiler checks the rest: the generated argument structs are BitwiseCopyable.
+//  8. A method whose doc comment has a line `/// - Idempotent: <why>` may be retried
+//     by the shadow (CodeGenerator) after a restart. A method that moves an RRef
+//     cannot be: the first try consumed it.
 import SwiftParser
 import SwiftSyntax
 
 public enum InterfaceParser {
+  /// The interfaces declared in `files` (path and source each), in file order.
+  /// Parameters may refer to an interface of any file, as `<Name>Proxy`.
+  public static func parse(
+    files: [(path: String, source: String)]
+  ) throws(GeneratorError) -> [Interface] {
+    let names = Set(files.flatMap { protocolNames(in: $0.source) })
+    var interfaces: [Interface] = []
+    for file in files {
+      for interface in try parse(source: file.source, file: file.path, interfaceNames: names) {
+        if let earlier = interfaces.first(where: { $0.name == interface.name }) {
+          throw GeneratorError(
+            file: file.path, line: interface.line,
+            reason: "interface '\(interface.name)' is declared in \(earlier.file) already")
+        }
+        interfaces.append(interface)
+      }
+    }
+    return interfaces
+  }
+
   /// The interfaces declared in `source`; `interfaceNames` lets parameters refer to
   /// interfaces declared in other files (as `<Name>Proxy`).
   public static func parse(
@@ -22,8 +63,8 @@ public enum InterfaceParser {
       guard let declaration = statement.item.as(ProtocolDeclSyntax.self) else { continue }
       var known = interfaceNames
       known.insert(declaration.name.text)
-      interfaces.append(
-        try parseProtocol(declaration, file: file, converter: converter, interfaceNames: known))
+      let reader = Reader(file: file, converter: converter, interfaceNames: known)
+      interfaces.append(try reader.interface(declaration))
     }
     return interfaces
   }
@@ -35,15 +76,40 @@ public enum InterfaceParser {
     }
   }
 
-  private static func parseProtocol(
-    _ declaration: ProtocolDeclSyntax, file: String, converter: SourceLocationConverter,
-    interfaceNames: Set<String>
-  ) throws(GeneratorError) -> Interface {
+  /// Names the generated proxies, shadows and entry points give their own variables
+  /// (CodeGenerator): a parameter with one of them would be shadowed by it.
+  public static let reservedNames: Set<String> = [
+    "arguments", "error", "method", "outcome", "result", "service",
+  ]
+
+  /// Types known not to be plain data, with why; the compiler checks the rest
+  /// (the generated argument structs are BitwiseCopyable).
+  static let notPlainData: [String: String] = [
+    "String": "holds heap memory", "Array": "holds heap memory", "Dictionary": "holds heap memory",
+    "Set": "holds heap memory", "Substring": "holds heap memory",
+    "AnyObject": "is a class reference",
+    "Any": "is an existential",
+  ]
+}
+
+/// Reads the protocols of one file: knows the file, for messages, and the names of all
+/// interfaces, to tell a proxy from plain data.
+private struct Reader {
+  let file: String
+  let converter: SourceLocationConverter
+  let interfaceNames: Set<String>
+
+  func fail(_ node: some SyntaxProtocol, _ reason: String) -> GeneratorError {
+    fail(line: node.startLocation(converter: converter, afterLeadingTrivia: true).line, reason)
+  }
+
+  func fail(line: Int, _ reason: String) -> GeneratorError {
+    GeneratorError(file: file, line: line, reason: reason)
+  }
+
+  // Rules 1 and 2.
+  func interface(_ declaration: ProtocolDeclSyntax) throws(GeneratorError) -> Interface {
     let name = declaration.name.text
-    func fail(_ node: some SyntaxProtocol, _ reason: String) -> GeneratorError {
-      GeneratorError(
-        file: file, line: node.startLocation(converter: converter).line, reason: reason)
-    }
     if let inheritance = declaration.inheritanceClause {
       throw fail(
         inheritance,
@@ -61,9 +127,7 @@ public enum InterfaceParser {
           "interface '\(name)' may declare methods only, not '\(member.decl.trimmedDescription.prefix(40))'"
         )
       }
-      let method = try parseMethod(
-        function, index: methods.count, interface: name, interfaceNames: interfaceNames,
-        fail: { node, reason in fail(node, reason) })
+      let method = try self.method(function, index: methods.count, interface: name)
       if methods.contains(where: { $0.name == method.name }) {
         throw fail(
           function,
@@ -72,141 +136,169 @@ public enum InterfaceParser {
       }
       methods.append(method)
     }
-    return Interface(name: name, methods: methods, file: file)
+    let line = declaration.startLocation(converter: converter, afterLeadingTrivia: true).line
+    return Interface(name: name, methods: methods, file: file, line: line)
   }
 
-  private static func parseMethod(
-    _ function: FunctionDeclSyntax, index: Int, interface: String, interfaceNames: Set<String>,
-    fail: (Syntax, String) -> GeneratorError
+  // Rules 3, 4 and 8; parameters and results below.
+  func method(
+    _ function: FunctionDeclSyntax, index: Int, interface: String
   ) throws(GeneratorError) -> Method {
     let name = function.name.text
     let place = "\(interface).\(name)"
     if function.genericParameterClause != nil || function.genericWhereClause != nil {
-      throw fail(Syntax(function), "\(place) may not be generic")
+      throw fail(function, "\(place) may not be generic")
     }
     if !function.modifiers.isEmpty {
-      throw fail(Syntax(function), "\(place) may not be '\(function.modifiers.trimmedDescription)'")
+      throw fail(function, "\(place) may not be '\(function.modifiers.trimmedDescription)'")
     }
     let effects = function.signature.effectSpecifiers
     if effects?.asyncSpecifier != nil {
-      throw fail(Syntax(function), "\(place) may not be async")
+      throw fail(function, "\(place) may not be async: a call runs to its end or fails")
     }
     var throwsRpcError = false
     if let throwsClause = effects?.throwsClause {
-      guard let type = throwsClause.type?.trimmedDescription, type == "RpcError" else {
+      if throwsClause.throwsSpecifier.tokenKind != .keyword(.throws) {
+        throw fail(function, "\(place) may not rethrow: write 'throws(RpcError)'")
+      }
+      guard let type = throwsClause.type?.trimmedDescription else {
         throw fail(
-          Syntax(function),
-          "\(place) must throw RpcError only: write 'throws(RpcError)' (untyped throws cannot cross)"
-        )
+          function, "\(place) has untyped throws, which cannot cross: write 'throws(RpcError)'")
+      }
+      guard type == "RpcError" else {
+        throw fail(
+          function, "\(place) throws \(type): only RpcError crosses; write 'throws(RpcError)'")
       }
       throwsRpcError = true
     }
 
     var parameters: [Parameter] = []
     for parameter in function.signature.parameterClause.parameters {
-      let label = parameter.firstName.text == "_" ? nil : parameter.firstName.text
-      let inner = parameter.secondName?.text ?? parameter.firstName.text
-      if parameter.ellipsis != nil {
-        throw fail(Syntax(parameter), "\(place): parameter '\(inner)' may not be variadic")
-      }
-      if parameter.defaultValue != nil {
-        throw fail(Syntax(parameter), "\(place): parameter '\(inner)' may not have a default value")
-      }
-      var type = parameter.type
-      var ownership: String?
-      if let attributed = type.as(AttributedTypeSyntax.self) {
-        ownership = attributed.specifiers.trimmedDescription
-        type = attributed.baseType
-        if !attributed.attributes.isEmpty {
-          throw fail(Syntax(parameter), "\(place): parameter '\(inner)' may not have attributes")
-        }
-      }
-      let typeText = type.trimmedDescription
-      let kind: CrossingKind
-      if let payload = rrefPayload(type) {
-        switch ownership {
-        case "consuming": kind = .movedRRef(payload: payload)
-        case "borrowing": kind = .borrowedRRef(payload: payload)
-        default:
-          throw fail(
-            Syntax(parameter),
-            "\(place): RRef parameter '\(inner)' must say 'consuming' (move it to the callee) or 'borrowing' (lend it for the call)"
-          )
-        }
-      } else {
-        if let ownership {
-          throw fail(
-            Syntax(parameter),
-            "\(place): parameter '\(inner)' is '\(ownership)', which only RRef parameters may be")
-        }
-        kind = try crossingKind(of: type, interfaceNames: interfaceNames) { reason in
-          fail(Syntax(parameter), "\(place): parameter '\(inner)' \(reason)")
-        }
-      }
-      parameters.append(Parameter(label: label, name: inner, type: typeText, kind: kind))
+      parameters.append(try self.parameter(parameter, place: place))
     }
+    let (resultType, resultKind) = try result(
+      function, throwsRpcError: throwsRpcError, place: place)
+    let isIdempotent = try idempotentMarker(function, parameters: parameters, place: place)
+    return Method(
+      name: name, index: index, parameters: parameters, resultType: resultType,
+      resultKind: resultKind, throwsRpcError: throwsRpcError, isIdempotent: isIdempotent)
+  }
 
-    guard let returnClause = function.signature.returnClause else {
-      if throwsRpcError {
-        return Method(
-          name: name, index: index, parameters: parameters, resultType: "Void",
-          resultKind: .value, throwsRpcError: true)
-      }
+  // Rules 5 and 6.
+  func parameter(
+    _ parameter: FunctionParameterSyntax, place: String
+  ) throws(GeneratorError) -> Parameter {
+    let label = parameter.firstName.text == "_" ? nil : parameter.firstName.text
+    let name = parameter.secondName?.text ?? parameter.firstName.text
+    let place = "\(place): parameter '\(name)'"
+    if parameter.ellipsis != nil {
+      throw fail(parameter, "\(place) may not be variadic")
+    }
+    if parameter.defaultValue != nil {
+      throw fail(parameter, "\(place) may not have a default value: callers pass every argument")
+    }
+    if InterfaceParser.reservedNames.contains(name) {
       throw fail(
-        Syntax(function),
+        parameter,
+        "\(place) has a name the generated code uses for its own variables (\(InterfaceParser.reservedNames.sorted().joined(separator: ", "))): choose another"
+      )
+    }
+    var type = parameter.type
+    var ownership: String?
+    if let attributed = type.as(AttributedTypeSyntax.self) {
+      if !attributed.attributes.isEmpty {
+        throw fail(parameter, "\(place) may not have attributes")
+      }
+      ownership = attributed.specifiers.trimmedDescription
+      type = attributed.baseType
+    }
+    if ownership == "inout" {
+      throw fail(
+        parameter,
+        "\(place) may not be inout: a call cannot write into the caller's memory; return the new value (or lend an RRef)"
+      )
+    }
+    if let payload = rrefPayload(type) {
+      switch ownership {
+      case "consuming":
+        return Parameter(
+          label: label, name: name, type: type.trimmedDescription,
+          kind: .movedRRef(payload: payload))
+      case "borrowing":
+        return Parameter(
+          label: label, name: name, type: type.trimmedDescription,
+          kind: .borrowedRRef(payload: payload))
+      default:
+        throw fail(
+          parameter,
+          "\(place) is an RRef, so it must say 'consuming' (move it to the callee) or 'borrowing' (lend it for the call)"
+        )
+      }
+    }
+    if let ownership {
+      throw fail(parameter, "\(place) is '\(ownership)', which only RRef parameters may be")
+    }
+    let kind = try crossingKind(of: type) { reason in fail(parameter, "\(place) \(reason)") }
+    return Parameter(label: label, name: name, type: type.trimmedDescription, kind: kind)
+  }
+
+  /// The success type and how it crosses (rules 4, 6 and 7).
+  func result(
+    _ function: FunctionDeclSyntax, throwsRpcError: Bool, place: String
+  ) throws(GeneratorError) -> (String, CrossingKind) {
+    guard let returnClause = function.signature.returnClause else {
+      if throwsRpcError { return ("Void", .value) }
+      throw fail(
+        function,
         "\(place) must return Result<T, RpcError> or be throws(RpcError): a call can always fail")
     }
-    var successType = returnClause.type
-    if !throwsRpcError {
-      guard let identifier = successType.as(IdentifierTypeSyntax.self),
-        identifier.name.text == "Result",
-        let arguments = identifier.genericArgumentClause?.arguments, arguments.count == 2,
-        let failure = arguments.last?.argument.as(TypeSyntax.self),
-        failure.trimmedDescription == "RpcError",
-        let success = arguments.first?.argument.as(TypeSyntax.self)
-      else {
+    var success = returnClause.type
+    let result = resultArguments(success)
+    if throwsRpcError {
+      if result != nil {
         throw fail(
-          Syntax(returnClause),
+          returnClause,
+          "\(place) both throws and returns a Result: choose one (throws(RpcError) -> T or -> Result<T, RpcError>)"
+        )
+      }
+    } else {
+      guard let (value, failure) = result, failure.trimmedDescription == "RpcError" else {
+        throw fail(
+          returnClause,
           "\(place) must return Result<T, RpcError>, not \(returnClause.type.trimmedDescription)")
       }
-      successType = success
+      success = value
     }
-    let successText = successType.trimmedDescription
-    let resultKind: CrossingKind
-    if successText == "Void" || successText == "()" {
-      resultKind = .value
-    } else if let payload = rrefPayload(successType) {
-      resultKind = .movedRRef(payload: payload)
-    } else {
-      resultKind = try crossingKind(of: successType, interfaceNames: interfaceNames) { reason in
-        fail(Syntax(returnClause), "\(place): its result \(reason)")
-      }
+    let text = success.trimmedDescription
+    if text == "Void" || text == "()" { return ("Void", .value) }
+    if let payload = rrefPayload(success) { return (text, .movedRRef(payload: payload)) }
+    let kind = try crossingKind(of: success) { reason in
+      fail(returnClause, "\(place): its result \(reason)")
     }
-    return Method(
-      name: name, index: index, parameters: parameters,
-      resultType: successText == "()" ? "Void" : successText, resultKind: resultKind,
-      throwsRpcError: throwsRpcError)
+    return (text, kind)
+  }
+
+  /// The success and failure types of `Result<Success, Failure>`, or nil.
+  func resultArguments(_ type: TypeSyntax) -> (TypeSyntax, TypeSyntax)? {
+    guard let identifier = type.as(IdentifierTypeSyntax.self), identifier.name.text == "Result",
+      let arguments = identifier.genericArgumentClause?.arguments, arguments.count == 2,
+      let success = arguments.first?.argument.as(TypeSyntax.self),
+      let failure = arguments.last?.argument.as(TypeSyntax.self)
+    else { return nil }
+    return (success, failure)
   }
 
   /// The payload type of `RRef<T>`, or nil for any other type.
-  private static func rrefPayload(_ type: TypeSyntax) -> String? {
+  func rrefPayload(_ type: TypeSyntax) -> String? {
     guard let identifier = type.as(IdentifierTypeSyntax.self), identifier.name.text == "RRef",
       let arguments = identifier.genericArgumentClause?.arguments, arguments.count == 1
     else { return nil }
     return arguments.first?.argument.trimmedDescription
   }
 
-  /// Types known not to be plain data, with why; the compiler checks the rest
-  /// (the generated argument structs are BitwiseCopyable).
-  private static let notPlainData: [String: String] = [
-    "String": "holds heap memory", "Array": "holds heap memory", "Dictionary": "holds heap memory",
-    "Set": "holds heap memory", "Substring": "holds heap memory",
-    "AnyObject": "is a class reference",
-    "Any": "is an existential",
-  ]
-
-  private static func crossingKind(
-    of type: TypeSyntax, interfaceNames: Set<String>, fail: (String) -> GeneratorError
+  // Rules 6 and 7, for a type that is not an RRef at the top.
+  func crossingKind(
+    of type: TypeSyntax, fail: (String) -> GeneratorError
   ) throws(GeneratorError) -> CrossingKind {
     if type.is(FunctionTypeSyntax.self) {
       throw fail("is a function: code cannot cross, only data")
@@ -218,33 +310,87 @@ public enum InterfaceParser {
       throw fail("is a collection, which holds heap memory: use an RRef")
     }
     if let optional = type.as(OptionalTypeSyntax.self) {
-      _ = try crossingKind(of: optional.wrappedType, interfaceNames: interfaceNames, fail: fail)
+      _ = try crossingKind(of: optional.wrappedType, fail: fail)
       return .value
     }
     if let implicit = type.as(ImplicitlyUnwrappedOptionalTypeSyntax.self) {
       throw fail(
         "is an implicitly unwrapped optional (\(implicit.trimmedDescription)): write an optional")
     }
-    if let identifier = type.as(IdentifierTypeSyntax.self) {
-      let name = identifier.name.text
-      if let why = notPlainData[name] {
-        throw fail("is \(name), which \(why): use plain data or an RRef")
-      }
-      if interfaceNames.contains(name) {
-        throw fail("is the protocol \(name): pass its proxy, \(name)Proxy")
-      }
-      if name.hasSuffix("Proxy"), interfaceNames.contains(String(name.dropLast(5))) {
-        return .interface(String(name.dropLast(5)))
-      }
-      if ["RRefArray", "RRefDeque"].contains(name) {
-        throw fail("is \(name), not yet supported across calls: pass an RRef")
-      }
-    }
     if let tuple = type.as(TupleTypeSyntax.self) {
       for element in tuple.elements {
-        _ = try crossingKind(of: element.type, interfaceNames: interfaceNames, fail: fail)
+        _ = try crossingKind(of: element.type, fail: fail)
+      }
+      return .value
+    }
+    guard let identifier = type.as(IdentifierTypeSyntax.self) else { return .value }
+    let name = identifier.name.text
+    if let why = InterfaceParser.notPlainData[name] {
+      throw fail("is \(name), which \(why): use plain data or an RRef")
+    }
+    if interfaceNames.contains(name) {
+      throw fail("is the protocol \(name): pass its proxy, \(name)Proxy")
+    }
+    if name.hasSuffix("Proxy"), interfaceNames.contains(String(name.dropLast(5))) {
+      return .interface(String(name.dropLast(5)))
+    }
+    if name == "RRef" {
+      throw fail("holds an RRef inside another type: an RRef crosses on its own")
+    }
+    if ["RRefArray", "RRefDeque"].contains(name) {
+      throw fail("is \(name), not yet supported across calls: pass an RRef")
+    }
+    // Optional<String>, InlineArray<4, Letter>: the type arguments cross too.
+    for argument in identifier.genericArgumentClause?.arguments ?? [] {
+      if let type = argument.argument.as(TypeSyntax.self) {
+        _ = try crossingKind(of: type, fail: fail)
       }
     }
     return .value
+  }
+
+  /// Whether the doc comment marks the method idempotent (rule 8); a malformed marker
+  /// is an error rather than silently no marker.
+  func idempotentMarker(
+    _ function: FunctionDeclSyntax, parameters: [Parameter], place: String
+  ) throws(GeneratorError) -> Bool {
+    var position = function.position
+    var markerLine: Int?
+    for piece in function.leadingTrivia {
+      defer { position = position.advanced(by: piece.sourceLength.utf8Length) }
+      let lines: [Substring]
+      switch piece {
+      case .docLineComment(let text): lines = [text.dropFirst(3)]
+      case .docBlockComment(let text):
+        lines = text.dropFirst(3).dropLast(2).split(
+          separator: "\n", omittingEmptySubsequences: false)
+      default: continue
+      }
+      let firstLine = converter.location(for: position).line
+      for (offset, line) in lines.enumerated() {
+        let words = line.drop(while: { $0 == " " || $0 == "*" })
+        guard words.lowercased().hasPrefix("- idempotent") else { continue }
+        let here = firstLine + offset
+        let reason = words.dropFirst("- idempotent".count)
+        guard words.hasPrefix("- Idempotent"), reason.first == ":",
+          !reason.dropFirst().allSatisfy(\.isWhitespace)
+        else {
+          throw fail(
+            line: here,
+            "\(place): write the marker as '- Idempotent: <why calling it twice is harmless>'")
+        }
+        markerLine = here
+      }
+    }
+    guard let markerLine else { return false }
+    for parameter in parameters {
+      if case .movedRRef = parameter.kind {
+        throw fail(
+          line: markerLine,
+          "\(place) is marked Idempotent but moves the RRef '\(parameter.name)': the first try consumes it, so the call can never be retried"
+        )
+      }
+    }
+    return true
   }
 }

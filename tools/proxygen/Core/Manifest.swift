@@ -42,22 +42,32 @@ public struct Manifest: Codable, Equatable, Sendable {
     } catch {
       throw GeneratorError(file: file, line: 1, reason: "not a valid manifest: \(error)")
     }
-    try manifest.check(file: file, interfaces: interfaces)
+    try manifest.check(
+      file: file, text: String(decoding: json, as: UTF8.self), interfaces: interfaces)
     return manifest
   }
 
-  func check(file: String, interfaces: [Interface]) throws(GeneratorError) {
+  /// The rules: names are unique and well formed, every interface named exists, each
+  /// is exported by one domain at most and imported only if exported, and heaps and
+  /// time budgets are within the kernel's bounds.
+  func check(file: String, text: String, interfaces: [Interface]) throws(GeneratorError) {
     let known = Set(interfaces.map(\.name))
     var names: Set<String> = []
     var exporters: [String: String] = [:]
     for domain in domains {
       func fail(_ reason: String) -> GeneratorError {
-        GeneratorError(file: file, line: 1, reason: "domain '\(domain.name)': \(reason)")
+        GeneratorError(
+          file: file, line: Manifest.line(of: domain.name, in: text),
+          reason: "domain '\(domain.name)': \(reason)")
       }
       guard domain.name.range(of: "^[a-z][a-z0-9_]*$", options: .regularExpression) != nil else {
-        throw fail("names are lowercase letters, digits and _")
+        throw fail("names are lowercase letters, digits and _, starting with a letter")
       }
       guard names.insert(domain.name).inserted else { throw fail("declared twice") }
+      guard domain.service.range(of: "^[A-Za-z_][A-Za-z0-9_]*$", options: .regularExpression) != nil
+      else {
+        throw fail("service '\(domain.service)' is not the name of a Swift type")
+      }
       for name in domain.exports + domain.imports where !known.contains(name) {
         throw fail("no interface '\(name)' in domains/interfaces")
       }
@@ -75,9 +85,22 @@ public struct Manifest: Codable, Equatable, Sendable {
     for domain in domains {
       for name in domain.imports where exporters[name] == nil {
         throw GeneratorError(
-          file: file, line: 1,
+          file: file, line: Manifest.line(of: domain.name, in: text),
           reason: "domain '\(domain.name)' imports '\(name)', which no domain exports")
       }
     }
+  }
+
+  /// The line of the manifest's text that names `domain`, so that a message points at
+  /// the domain it is about; 1 if no line does.
+  static func line(of domain: String, in text: String) -> Int {
+    let pattern = #""name"\s*:\s*""# + NSRegularExpression.escapedPattern(for: domain) + #"""#
+    let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+    guard
+      let index = lines.firstIndex(where: {
+        $0.range(of: pattern, options: .regularExpression) != nil
+      })
+    else { return 1 }
+    return index + 1
   }
 }

@@ -47,16 +47,12 @@ do {
 
   let files = try FileManager.default.contentsOfDirectory(atPath: interfacesPath)
     .filter { $0.hasSuffix(".swift") }.sorted()
-  var sources: [(String, String)] = []
+  var sources: [(path: String, source: String)] = []
   for file in files {
     let path = interfacesPath + "/" + file
     sources.append((path, try String(contentsOfFile: path, encoding: .utf8)))
   }
-  let names = Set(sources.flatMap { InterfaceParser.protocolNames(in: $0.1) })
-  var interfaces: [Interface] = []
-  for (path, source) in sources {
-    interfaces += try InterfaceParser.parse(source: source, file: path, interfaceNames: names)
-  }
+  let interfaces = try InterfaceParser.parse(files: sources)
   guard let data = FileManager.default.contents(atPath: manifestPath) else {
     fail("\(manifestPath):1: error: cannot read the manifest")
   }

@@ -1,0 +1,140 @@
+/// The manifest's checks: every interface it names exists, one exporter per interface,
+/// imports that someone exports, well-formed names, heaps and budgets in bounds.
+import Foundation
+import ProxyGeneratorCore
+import Testing
+
+/// Interfaces A and B, for manifests to name.
+let manifestInterfaces = [
+  Interface(name: "A", methods: [], file: "A.swift"),
+  Interface(name: "B", methods: [], file: "B.swift"),
+]
+
+/// One domain's entry in manifest.json, on one line.
+func domainJSON(
+  _ name: String, service: String = "Service", exports: [String] = [], imports: [String] = [],
+  heapKiB: Int = 256, budgetMilliseconds: Int = 200
+) -> String {
+  let exports = exports.map { "\"\($0)\"" }.joined(separator: ", ")
+  let imports = imports.map { "\"\($0)\"" }.joined(separator: ", ")
+  return
+    "    { \"name\": \"\(name)\", \"service\": \"\(service)\", \"exports\": [\(exports)], \"imports\": [\(imports)], "
+    + "\"heapKiB\": \(heapKiB), \"budgetMilliseconds\": \(budgetMilliseconds) }"
+}
+
+/// A manifest of `domains`, one a line from line 3 on.
+func manifestJSON(_ domains: [String]) -> String {
+  "{\n  \"domains\": [\n" + domains.joined(separator: ",\n") + "\n  ]\n}\n"
+}
+
+func loadManifest(_ domains: [String]) throws(GeneratorError) -> Manifest {
+  try Manifest.load(
+    json: Data(manifestJSON(domains).utf8), file: "manifest.json", interfaces: manifestInterfaces)
+}
+
+/// The message the manifest is rejected with, or nil.
+func manifestRejection(_ domains: [String]) -> String? {
+  do {
+    _ = try loadManifest(domains)
+    return nil
+  } catch {
+    return error.description
+  }
+}
+
+@Suite struct ManifestTests {
+  @Test func valid() throws {
+    let manifest = try loadManifest([
+      domainJSON("first", service: "FirstService", exports: ["A"]),
+      domainJSON(
+        "second_2", exports: ["B"], imports: ["A"], heapKiB: 16, budgetMilliseconds: 60_000),
+    ])
+    #expect(
+      manifest.domains == [
+        DomainManifest(name: "first", service: "FirstService", exports: ["A"], imports: []),
+        DomainManifest(
+          name: "second_2", service: "Service", exports: ["B"], imports: ["A"], heapKiB: 16,
+          budgetMilliseconds: 60_000),
+      ])
+  }
+
+  @Test func unknownInterface() {
+    #expect(
+      manifestRejection([domainJSON("one", exports: ["A"]), domainJSON("two", exports: ["C"])])
+        == "manifest.json:4: error: domain 'two': no interface 'C' in domains/interfaces")
+    #expect(
+      manifestRejection([domainJSON("one", imports: ["Nope"])])
+        == "manifest.json:3: error: domain 'one': no interface 'Nope' in domains/interfaces")
+  }
+
+  @Test func duplicateExporter() {
+    #expect(
+      manifestRejection([
+        domainJSON("one", exports: ["A"]), domainJSON("two", exports: ["B", "A"]),
+      ])
+        == "manifest.json:4: error: domain 'two': 'A' is exported by 'one' already")
+  }
+
+  @Test func importNobodyExports() {
+    #expect(
+      manifestRejection([
+        domainJSON("one", exports: ["A"]), domainJSON("two", imports: ["A", "B"]),
+      ])
+        == "manifest.json:4: error: domain 'two' imports 'B', which no domain exports")
+  }
+
+  @Test(arguments: ["Hello", "1st", "with-dash", "", "dot.ted"])
+  func badDomainName(_ name: String) {
+    #expect(
+      manifestRejection([domainJSON("fine"), domainJSON(name)])
+        == "manifest.json:4: error: domain '\(name)': names are lowercase letters, digits and _, starting with a letter"
+    )
+  }
+
+  @Test func domainDeclaredTwice() {
+    #expect(
+      manifestRejection([domainJSON("one"), domainJSON("one")])
+        == "manifest.json:3: error: domain 'one': declared twice")
+  }
+
+  @Test(arguments: ["", "Two Words", "1Service", "Service()", "A.B"])
+  func badServiceName(_ service: String) {
+    #expect(
+      manifestRejection([domainJSON("one", service: service)])
+        == "manifest.json:3: error: domain 'one': service '\(service)' is not the name of a Swift type"
+    )
+  }
+
+  @Test(arguments: [15, 65537, 0, -1])
+  func heapOutOfBounds(_ heapKiB: Int) {
+    #expect(
+      manifestRejection([domainJSON("one", heapKiB: heapKiB)])
+        == "manifest.json:3: error: domain 'one': heapKiB \(heapKiB) is outside 16...65536")
+  }
+
+  @Test(arguments: [0, 60001, -5])
+  func budgetOutOfBounds(_ budget: Int) {
+    #expect(
+      manifestRejection([domainJSON("one", budgetMilliseconds: budget)])
+        == "manifest.json:3: error: domain 'one': budgetMilliseconds \(budget) is outside 1...60000"
+    )
+  }
+
+  @Test func boundsAreInclusive() throws {
+    _ = try loadManifest([
+      domainJSON("small", heapKiB: 16, budgetMilliseconds: 1),
+      domainJSON("large", heapKiB: 65536, budgetMilliseconds: 60_000),
+    ])
+  }
+
+  @Test func notAManifest() throws {
+    let error = try #require(
+      throws: GeneratorError.self,
+      performing: {
+        try Manifest.load(
+          json: Data("{\"domains\": 3}".utf8), file: "manifest.json", interfaces: [])
+      })
+    #expect(error.line == 1)
+    #expect(error.reason.hasPrefix("not a valid manifest: "))
+  }
+}

@@ -1,0 +1,267 @@
+/// Every signature the parser rejects, with the exact message proxygen prints: the
+/// file, the line of the offending declaration (not of the comment or blank line
+/// before it), and the reason.
+import ProxyGeneratorCore
+import Testing
+
+struct Rejected: CustomTestStringConvertible, Sendable {
+  var what: String
+  var source: String
+  var message: String
+
+  /// A member on line 3 of protocol P (see `protocolP`), rejected for `reason`.
+  init(_ what: String, member: String, line: Int = 3, _ reason: String) {
+    self.what = what
+    source = protocolP(member)
+    message = "P.swift:\(line): error: \(reason)"
+  }
+
+  /// A method `func f(<parameters>) -> Result<Int, RpcError>` on line 3 of protocol P.
+  init(_ what: String, parameters: String, _ reason: String) {
+    self.init(what, member: "  func f(\(parameters)) -> Result<Int, RpcError>", reason)
+  }
+
+  /// A whole source, rejected on `line` for `reason`.
+  init(_ what: String, source: String, line: Int, _ reason: String) {
+    self.what = what
+    self.source = source
+    message = "P.swift:\(line): error: \(reason)"
+  }
+
+  var testDescription: String { what }
+}
+
+let reservedList = "arguments, error, method, outcome, result, service"
+
+let rejections: [Rejected] = [
+  // Rule 1: an interface is a flat, non-generic protocol of methods only.
+  Rejected(
+    "property", member: "  var count: Int { get }",
+    "interface 'P' may declare methods only, not 'var count: Int { get }'"),
+  Rejected(
+    "property with a doc comment", member: "\n  /// How many.\n  var count: Int { get }", line: 5,
+    "interface 'P' may declare methods only, not 'var count: Int { get }'"),
+  Rejected(
+    "associated type", member: "  associatedtype Element",
+    "interface 'P' may declare methods only, not 'associatedtype Element'"),
+  Rejected(
+    "subscript", member: "  subscript(index: Int) -> Int { get }",
+    "interface 'P' may declare methods only, not 'subscript(index: Int) -> Int { get }'"),
+  Rejected(
+    "initializer", member: "  init()", "interface 'P' may declare methods only, not 'init()'"),
+  Rejected(
+    "nested type", member: "  typealias Number = Int",
+    "interface 'P' may declare methods only, not 'typealias Number = Int'"),
+  Rejected(
+    "inheritance", source: "/// Flat.\nprotocol P: AnyObject, Other {\n}\n", line: 2,
+    "interface 'P' may not inherit (AnyObject, Other): interfaces are flat"),
+  Rejected(
+    "primary associated type", source: "protocol P<Element> {\n  associatedtype Element\n}\n",
+    line: 1,
+    "interface 'P' may not be generic"),
+
+  // Rule 2: method names are unique.
+  Rejected(
+    "duplicate method name", member: "  func fine(_ value: Int) -> Result<Int, RpcError>",
+    "interface 'P' declares 'fine' twice: overloads cannot be told apart by number"),
+
+  // Rule 3: not generic, not async, no modifiers.
+  Rejected(
+    "generic method", member: "  func f<T>(_ value: T) -> Result<Int, RpcError>",
+    "P.f may not be generic"),
+  Rejected(
+    "generic where clause", member: "  func f() -> Result<Int, RpcError> where Self: Other",
+    "P.f may not be generic"),
+  Rejected(
+    "static", member: "  static func f() -> Result<Int, RpcError>", "P.f may not be 'static'"),
+  Rejected(
+    "mutating", member: "  mutating func f() -> Result<Int, RpcError>", "P.f may not be 'mutating'"),
+  Rejected(
+    "async", member: "  func f() async -> Result<Int, RpcError>",
+    "P.f may not be async: a call runs to its end or fails"),
+
+  // Rule 4: Result<T, RpcError> or throws(RpcError), not both.
+  Rejected(
+    "untyped throws", member: "  func f() throws -> Int",
+    "P.f has untyped throws, which cannot cross: write 'throws(RpcError)'"),
+  Rejected(
+    "throws another error", member: "  func f() throws(OtherError) -> Int",
+    "P.f throws OtherError: only RpcError crosses; write 'throws(RpcError)'"),
+  Rejected(
+    "rethrows", member: "  func f() rethrows -> Int",
+    "P.f may not rethrow: write 'throws(RpcError)'"),
+  Rejected(
+    "no result", member: "  func f()",
+    "P.f must return Result<T, RpcError> or be throws(RpcError): a call can always fail"),
+  Rejected(
+    "plain result", member: "  func f() -> Int", "P.f must return Result<T, RpcError>, not Int"),
+  Rejected(
+    "Result with another failure", member: "  func f() -> Result<Int, OtherError>",
+    "P.f must return Result<T, RpcError>, not Result<Int, OtherError>"),
+  Rejected(
+    "Result with one argument", member: "  func f() -> Result<Int>",
+    "P.f must return Result<T, RpcError>, not Result<Int>"),
+  Rejected(
+    "throws and Result", member: "  func f() throws(RpcError) -> Result<Int, RpcError>",
+    "P.f both throws and returns a Result: choose one (throws(RpcError) -> T or -> Result<T, RpcError>)"
+  ),
+
+  // Rule 5: no variadic, inout, default value, attribute or reserved name.
+  Rejected(
+    "variadic", parameters: "_ values: Int...", "P.f: parameter 'values' may not be variadic"),
+  Rejected(
+    "default value", parameters: "_ value: Int = 1",
+    "P.f: parameter 'value' may not have a default value: callers pass every argument"),
+  Rejected(
+    "inout", parameters: "_ value: inout Int",
+    "P.f: parameter 'value' may not be inout: a call cannot write into the caller's memory; return the new value (or lend an RRef)"
+  ),
+  Rejected(
+    "inout RRef", parameters: "_ letter: inout RRef<Letter>",
+    "P.f: parameter 'letter' may not be inout: a call cannot write into the caller's memory; return the new value (or lend an RRef)"
+  ),
+  Rejected(
+    "attribute", parameters: "_ body: @escaping () -> Void",
+    "P.f: parameter 'body' may not have attributes"),
+  Rejected(
+    "reserved name", parameters: "_ value: Int, result: Int",
+    "P.f: parameter 'result' has a name the generated code uses for its own variables (\(reservedList)): choose another"
+  ),
+  Rejected(
+    "reserved inner name", parameters: "with arguments: Int",
+    "P.f: parameter 'arguments' has a name the generated code uses for its own variables (\(reservedList)): choose another"
+  ),
+
+  // Rule 6: RRefs say consuming or borrowing, nothing else does; RRefs cross alone.
+  Rejected(
+    "RRef without ownership", parameters: "_ letter: RRef<Letter>",
+    "P.f: parameter 'letter' is an RRef, so it must say 'consuming' (move it to the callee) or 'borrowing' (lend it for the call)"
+  ),
+  Rejected(
+    "sending RRef", parameters: "_ letter: sending RRef<Letter>",
+    "P.f: parameter 'letter' is an RRef, so it must say 'consuming' (move it to the callee) or 'borrowing' (lend it for the call)"
+  ),
+  Rejected(
+    "consuming value", parameters: "_ value: consuming Int",
+    "P.f: parameter 'value' is 'consuming', which only RRef parameters may be"),
+  Rejected(
+    "borrowing value", parameters: "_ value: borrowing Point",
+    "P.f: parameter 'value' is 'borrowing', which only RRef parameters may be"),
+  Rejected(
+    "optional RRef", parameters: "_ letter: RRef<Letter>?",
+    "P.f: parameter 'letter' holds an RRef inside another type: an RRef crosses on its own"),
+  Rejected(
+    "RRef in a tuple", parameters: "_ pair: (Int, RRef<Letter>)",
+    "P.f: parameter 'pair' holds an RRef inside another type: an RRef crosses on its own"),
+  Rejected(
+    "RRefArray", parameters: "_ letters: RRefArray<Letter>",
+    "P.f: parameter 'letters' is RRefArray, not yet supported across calls: pass an RRef"),
+
+  // Rule 7: plain data or a proxy only.
+  Rejected(
+    "String", parameters: "_ name: String",
+    "P.f: parameter 'name' is String, which holds heap memory: use plain data or an RRef"),
+  Rejected(
+    "Substring", parameters: "_ name: Substring",
+    "P.f: parameter 'name' is Substring, which holds heap memory: use plain data or an RRef"),
+  Rejected(
+    "Array", parameters: "_ values: Array<Int>",
+    "P.f: parameter 'values' is Array, which holds heap memory: use plain data or an RRef"),
+  Rejected(
+    "array literal type", parameters: "_ values: [Int]",
+    "P.f: parameter 'values' is a collection, which holds heap memory: use an RRef"),
+  Rejected(
+    "Dictionary", parameters: "_ table: Dictionary<Int, Int>",
+    "P.f: parameter 'table' is Dictionary, which holds heap memory: use plain data or an RRef"),
+  Rejected(
+    "dictionary literal type", parameters: "_ table: [Int: Int]",
+    "P.f: parameter 'table' is a collection, which holds heap memory: use an RRef"),
+  Rejected(
+    "Set", parameters: "_ values: Set<Int>",
+    "P.f: parameter 'values' is Set, which holds heap memory: use plain data or an RRef"),
+  Rejected(
+    "closure", parameters: "_ body: () -> Void",
+    "P.f: parameter 'body' is a function: code cannot cross, only data"),
+  Rejected(
+    "any", parameters: "_ other: any Other",
+    "P.f: parameter 'other' is an existential or opaque type: only concrete plain data crosses"),
+  Rejected(
+    "some", parameters: "_ other: some Other",
+    "P.f: parameter 'other' is an existential or opaque type: only concrete plain data crosses"),
+  Rejected(
+    "Any", parameters: "_ thing: Any",
+    "P.f: parameter 'thing' is Any, which is an existential: use plain data or an RRef"
+  ),
+  Rejected(
+    "AnyObject", parameters: "_ thing: AnyObject",
+    "P.f: parameter 'thing' is AnyObject, which is a class reference: use plain data or an RRef"),
+  Rejected(
+    "optional String", parameters: "_ name: String?",
+    "P.f: parameter 'name' is String, which holds heap memory: use plain data or an RRef"),
+  Rejected(
+    "String in a tuple", parameters: "_ pair: (Int, name: String)",
+    "P.f: parameter 'pair' is String, which holds heap memory: use plain data or an RRef"),
+  Rejected(
+    "String as a type argument", parameters: "_ name: Optional<String>",
+    "P.f: parameter 'name' is String, which holds heap memory: use plain data or an RRef"),
+  Rejected(
+    "RRef as a type argument", parameters: "_ letter: Optional<RRef<Letter>>",
+    "P.f: parameter 'letter' holds an RRef inside another type: an RRef crosses on its own"),
+  Rejected(
+    "implicitly unwrapped optional", parameters: "_ value: Int!",
+    "P.f: parameter 'value' is an implicitly unwrapped optional (Int!): write an optional"),
+  Rejected(
+    "protocol of another file instead of its proxy", parameters: "_ other: Other",
+    "P.f: parameter 'other' is the protocol Other: pass its proxy, OtherProxy"),
+  Rejected(
+    "own protocol instead of its proxy", parameters: "_ same: P",
+    "P.f: parameter 'same' is the protocol P: pass its proxy, PProxy"),
+  Rejected(
+    "protocol as the result", member: "  func f() -> Result<Other, RpcError>",
+    "P.f: its result is the protocol Other: pass its proxy, OtherProxy"),
+  Rejected(
+    "String result", member: "  func f() -> Result<String, RpcError>",
+    "P.f: its result is String, which holds heap memory: use plain data or an RRef"),
+  Rejected(
+    "collection result of a throwing method", member: "  func f() throws(RpcError) -> [Int]",
+    "P.f: its result is a collection, which holds heap memory: use an RRef"),
+  Rejected(
+    "optional RRef result", member: "  func f() -> Result<RRef<Letter>?, RpcError>",
+    "P.f: its result holds an RRef inside another type: an RRef crosses on its own"),
+
+  // Rule 8: the Idempotent marker is well formed and not on a method that moves an RRef.
+  Rejected(
+    "Idempotent on a consuming RRef",
+    member:
+      "  /// Stamps it.\n  /// - Idempotent: stamping twice is harmless.\n  func f(_ letter: consuming RRef<Letter>) -> Result<Int, RpcError>",
+    line: 4,
+    "P.f is marked Idempotent but moves the RRef 'letter': the first try consumes it, so the call can never be retried"
+  ),
+  Rejected(
+    "Idempotent without a colon", member: "  /// - Idempotent\n  func f() -> Result<Int, RpcError>",
+    "P.f: write the marker as '- Idempotent: <why calling it twice is harmless>'"),
+  Rejected(
+    "Idempotent without a reason",
+    member: "  /// - Idempotent:  \n  func f() -> Result<Int, RpcError>",
+    "P.f: write the marker as '- Idempotent: <why calling it twice is harmless>'"),
+  Rejected(
+    "idempotent in lower case",
+    member: "  /// - idempotent: reads.\n  func f() -> Result<Int, RpcError>",
+    "P.f: write the marker as '- Idempotent: <why calling it twice is harmless>'"),
+  Rejected(
+    "Idempotent in a block comment without a reason",
+    member: "  /**\n   Reads.\n   - Idempotent\n   */\n  func f() -> Result<Int, RpcError>",
+    line: 5,
+    "P.f: write the marker as '- Idempotent: <why calling it twice is harmless>'"),
+]
+
+@Suite struct RejectionTests {
+  @Test(arguments: rejections)
+  func rejected(_ case: Rejected) {
+    #expect(rejection(`case`.source) == `case`.message, "source:\n\(`case`.source)")
+  }
+
+  @Test func theFineMethodIsFine() {
+    #expect(rejection(protocolP("")) == nil)
+  }
+}
