@@ -20,6 +20,7 @@ enum DomainTests {
       KernelTest("domains.connect_needs_an_import", connectNeedsAnImport),
       KernelTest("domains.malformed_images_rejected", malformedImagesRejected),
       KernelTest("domains.shadow_restarts_and_retries", shadowRestartsAndRetries),
+      KernelTest("domains.destroy_gives_everything_back", destroyGivesEverythingBack),
     ]
   }
 
@@ -222,6 +223,28 @@ enum DomainTests {
       DomainManager.connect("Greeter", from: hello) == nil,
       "hello may call Greeter without importing it")
     t.expect(DomainManager.connect("NoSuchInterface", from: .kernel) == nil, "connected to nothing")
+  }
+
+  /// Destroying a domain returns its image's and heap's frames; it answers no more
+  /// calls until it is created again from its pristine image.
+  static func destroyGivesEverythingBack(_ t: inout TestContext) {
+    guard case .success(let counter) = CounterProxy.connect(),
+      let domain = DomainManager.lookup("counter")
+    else {
+      t.expect(false, "no Counter")
+      return
+    }
+    let held = domain.loadedFrames + domain.heapFrameCount
+    let freeBefore = Frames.statistics.freeFrames
+    DomainManager.destroy(domain)
+    t.expect(domain.state == .destroyed, "not marked destroyed")
+    t.expect(
+      Frames.statistics.freeFrames == freeBefore + held,
+      "\(Frames.statistics.freeFrames - freeBefore) of \(held) frames came back")
+    t.expect(counter.value().error == .unavailable, "a destroyed domain answered")
+    t.expect(
+      DomainManager.restart(domain).isSuccess && counter.value() == .success(0), "not created again"
+    )
   }
 
   /// A caller of a flaky domain through its shadow sees success: the shadow restarts the
