@@ -34,7 +34,7 @@ KERNEL_SOURCES := $(filter-out $(addsuffix /%,$(PORTABLE_DIRS)),$(sort $(shell f
 KERNEL_DOMAIN_OBJECTS := $(BUILD)/swift/SwiftletLib.o $(BUILD)/swift/SwiftletInterfaces.o
 OBJECTS := $(ASM_OBJECTS) $(PORTABLE_OBJECTS) $(KERNEL_DOMAIN_OBJECTS) $(BUILD)/swift/Kernel.o
 
-.PHONY: all kernel domains iso run debug test unit harness lint lint-domains format clean deps help
+.PHONY: all kernel domains iso run debug test unit harness lint lint-domains format clean deps help bench
 .DELETE_ON_ERROR:
 
 all: kernel domains
@@ -48,6 +48,7 @@ help:
 	@echo "make test      host unit tests, then boot tests in QEMU (what CI runs)"
 	@echo "make iso       GRUB rescue ISO (build/swiftlet.iso)"
 	@echo "make debug     boot paused with QEMU's gdb stub and print the gdb command"
+	@echo "make bench     run the benchmark boot; write bench/results/latest.{json,md,png} (MODE=tsc for wall clock)"
 	@echo "make format    format all Swift sources with swift-format; make lint checks them"
 	@echo "make lint-domains  check that domain code is safe Swift (also part of every build)"
 	@echo "make clean     remove build/"
@@ -181,6 +182,12 @@ else
 run: kernel domains | deps
 	@BUILD=$(BUILD) scripts/qemu.sh --cmdline '$(CMDLINE)'
 endif
+
+# MODE=icount (default: instructions, exact) or MODE=tsc (wall-clock ticks).
+MODE ?= icount
+bench: kernel domains | deps
+	@$(PYTHON) -c 'import matplotlib' 2>/dev/null || $(PYTHON) -m pip install --quiet matplotlib
+	$(PYTHON) scripts/bench.py --mode $(MODE)
 
 debug: kernel domains | deps
 	@BUILD=$(BUILD) scripts/qemu.sh --debug --cmdline '$(CMDLINE)'

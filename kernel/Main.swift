@@ -38,6 +38,9 @@ func kmain(_ magic: UInt32, _ bootInfoAddress: UInt32) -> Never {
   if let pattern = options.testPattern {
     TestRunner.run(pattern: pattern)  // leaves QEMU with the verdict
   }
+  if let bench = options.bench {
+    Benchmarks.run(quick: bench == "quick")  // prints BENCH lines, leaves QEMU
+  }
   Shell.run()
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Boots Swiftlet in QEMU with the serial console on this terminal, or on stdout.
 #
-# usage: scripts/qemu.sh [--iso] [--cmdline TEXT] [--timeout SECONDS] [--debug]
+# usage: scripts/qemu.sh [--iso] [--cmdline TEXT] [--timeout SECONDS] [--debug] [--icount]
 #
 # On a terminal, Ctrl-A X quits. Without one (a script, a pipe, </dev/null), stdin is
 # fed to the kernel's shell followed by a `shutdown` line, so the command returns.
@@ -9,18 +9,20 @@
 # 2 the kernel panicked, 3 QEMU stopped without the kernel saying how (a triple fault
 # resets the guest, and -no-reboot turns that into an exit), 124 timed out, other:
 # QEMU itself failed. ACCEL=kvm uses KVM instead of TCG; MEMORY sets the guest RAM;
-# BUILD names the build directory (default: build/).
+# BUILD names the build directory (default: build/). --icount makes the TSC count
+# guest instructions (-icount shift=0), for deterministic benchmark figures.
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-$root/build}
-iso=0 cmdline="" timeout="" debug=0
+iso=0 cmdline="" timeout="" debug=0 icount=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --iso) iso=1 ;;
     --cmdline) cmdline=${2-}; shift ;;
     --timeout) timeout=${2-}; shift ;;
     --debug) debug=1 ;;
+    --icount) icount=1 ;;
     *) echo "qemu.sh: unknown option '$1' (see the usage at the top of $0)" >&2; exit 64 ;;
   esac
   shift
@@ -28,7 +30,9 @@ done
 
 args=(qemu-system-x86_64 -m "${MEMORY:-256M}" -display none -no-reboot)
 case "${ACCEL:-tcg}" in
-  tcg) args+=(-accel tcg -cpu max) ;;
+  tcg)
+    if [ $icount -eq 1 ]; then args+=(-accel tcg,thread=single -icount shift=0 -cpu max)
+    else args+=(-accel tcg -cpu max); fi ;;
   kvm) args+=(-accel kvm -cpu host,-arch-capabilities) ;;
   *) echo "qemu.sh: ACCEL must be tcg or kvm, not '${ACCEL}'" >&2; exit 64 ;;
 esac

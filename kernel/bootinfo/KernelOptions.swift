@@ -8,6 +8,9 @@ public struct KernelOptions: Equatable, Sendable {
   public var testPattern: String?
   /// Log only warnings and worse, from `quiet`.
   public var quiet: Bool
+  /// Run the benchmarks: "full" from `bench`, "quick" from `bench=quick` (few
+  /// iterations, for tests).
+  public var bench: String?
   /// One message per word ignored, naming it.
   public var warnings: [String]
 
@@ -17,6 +20,7 @@ public struct KernelOptions: Equatable, Sendable {
   public init(parsing commandLine: String) {
     testPattern = nil
     quiet = false
+    bench = nil
     warnings = []
     let words = commandLine.utf8.split { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
     for (index, word) in words.enumerated() {
@@ -34,6 +38,10 @@ public struct KernelOptions: Equatable, Sendable {
         warnings.append("option 'test' needs a value (test=<pattern>)")
       } else if word.elementsEqual("quiet".utf8) {
         quiet = true
+      } else if word.elementsEqual("bench".utf8) {
+        bench = "full"
+      } else if word.elementsEqual("bench=quick".utf8) {
+        bench = "quick"
       } else {
         warnings.append("unknown option '\(String(decoding: word, as: UTF8.self))' ignored")
       }

@@ -109,3 +109,20 @@ import Testing
     #expect(boot.usableBytes == .max)
   }
 }
+
+@Suite struct BenchOptionTests {
+  @Test func benchRunsTheFullSet() {
+    #expect(KernelOptions(parsing: "bench").bench == "full")
+  }
+
+  @Test func benchQuickRunsFewIterations() {
+    let options = KernelOptions(parsing: "/boot/kernel bench=quick quiet")
+    #expect(options.bench == "quick" && options.quiet && options.warnings.isEmpty)
+  }
+
+  @Test func noBenchByDefaultAndOtherValuesAreWarnings() {
+    #expect(KernelOptions(parsing: "test=all").bench == nil)
+    let options = KernelOptions(parsing: "bench=slow")
+    #expect(options.bench == nil && options.warnings == ["unknown option 'bench=slow' ignored"])
+  }
+}

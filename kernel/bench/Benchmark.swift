@@ -1,0 +1,58 @@
+/// Measuring: timed batches, statistics, and the lines `make bench` reads.
+///
+/// Each metric runs `samples` batches of `batch` operations, timing each batch with the
+/// TSC, and reports per-operation figures over the batches (min, median, p99) in
+/// hundredths of a tick. Under QEMU with `-icount shift=0` a tick is one guest
+/// instruction, so the figures are exact and repeat from run to run; otherwise they are
+/// wall-clock ticks. Output, one line per metric (scripts/bench.py parses it):
+///
+///   BENCH name=<metric> iterations=<n> min=<t> median=<t> p99=<t> baseline=<metric>
+///   BENCHCHECK name=<metric> expected=<n> actual=<n>
+///
+/// A check line proves the benchmark did its work (e.g. the callee counted every call);
+/// `make test` runs the benchmarks with few iterations and asserts the checks only.
+enum Benchmark {
+  /// Batches per metric, and operations per batch (`bench=quick` shrinks both).
+  nonisolated(unsafe) static var samples = 21
+  nonisolated(unsafe) static var batch = 200
+
+  /// Times `body(batch)` `samples` times and prints the per-operation figures.
+  static func measure(_ name: StaticString, baseline: StaticString, _ body: (Int) -> Void) {
+    body(1)  // warm up: first-touch costs are not what is measured
+    var perOperation: [UInt64] = []
+    for _ in 0..<samples {
+      let start = CPU.timestamp
+      body(batch)
+      let elapsed = CPU.timestamp &- start
+      perOperation.append(elapsed * 100 / UInt64(batch))
+    }
+    report(name, baseline: baseline, hundredths: perOperation, iterations: samples * batch)
+  }
+
+  /// Reports samples taken one operation at a time (for slow operations).
+  static func report(_ name: StaticString, baseline: StaticString, ticks: [UInt64]) {
+    report(name, baseline: baseline, hundredths: ticks.map { $0 * 100 }, iterations: ticks.count)
+  }
+
+  static func check(_ name: StaticString, expected: Int, actual: Int) {
+    Console.print("BENCHCHECK name=\(name) expected=\(expected) actual=\(actual)")
+  }
+
+  private static func report(
+    _ name: StaticString, baseline: StaticString, hundredths: [UInt64], iterations: Int
+  ) {
+    let sorted = hundredths.sorted()
+    guard !sorted.isEmpty else { return }
+    let median = sorted[sorted.count / 2]
+    let p99 = sorted[min(sorted.count - 1, (sorted.count * 99) / 100)]
+    Console.print(
+      "BENCH name=\(name) iterations=\(iterations) min=\(fixed(sorted[0])) median=\(fixed(median)) p99=\(fixed(p99)) baseline=\(baseline)"
+    )
+  }
+
+  /// Hundredths as "12.34".
+  private static func fixed(_ hundredths: UInt64) -> TextLine {
+    let fraction = hundredths % 100
+    return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
+  }
+}

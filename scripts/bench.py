@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""Runs the benchmark boot and writes bench/results/latest.{json,md,png}.
+
+    scripts/bench.py [--mode icount|tsc] [--quick] [--output DIR]
+
+icount (the default) boots QEMU with -icount shift=0, where a TSC tick is one guest
+instruction: the figures are exact and repeat. tsc boots plain TCG (or KVM with
+ACCEL=kvm): wall-clock ticks, noisy, reported for completeness. The kernel prints
+BENCH and BENCHCHECK lines (kernel/bench/Benchmark.swift); a failed check means a
+benchmark did not do its work, and no results are written.
+"""
+import argparse
+import json
+import pathlib
+import re
+import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+BENCH = re.compile(r"^BENCH name=(\S+) iterations=(\d+) min=([\d.]+) median=([\d.]+) p99=([\d.]+) baseline=(\S+)")
+CHECK = re.compile(r"^BENCHCHECK name=(\S+) expected=(-?\d+) actual=(-?\d+)")
+
+# What each metric measures, for the table (docs/BENCHMARKS.md has the details).
+DESCRIPTIONS = {
+    "loop.empty": "empty loop iteration (the cost of measuring)",
+    "call.direct": "direct call to an empty function",
+    "call.indirect": "indirect call through a function value",
+    "call.protocol": "protocol (existential) call inside one domain",
+    "domain.null_call": "null cross-domain call through a generated proxy",
+    "domain.call_moving_rref": "cross-domain call moving one RRef in and back out",
+    "domain.call_borrowing_rref": "cross-domain call borrowing one RRef",
+    "rref.allocate_free": "RRef allocate + free (shared heap)",
+    "rref.deque_push_pop": "RRefDeque push + pop",
+    "thread.yield": "thread yield to another ready thread and back",
+    "thread.ping_pong_round_trip": "two threads, semaphore ping-pong round trip",
+    "interrupt.self_ipi_round_trip": "self-IPI: interrupt entry, handler, return",
+    "domain.crash_to_error": "domain crash to the error returned at the caller",
+    "domain.restart": "domain restart (destroy + load + init)",
+    "domain.load_image": "domain image load (validate, copy, relocate, protect)",
+}
+
+TARGETS = {  # issue targets, icount medians
+    "domain.null_call": 40, "thread.yield": 150, "thread.ping_pong_round_trip": 600,
+    "domain.crash_to_error": 5000,
+}
+
+
+def run_boot(mode, quick):
+    args = [str(ROOT / "scripts" / "qemu.sh"), "--timeout", "900", "--cmdline",
+            "bench=quick" if quick else "bench"]
+    if mode == "icount":
+        args.insert(1, "--icount")
+    result = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    lines = [line.rstrip("\r") for line in result.stdout.splitlines()]
+    if result.returncode != 0 or "BENCH end" not in lines:
+        sys.exit("bench: the benchmark boot failed (status %d):\n%s\n%s" % (
+            result.returncode, "\n".join(lines[-30:]), result.stderr))
+    return lines
+
+
+def parse(lines, mode):
+    records, failed = [], []
+    unit = "instructions" if mode == "icount" else "ticks"
+    for line in lines:
+        if match := BENCH.match(line):
+            name = match[1]
+            records.append({
+                "name": name, "description": DESCRIPTIONS.get(name, name), "unit": unit,
+                "iterations": int(match[2]), "min": float(match[3]),
+                "median": float(match[4]), "p99": float(match[5]), "mode": mode,
+                "baseline": match[6],
+            })
+        elif match := CHECK.match(line):
+            if match[2] != match[3]:
+                failed.append(f"{match[1]}: expected {match[2]}, got {match[3]}")
+    if failed:
+        sys.exit("bench: benchmarks did not do their work:\n  " + "\n  ".join(failed))
+    return records
+
+
+def markdown(records, anchors, mode):
+    by_name = {r["name"]: r for r in records}
+    unit = records[0]["unit"] if records else ""
+    out = [f"Mode: **{mode}** ({'QEMU TCG, -icount shift=0: one tick = one guest instruction' if mode == 'icount' else 'wall-clock TSC ticks, noisy'}).", "",
+           f"| metric | what | median | min | p99 | baseline (median) | target |",
+           "|---|---|---:|---:|---:|---|---:|"]
+    for r in records:
+        base = by_name.get(r["baseline"])
+        base_text = f"{r['baseline']} ({base['median']:.1f})" if base and base is not r else "-"
+        target = TARGETS.get(r["name"])
+        out.append(f"| `{r['name']}` | {r['description']} | {r['median']:.1f} | {r['min']:.1f} | "
+                   f"{r['p99']:.1f} | {base_text} | {target if target and mode == 'icount' else ''} |")
+    out += ["", f"Figures in {unit} per operation. Published figures (real hardware, cycles):", "",
+            "| system | operation | cycles | compare with | hardware | source |", "|---|---|---:|---|---|---|"]
+    for a in anchors:
+        cycles = f"{a['cycles']}" + (f" / {a['cycles_high']}" if "cycles_high" in a else "")
+        mine = by_name.get(a["compare"])
+        compare = f"`{a['compare']}` ({mine['median']:.1f})" if mine else a["compare"]
+        out.append(f"| {a['system']} | {a['operation']} | {cycles} | {compare} | {a['hardware']} | {a['source']} |")
+    return "\n".join(out) + "\n"
+
+
+def chart(records, anchors, mode, path):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        sys.exit("bench: matplotlib is missing (make bench installs it)")
+    by_name = {r["name"]: r for r in records}
+    groups = ["domain.null_call", "domain.call_moving_rref", "thread.yield",
+              "thread.ping_pong_round_trip"]
+    labels, values, colors = [], [], []
+    for name in groups:
+        if name in by_name:
+            labels.append(f"Swiftlet: {name} ({mode})")
+            values.append(by_name[name]["median"])
+            colors.append("#2b6cb0")
+        for a in anchors:
+            if a["compare"] == name:
+                labels.append(f"{a['system']}: {a['operation'][:64]} (cycles)")
+                values.append(a["cycles"])
+                colors.append("#a0aec0")
+    fig, ax = plt.subplots(figsize=(11, 0.42 * len(labels) + 1.5))
+    ax.barh(range(len(labels)), values, color=colors)
+    ax.set_yticks(range(len(labels)), labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    for i, v in enumerate(values):
+        ax.text(v * 1.05, i, f"{v:,.0f}", va="center", fontsize=8)
+    unit = "instructions (QEMU icount)" if mode == "icount" else "TSC ticks (QEMU)"
+    ax.set_xlabel(f"per operation, log scale: Swiftlet in {unit}; others in cycles on real hardware")
+    ax.set_title("Swiftlet's cost of isolation beside published figures")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--mode", choices=["icount", "tsc"], default="icount")
+    parser.add_argument("--quick", action="store_true", help="few iterations (for tests)")
+    parser.add_argument("--output", default=str(ROOT / "bench" / "results"))
+    options = parser.parse_args()
+    lines = run_boot(options.mode, options.quick)
+    records = parse(lines, options.mode)
+    anchors = json.loads((ROOT / "bench" / "anchors.json").read_text())["anchors"]
+    output = pathlib.Path(options.output)
+    output.mkdir(parents=True, exist_ok=True)
+    (output / "latest.json").write_text(json.dumps(records, indent=2) + "\n")
+    (output / "latest.md").write_text(markdown(records, anchors, options.mode))
+    chart(records, anchors, options.mode, output / "latest.png")
+    print((output / "latest.md").read_text())
+    print(f"bench: wrote {output}/latest.json, latest.md and latest.png")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,33 @@
+"""The benchmark boot: every benchmark runs and proves it did its work. No timing is
+asserted here; `make bench` reports the figures."""
+import re
+
+from conftest import SUCCESS, boot
+
+CHECK = re.compile(r"^BENCHCHECK name=(\S+) expected=(-?\d+) actual=(-?\d+)$")
+BENCH = re.compile(r"^BENCH name=(\S+) iterations=(\d+) min=")
+
+EXPECTED = {
+    "loop.empty", "call.direct", "call.indirect", "call.protocol", "domain.null_call",
+    "domain.call_moving_rref", "domain.call_borrowing_rref", "rref.allocate_free",
+    "rref.deque_push_pop", "thread.yield", "thread.ping_pong_round_trip",
+    "interrupt.self_ipi_round_trip", "domain.crash_to_error", "domain.restart",
+    "domain.load_image",
+}
+
+
+def test_every_benchmark_runs_and_does_its_work():
+    run = boot("bench=quick")
+    assert run.status == SUCCESS and "BENCH end" in run.lines, run.problem() + run.tail()
+    metrics = {m[1] for line in run.lines if (m := BENCH.match(line))}
+    assert metrics == EXPECTED, f"missing {EXPECTED - metrics}, extra {metrics - EXPECTED}"
+    checks = [m for line in run.lines if (m := CHECK.match(line))]
+    assert len(checks) >= 12, run.tail()
+    failed = [f"{m[1]}: expected {m[2]}, got {m[3]}" for m in checks if m[2] != m[3]]
+    assert not failed, "\n".join(failed) + run.tail()
+
+
+def test_the_cross_domain_benchmark_crossed_domains():
+    run = boot("bench=quick")
+    check = next(m for line in run.lines if (m := CHECK.match(line)) and m[1] == "domain.null_call")
+    assert int(check[3]) > 0 and check[2] == check[3], "the callee did not count the calls"
