@@ -27,7 +27,7 @@ DESCRIPTIONS = {
     "call.indirect": "indirect call through a function value",
     "call.protocol": "protocol (existential) call inside one domain",
     "domain.null_call": "null cross-domain call through a generated proxy",
-    "domain.call_moving_rref": "cross-domain call moving one RRef in and back out",
+    "domain.call_moving_rref": "cross-domain call moving one RRef in and back out (two moves)",
     "domain.call_borrowing_rref": "cross-domain call borrowing one RRef",
     "rref.allocate_free": "RRef allocate + free (shared heap)",
     "rref.deque_push_pop": "RRefDeque push + pop",

@@ -54,6 +54,10 @@ final class CrasherService: Crasher, Mailbox, Background {
     return .success(letter)
   }
 
+  func bounce(_ letter: consuming RRef<Letter>) -> Result<RRef<Letter>, RpcError> {
+    .success(letter)
+  }
+
   func inspect(_ letter: borrowing RRef<Letter>) -> Result<Letter, RpcError> {
     served += 1
     var seen = letter.value

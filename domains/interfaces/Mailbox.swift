@@ -24,6 +24,9 @@ public protocol Mailbox {
   /// Takes the letter, adds one to its number, notes who owned it, and gives it back.
   func stamp(_ letter: consuming RRef<Letter>) -> Result<RRef<Letter>, RpcError>
 
+  /// Takes the letter and gives it straight back: the cost of moving an RRef in and out.
+  func bounce(_ letter: consuming RRef<Letter>) -> Result<RRef<Letter>, RpcError>
+
   /// Looks at a lent letter: what it holds and what the callee saw.
   func inspect(_ letter: borrowing RRef<Letter>) -> Result<Letter, RpcError>
 

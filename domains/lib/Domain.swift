@@ -49,6 +49,6 @@ public enum DomainCall {
         unsafe kernelCall(handle.rawValue, method, arguments, outcome)
       }
     }
-    return RpcError(callStatus: status)
+    return status == 0 ? nil : RpcError(callStatus: status)
   }
 }

@@ -17,6 +17,18 @@ func kernelRRefAllocate(_ size: Int, _ alignment: Int, _ typeTag: UInt64)
 @_extern(c, "swiftlet_rref_borrow") func kernelRRefBorrow(_ payload: UnsafeMutableRawPointer?)
 @_extern(c, "swiftlet_rref_end_borrow") func kernelRRefEndBorrow(
   _ payload: UnsafeMutableRawPointer?)
+@_extern(c, "swiftlet_rref_free_orphan") func kernelRRefFreeOrphan(
+  _ payload: UnsafeMutableRawPointer?)
+
+/// This domain's number, asked of the kernel once: the call path writes it into the
+/// registry header of every RRef it adopts.
+nonisolated(unsafe) private var cachedDomainID = UInt32.max
+
+@inline(__always)
+func thisDomainID() -> UInt32 {
+  if unsafe cachedDomainID == .max { unsafe cachedDomainID = kernelDomainID() }
+  return unsafe cachedDomainID
+}
 
 /// An RRef in flight: the address of its payload, as a call's arguments carry it.
 public struct RRefTransfer: BitwiseCopyable {
@@ -53,11 +65,14 @@ public struct RRef<T: BitwiseCopyable>: ~Copyable {
     owned = true
   }
 
-  /// Takes ownership of an RRef moved to this domain.
+  /// Takes ownership of an RRef moved to this domain: one store into its registry
+  /// header. Only generated entry points and proxies adopt, and only addresses the
+  /// other side's generated code packed, so the kernel need not check them on this path.
   public init(adopting transfer: RRefTransfer) {
     address = transfer.address
     owned = true
-    unsafe kernelRRefAdopt(payload)
+    unsafe payload.storeBytes(
+      of: thisDomainID(), toByteOffset: RRefHeader.ownerOffset, as: UInt32.self)
   }
 
   /// A view of an RRef lent to this domain for one call.
@@ -85,12 +100,22 @@ public struct RRef<T: BitwiseCopyable>: ~Copyable {
 
   /// Lends the RRef for a call: its borrow count goes up until `endLend`.
   public func lend() -> RRefTransfer {
-    unsafe kernelRRefBorrow(payload)
+    let borrows = unsafe payload.load(fromByteOffset: RRefHeader.borrowsOffset, as: UInt32.self)
+    unsafe payload.storeBytes(
+      of: borrows &+ 1, toByteOffset: RRefHeader.borrowsOffset, as: UInt32.self)
     return RRefTransfer(address: address)
   }
 
+  /// Ends a loan. If the owner died during it and this was the last borrow, the kernel
+  /// frees the allocation (it was orphaned).
   public func endLend() {
-    unsafe kernelRRefEndBorrow(payload)
+    let borrows =
+      unsafe payload.load(fromByteOffset: RRefHeader.borrowsOffset, as: UInt32.self) &- 1
+    unsafe payload.storeBytes(of: borrows, toByteOffset: RRefHeader.borrowsOffset, as: UInt32.self)
+    let state = unsafe payload.load(fromByteOffset: RRefHeader.stateOffset, as: UInt32.self)
+    if borrows == 0 && state & RRefHeader.orphanedFlag != 0 {
+      unsafe kernelRRefFreeOrphan(payload)
+    }
   }
 
   /// The domain that owns it, as the kernel's registry says (for tests and logs).
@@ -108,5 +133,7 @@ public struct RRef<T: BitwiseCopyable>: ~Copyable {
 /// (kernel/mem/SharedHeapHeader.swift has the whole layout).
 enum RRefHeader {
   static let ownerOffset = -16
+  static let stateOffset = -12
   static let borrowsOffset = -8
+  static let orphanedFlag: UInt32 = 1
 }

@@ -52,14 +52,17 @@ public struct RRefDeque<T: BitwiseCopyable, let N: Int>: ~Copyable {
     address = storage.transfer().address
   }
 
-  /// Takes ownership of a deque moved to this domain, and of every element in it.
+  /// Takes ownership of a deque moved to this domain, and of every element in it: a
+  /// store into each registry header, as RRef(adopting:) does.
   public init(adopting transfer: RRefTransfer) {
     address = transfer.address
-    unsafe kernelRRefAdopt(UnsafeMutableRawPointer(bitPattern: address))
+    let me = thisDomainID()
+    unsafe UnsafeMutableRawPointer(bitPattern: address)!.storeBytes(
+      of: me, toByteOffset: RRefHeader.ownerOffset, as: UInt32.self)
     let ring = self.ring
     for offset in 0..<ring.count {
-      unsafe kernelRRefAdopt(
-        UnsafeMutableRawPointer(bitPattern: ring.elements[(ring.head + offset) % N]))
+      unsafe UnsafeMutableRawPointer(bitPattern: ring.elements[(ring.head + offset) % N])!
+        .storeBytes(of: me, toByteOffset: RRefHeader.ownerOffset, as: UInt32.self)
     }
   }
 

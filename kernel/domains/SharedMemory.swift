@@ -106,6 +106,14 @@ func swiftletRRefBorrow(_ payload: UnsafeMutableRawPointer?) {
   }
 }
 
+/// The last borrow of an orphan (its owner died while it was lent) ended: free it.
+@_cdecl("swiftlet_rref_free_orphan")
+func swiftletRRefFreeOrphan(_ payload: UnsafeMutableRawPointer?) {
+  SharedMemory.checked("free of an orphan", payload) { heap, payload throws(SharedHeapError) in
+    try heap.freeOrphan(payload)
+  }
+}
+
 @_cdecl("swiftlet_rref_end_borrow")
 func swiftletRRefEndBorrow(_ payload: UnsafeMutableRawPointer?) {
   SharedMemory.checked("end of borrow", payload) { heap, payload throws(SharedHeapError) in
