@@ -11,8 +11,8 @@ extern swiftlet_domain_posix_memalign, swiftlet_domain_free
 extern memcpy, memmove, memset, memcmp, ceil, floor, putchar, arc4random_buf
 extern swiftlet_call, swiftlet_connect, swiftlet_recover, swiftlet_log
 extern swiftlet_domain_id, swiftlet_time_ns, swiftlet_fault
-extern swiftlet_rref_alloc, swiftlet_rref_free, swiftlet_rref_adopt, swiftlet_rref_borrow
-extern swiftlet_rref_end_borrow, swiftlet_rref_free_orphan, swiftlet_spawn, swiftlet_sleep_ns
+extern swiftlet_rref_alloc, swiftlet_rref_free, swiftlet_rref_free_orphan
+extern swiftlet_spawn, swiftlet_sleep_ns
 extern swiftlet_yield
 
 %macro export 2
@@ -52,9 +52,6 @@ system_interface:
     ; The shared heap (kernel/domains/SharedMemory.swift).
     export "swiftlet_rref_alloc", swiftlet_rref_alloc
     export "swiftlet_rref_free", swiftlet_rref_free
-    export "swiftlet_rref_adopt", swiftlet_rref_adopt
-    export "swiftlet_rref_borrow", swiftlet_rref_borrow
-    export "swiftlet_rref_end_borrow", swiftlet_rref_end_borrow
     export "swiftlet_rref_free_orphan", swiftlet_rref_free_orphan
 system_interface_end:
 

@@ -13,10 +13,6 @@
 func kernelRRefAllocate(_ size: Int, _ alignment: Int, _ typeTag: UInt64)
   -> UnsafeMutableRawPointer?
 @_extern(c, "swiftlet_rref_free") func kernelRRefFree(_ payload: UnsafeMutableRawPointer?)
-@_extern(c, "swiftlet_rref_adopt") func kernelRRefAdopt(_ payload: UnsafeMutableRawPointer?)
-@_extern(c, "swiftlet_rref_borrow") func kernelRRefBorrow(_ payload: UnsafeMutableRawPointer?)
-@_extern(c, "swiftlet_rref_end_borrow") func kernelRRefEndBorrow(
-  _ payload: UnsafeMutableRawPointer?)
 @_extern(c, "swiftlet_rref_free_orphan") func kernelRRefFreeOrphan(
   _ payload: UnsafeMutableRawPointer?)
 

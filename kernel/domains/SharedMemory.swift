@@ -1,10 +1,12 @@
 /// The shared heap: the only memory that crosses domains, as RRefs.
 ///
 /// A region of frames managed by `SharedHeap` (module Memory), whose registry records
-/// each allocation's owner, borrow count, size and type tag. Domains reach it through
-/// the calls below (domains/lib/RRef.swift wraps them); the owner of a new allocation,
-/// and the new owner of an adopted one, is always the calling domain, so a domain can
-/// only ever take what was handed to it. When a domain dies, `reclaim` frees what it
+/// each allocation's owner, borrow count, size and type tag. Domains allocate and free
+/// through the calls below (domains/lib/RRef.swift wraps them); the owner of a new
+/// allocation is always the calling domain. On the call path, the trusted library and
+/// generated code write the owner and borrow fields of the header directly (a moved
+/// RRef is adopted by its receiver, a lent one counted by its lender), without calling
+/// the kernel. When a domain dies, `reclaim` frees what it
 /// owns and nobody borrows (DESIGN.md, invariant 4).
 import Memory
 
@@ -89,34 +91,10 @@ func swiftletRRefFree(_ payload: UnsafeMutableRawPointer?) {
   }
 }
 
-/// The receiver of a moved RRef becomes its owner.
-@_cdecl("swiftlet_rref_adopt")
-func swiftletRRefAdopt(_ payload: UnsafeMutableRawPointer?) {
-  let owner = SharedMemory.caller
-  SharedMemory.checked("adopt", payload) { heap, payload throws(SharedHeapError) in
-    let from = try heap.entry(payload).owner
-    if from != owner { try heap.move(payload, from: from, to: owner) }
-  }
-}
-
-@_cdecl("swiftlet_rref_borrow")
-func swiftletRRefBorrow(_ payload: UnsafeMutableRawPointer?) {
-  SharedMemory.checked("borrow", payload) { heap, payload throws(SharedHeapError) in
-    try heap.borrow(payload)
-  }
-}
-
 /// The last borrow of an orphan (its owner died while it was lent) ended: free it.
 @_cdecl("swiftlet_rref_free_orphan")
 func swiftletRRefFreeOrphan(_ payload: UnsafeMutableRawPointer?) {
   SharedMemory.checked("free of an orphan", payload) { heap, payload throws(SharedHeapError) in
     try heap.freeOrphan(payload)
-  }
-}
-
-@_cdecl("swiftlet_rref_end_borrow")
-func swiftletRRefEndBorrow(_ payload: UnsafeMutableRawPointer?) {
-  SharedMemory.checked("end of borrow", payload) { heap, payload throws(SharedHeapError) in
-    _ = try heap.endBorrow(payload)
   }
 }
