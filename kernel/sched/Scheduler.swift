@@ -204,8 +204,8 @@ enum Scheduler {
 
   /// The first ready thread of priority `limit` or better, taken off its queue.
   private static func takeNext(atLeast limit: Thread.Priority) -> Thread? {
-    for priority in Thread.Priority.allCases where priority <= limit {
-      if let thread = ready[priority.rawValue].removeFirst() { return thread }
+    for priority in 0...limit.rawValue {
+      if let thread = ready[priority].removeFirst() { return thread }
     }
     return nil
   }
@@ -233,15 +233,18 @@ enum Scheduler {
 
   /// A thread's domain and call continuation go with it (kernel/domains/DomainCall.swift).
   private static func swapDomainState(from previous: Thread, to next: Thread) {
-    previous.domain = DomainCall.currentDomain
-    previous.continuation = DomainCall.currentContinuation
+    let domain = DomainCall.currentDomain
+    let continuation = DomainCall.currentContinuation
+    previous.domain = domain
+    previous.continuation = continuation
     // A domain's own thread whose domain crashed (or restarted) since it last ran must
     // not go back into it: it ends instead (DomainManager.swift, "own threads").
     if next.ownerDomain != .kernel, !DomainManager.isAlive(next.ownerDomain, life: next.ownerLife) {
       next.redirectToKill()
     }
-    DomainCall.currentDomain = next.domain
-    DomainCall.currentContinuation = next.continuation
+    // Most switches are between threads in the kernel with no call in progress.
+    if next.domain != domain { DomainCall.currentDomain = next.domain }
+    if next.continuation != continuation { DomainCall.currentContinuation = next.continuation }
   }
 
   /// A new thread's first switch did not return through `switchTo`: reap here.

@@ -56,8 +56,10 @@ final class Thread {
   /// Threads waiting in `join` for this one to finish.
   let joiners = WaitQueue()
   /// The link of whichever queue the thread is in: a ready queue, a wait queue or the
-  /// sleepers. A thread is in at most one.
-  var next: Thread?
+  /// sleepers. A thread is in at most one. Unowned, so queue operations (on every
+  /// switch) do no reference counting: a thread is kept alive by the list of all
+  /// threads (`nextInAll`) until it is reaped, and a reaped thread is in no queue.
+  unowned(unsafe) var next: Thread?
   /// The link of the list of all threads.
   var nextInAll: Thread?
 
@@ -131,10 +133,11 @@ final class Thread {
   }
 }
 
-/// A first-in first-out queue of threads, linked through `Thread.next`.
+/// A first-in first-out queue of threads, linked through `Thread.next`. It does not
+/// keep its threads alive (see `Thread.next`).
 struct ThreadQueue {
-  private(set) var head: Thread?
-  private var tail: Thread?
+  unowned(unsafe) private(set) var head: Thread?
+  unowned(unsafe) private var tail: Thread?
 
   var isEmpty: Bool { head == nil }
 
