@@ -20,10 +20,10 @@ private func contextSwitch(_ save: UnsafeMutablePointer<UInt64>, _ load: UInt64)
 enum Scheduler {
   static let quantumTicks = 10
 
-  nonisolated(unsafe) private(set) static var current: Thread!
-  nonisolated(unsafe) private static var idle: Thread!
-  nonisolated(unsafe) private static var ready = InlineArray<3, ThreadQueue>(
-    repeating: ThreadQueue())
+  /// The running thread. The hot paths use handles only (`ThreadControl`).
+  nonisolated(unsafe) private static var running: ThreadHandle?
+  nonisolated(unsafe) private static var idle: ThreadHandle?
+  nonisolated(unsafe) private static var ready = ReadyQueues()
   nonisolated(unsafe) private static var sleepers = ThreadQueue()
   /// Finished threads whose stacks are freed once they are no longer running on them.
   nonisolated(unsafe) private static var finished = ThreadQueue()
@@ -32,6 +32,9 @@ enum Scheduler {
   nonisolated(unsafe) private static var rescheduleRequested = false
   nonisolated(unsafe) private(set) static var switches: UInt64 = 0
   nonisolated(unsafe) private(set) static var preemptions: UInt64 = 0
+
+  /// The running thread, nil before `start`.
+  static var current: Thread? { running?.pointee.thread }
 
   static var killTrampolineAddress: UInt64 {
     UInt64(
@@ -51,12 +54,12 @@ enum Scheduler {
   /// the idle thread. Call before enabling interrupts.
   static func start() {
     let boot = Thread(bootThreadNamed: "main")
-    current = boot
+    running = boot.control
     link(boot)
     guard let idleThread = Thread(name: "idle", priority: .low, entry: idleLoop) else {
       panic("scheduler: no memory for the idle thread")
     }
-    idle = idleThread
+    idle = idleThread.control
     link(idleThread)
     Interrupts.afterInterrupt = preemptIfRequested
   }
@@ -69,7 +72,7 @@ enum Scheduler {
     guard let thread = Thread(name: name, priority: priority, entry: entry) else { return nil }
     withInterruptsDisabled {
       link(thread)
-      makeReady(thread)
+      makeReady(thread.control)
     }
     yieldIfRequested()
     return thread
@@ -78,9 +81,10 @@ enum Scheduler {
   /// Lets another ready thread of the same or higher priority run.
   static func yield() {
     withInterruptsDisabled {
-      guard let next = takeNext(atLeast: current.priority) else { return }
-      current.state = .ready
-      ready[current.priority.rawValue].append(current)
+      let current = running!
+      guard let next = takeNext(atLeast: current.pointee.priority) else { return }
+      current.pointee.state = .ready
+      ready[current.pointee.priority].append(current)
       switchTo(next)
     }
   }
@@ -89,8 +93,9 @@ enum Scheduler {
   /// after that.
   static func sleep(nanoseconds: UInt64) {
     withInterruptsDisabled {
-      current.wakeTime = Clock.nanoseconds &+ nanoseconds
-      current.state = .sleeping
+      let current = running!
+      current.pointee.wakeTime = Clock.nanoseconds &+ nanoseconds
+      current.pointee.state = .sleeping
       sleepers.append(current)
       switchToNext()
     }
@@ -118,45 +123,49 @@ enum Scheduler {
 
   @inline(never)
   private static func retireCurrent() {
-    current.state = .finished
-    current.entry = nil
+    let current = running!
+    current.pointee.state = .finished
+    current.pointee.thread.entry = nil
     finished.append(current)
-    current.joiners.wakeAll()
+    current.pointee.thread.joiners.wakeAll()
   }
 
   /// Makes the best ready thread (or idle) current and returns where to save the old
   /// stack pointer and which one to load, holding no reference once it returns.
   @inline(never)
   private static func takeNextContext() -> (UnsafeMutablePointer<UInt64>, UInt64) {
-    let save = current.savedStackPointer
+    let current = running!
     let next = takeNext(atLeast: .low) ?? idle!
-    next.state = .running
+    next.pointee.state = .running
     swapDomainState(from: current, to: next)
-    current = next
+    running = next
     quantumLeft = quantumTicks
     switches &+= 1
-    return (save, next.savedStackPointer.pointee)
+    return (stackPointerSlot(current), next.pointee.savedStackPointer)
   }
 
   // MARK: - For wait queues and interrupts (interrupts disabled)
 
   /// Puts the running thread on `queue` and runs another until it is woken.
   static func blockCurrent(on queue: inout ThreadQueue) {
-    current.state = .blocked
+    let current = running!
+    current.pointee.state = .blocked
     queue.append(current)
     switchToNext()
   }
 
-  static func makeReady(_ thread: Thread) {
-    thread.state = .ready
-    ready[thread.priority.rawValue].append(thread)
-    if thread.priority < current.priority || current === idle { rescheduleRequested = true }
+  static func makeReady(_ thread: ThreadHandle) {
+    thread.pointee.state = .ready
+    ready[thread.pointee.priority].append(thread)
+    if thread.pointee.priority < running!.pointee.priority || running == idle {
+      rescheduleRequested = true
+    }
   }
 
   /// The timer tick: wakes sleepers that are due and ends a used-up quantum.
   static func tick() {
     let now = Clock.nanoseconds
-    var due = sleepers.removeAll { $0.wakeTime <= now }
+    var due = sleepers.removeAll { $0.pointee.wakeTime <= now }
     while let thread = due.removeFirst() { makeReady(thread) }
     quantumLeft -= 1
     if quantumLeft <= 0 { rescheduleRequested = true }
@@ -164,16 +173,16 @@ enum Scheduler {
 
   /// Called at the end of every interrupt, after the end-of-interrupt.
   static func preemptIfRequested() {
-    guard rescheduleRequested, current != nil else { return }
+    guard rescheduleRequested, let current = running else { return }
     rescheduleRequested = false
-    guard let next = takeNext(atLeast: current === idle ? .low : current.priority) else {
+    guard let next = takeNext(atLeast: current == idle ? .low : current.pointee.priority) else {
       quantumLeft = quantumTicks
       return
     }
     preemptions &+= 1
-    if current !== idle {
-      current.state = .ready
-      ready[current.priority.rawValue].append(current)
+    if current != idle {
+      current.pointee.state = .ready
+      ready[current.pointee.priority].append(current)
     }
     switchTo(next)
   }
@@ -195,64 +204,85 @@ enum Scheduler {
     withInterruptsDisabled {
       guard rescheduleRequested else { return }
       rescheduleRequested = false
-      guard let next = takeNext(atLeast: current.priority) else { return }
-      current.state = .ready
-      ready[current.priority.rawValue].append(current)
+      let current = running!
+      guard let next = takeNext(atLeast: current.pointee.priority) else { return }
+      current.pointee.state = .ready
+      ready[current.pointee.priority].append(current)
       switchTo(next)
     }
   }
 
   /// The first ready thread of priority `limit` or better, taken off its queue.
-  private static func takeNext(atLeast limit: Thread.Priority) -> Thread? {
-    for priority in 0...limit.rawValue {
-      if let thread = ready[priority].removeFirst() { return thread }
-    }
-    return nil
+  private static func takeNext(atLeast limit: Thread.Priority) -> ThreadHandle? {
+    if let thread = ready.high.removeFirst() { return thread }
+    if limit == .high { return nil }
+    if let thread = ready.normal.removeFirst() { return thread }
+    if limit == .normal { return nil }
+    return ready.low.removeFirst()
   }
 
   /// Runs the best ready thread, or the idle thread if none is ready.
   private static func switchToNext() {
-    switchTo(takeNext(atLeast: .low) ?? idle)
+    switchTo(takeNext(atLeast: .low) ?? idle!)
   }
 
-  private static func switchTo(_ next: Thread) {
-    let previous = current!
+  private static func switchTo(_ next: ThreadHandle) {
+    let previous = running!
     quantumLeft = quantumTicks
-    guard next !== previous else {
-      previous.state = .running
+    guard next != previous else {
+      previous.pointee.state = .running
       return
     }
-    next.state = .running
-    current = next
+    next.pointee.state = .running
+    running = next
     switches &+= 1
     swapDomainState(from: previous, to: next)
-    contextSwitch(previous.savedStackPointer, next.savedStackPointer.pointee)
+    contextSwitch(stackPointerSlot(previous), next.pointee.savedStackPointer)
     // Running as `previous` again, switched back to by someone.
-    reapFinished()
+    if !finished.isEmpty { reapFinished() }
+  }
+
+  /// Where `context_switch` stores a thread's stack pointer: its control block's
+  /// first field, a fixed address (see `ThreadControl.savedStackPointer`).
+  @inline(__always)
+  private static func stackPointerSlot(_ thread: ThreadHandle) -> UnsafeMutablePointer<UInt64> {
+    UnsafeMutableRawPointer(thread).assumingMemoryBound(to: UInt64.self)
   }
 
   /// A thread's domain and call continuation go with it (kernel/domains/DomainCall.swift).
-  private static func swapDomainState(from previous: Thread, to next: Thread) {
+  @inline(__always)
+  private static func swapDomainState(from previous: ThreadHandle, to next: ThreadHandle) {
     let domain = DomainCall.currentDomain
     let continuation = DomainCall.currentContinuation
-    previous.domain = domain
-    previous.continuation = continuation
+    previous.pointee.domain = domain
+    previous.pointee.continuation = continuation
     // A domain's own thread whose domain crashed (or restarted) since it last ran must
     // not go back into it: it ends instead (DomainManager.swift, "own threads").
-    if next.ownerDomain != .kernel, !DomainManager.isAlive(next.ownerDomain, life: next.ownerLife) {
-      next.redirectToKill()
+    if next.pointee.ownerDomain != .kernel {
+      checkOwnerAlive(next)
     }
     // Most switches are between threads in the kernel with no call in progress.
-    if next.domain != domain { DomainCall.currentDomain = next.domain }
-    if next.continuation != continuation { DomainCall.currentContinuation = next.continuation }
+    if next.pointee.domain != domain { DomainCall.currentDomain = next.pointee.domain }
+    if next.pointee.continuation != continuation {
+      DomainCall.currentContinuation = next.pointee.continuation
+    }
+  }
+
+  @inline(never)
+  private static func checkOwnerAlive(_ thread: ThreadHandle) {
+    if !DomainManager.isAlive(thread.pointee.ownerDomain, life: thread.pointee.ownerLife) {
+      thread.pointee.thread.redirectToKill()
+    }
   }
 
   /// A new thread's first switch did not return through `switchTo`: reap here.
   static func reapFinishedAfterFirstSwitch() { reapFinished() }
 
   /// Frees the stacks of finished threads; none of them is running now.
+  @inline(never)
   private static func reapFinished() {
-    while let thread = finished.removeFirst() {
+    while let handle = finished.removeFirst() {
+      let thread = handle.pointee.thread
       thread.freeStack()
       unlink(thread)
     }
@@ -286,6 +316,30 @@ enum Scheduler {
       CPU.disableInterrupts()
       CPU.waitForInterrupt()
       CPU.enableInterrupts()
+    }
+  }
+}
+
+/// The ready queues, one per priority.
+struct ReadyQueues {
+  var high = ThreadQueue()
+  var normal = ThreadQueue()
+  var low = ThreadQueue()
+
+  subscript(priority: Thread.Priority) -> ThreadQueue {
+    get {
+      switch priority {
+      case .high: high
+      case .normal: normal
+      case .low: low
+      }
+    }
+    set {
+      switch priority {
+      case .high: high = newValue
+      case .normal: normal = newValue
+      case .low: low = newValue
+      }
     }
   }
 }

@@ -31,46 +31,52 @@ final class Thread {
 
   let id: Int
   let name: String
-  let priority: Priority
-  var state: State
-  /// While switched out: the domain it was running in and its innermost call's
-  /// continuation (kernel/domains/DomainCall.swift keeps the running thread's).
-  var domain = DomainID.kernel
-  var continuation: UInt64 = 0
-  /// For a domain's own thread: its domain, and which life of it (restarts so far)
-  /// the thread belongs to. The thread must not outlive that life.
-  var ownerDomain = DomainID.kernel
-  var ownerLife = 0
-  /// The watchdog's view: which call it is timing, and since when.
-  var watchedCall: UInt64 = 0
-  var watchedSince: UInt64 = 0
-  /// The saved stack pointer lives at a fixed address because `context_switch` writes
-  /// it after the switch has left this thread; a class property passed inout might be
-  /// a temporary written back only when the thread runs again.
-  let savedStackPointer: UnsafeMutablePointer<UInt64>
+  /// What the scheduler reads and writes on every switch (see `ThreadControl`).
+  let control: ThreadHandle
   /// The stack's frames (guard page first), nil for the boot thread.
   let stackFrames: PhysicalFrame?
   var entry: (() -> Void)?
-  /// When a sleeping thread is due, in `Clock.nanoseconds`.
-  var wakeTime: UInt64 = 0
   /// Threads waiting in `join` for this one to finish.
   let joiners = WaitQueue()
-  /// The link of whichever queue the thread is in: a ready queue, a wait queue or the
-  /// sleepers. A thread is in at most one. Unowned, so queue operations (on every
-  /// switch) do no reference counting: a thread is kept alive by the list of all
-  /// threads (`nextInAll`) until it is reaped, and a reaped thread is in no queue.
-  unowned(unsafe) var next: Thread?
-  /// The link of the list of all threads.
+  /// The link of the list of all threads, which keeps every thread alive until it is
+  /// reaped (`Scheduler.reapFinished`).
   var nextInAll: Thread?
+
+  var priority: Priority { control.pointee.priority }
+  var state: State {
+    get { control.pointee.state }
+    set { control.pointee.state = newValue }
+  }
+  /// While switched out: the domain it was running in and its innermost call's
+  /// continuation (kernel/domains/DomainCall.swift keeps the running thread's).
+  var domain: DomainID { control.pointee.domain }
+  /// For a domain's own thread: its domain, and which life of it (restarts so far)
+  /// the thread belongs to. The thread must not outlive that life.
+  var ownerDomain: DomainID {
+    get { control.pointee.ownerDomain }
+    set { control.pointee.ownerDomain = newValue }
+  }
+  var ownerLife: Int {
+    get { control.pointee.ownerLife }
+    set { control.pointee.ownerLife = newValue }
+  }
+  /// The watchdog's view: which call it is timing, and since when.
+  var watchedCall: UInt64 {
+    get { control.pointee.watchedCall }
+    set { control.pointee.watchedCall = newValue }
+  }
+  var watchedSince: UInt64 {
+    get { control.pointee.watchedSince }
+    set { control.pointee.watchedSince = newValue }
+  }
 
   /// The thread that is already running: the boot code on the boot stack.
   init(bootThreadNamed name: String) {
     id = Thread.takeID()
     self.name = name
-    priority = .normal
-    state = .running
-    savedStackPointer = .allocate(capacity: 1)
+    control = .allocate(capacity: 1)
     stackFrames = nil
+    control.initialize(to: ThreadControl(owner: self, priority: .normal, state: .running))
   }
 
   /// A new thread that will run `entry` once the scheduler switches to it.
@@ -78,18 +84,18 @@ final class Thread {
     guard let stack = Frames.allocateContiguous(count: Thread.stackFrameCount) else { return nil }
     id = Thread.takeID()
     self.name = name
-    self.priority = priority
     self.entry = entry
-    state = .ready
     stackFrames = stack
-    savedStackPointer = .allocate(capacity: 1)
+    control = .allocate(capacity: 1)
+    control.initialize(to: ThreadControl(owner: self, priority: priority, state: .ready))
     let bottom = stack.address + Paging.pageSize
     GuardPages.add(below: bottom, owner: "thread '\(name)'")
-    savedStackPointer.pointee = buildFirstFrame(top: bottom + UInt64(Thread.stackSize))
+    control.pointee.savedStackPointer = buildFirstFrame(top: bottom + UInt64(Thread.stackSize))
   }
 
   deinit {
-    savedStackPointer.deallocate()
+    control.deinitialize(count: 1)
+    control.deallocate()
   }
 
   /// Gives back the stack. Only for a finished thread that is no longer running on it.
@@ -107,7 +113,7 @@ final class Thread {
   /// Makes the thread, when next switched to, end instead of resuming: its saved
   /// return address (boot/switch.asm's frame) now leads to thread_kill_trampoline.
   func redirectToKill() {
-    let frame = UnsafeMutablePointer<UInt64>(bitPattern: UInt(savedStackPointer.pointee))!
+    let frame = UnsafeMutablePointer<UInt64>(bitPattern: UInt(control.pointee.savedStackPointer))!
     frame[7] = Scheduler.killTrampolineAddress
   }
 
@@ -133,30 +139,68 @@ final class Thread {
   }
 }
 
-/// A first-in first-out queue of threads, linked through `Thread.next`. It does not
-/// keep its threads alive (see `Thread.next`).
+/// The part of a thread the scheduler touches on every switch, kept outside the
+/// reference-counted `Thread` object so that queueing, dequeuing and switching do no
+/// reference counting at all: the scheduler passes `ThreadHandle`s, plain pointers.
+///
+/// A control block lives exactly as long as its `Thread`, which the list of all threads
+/// keeps alive until the thread is reaped; a reaped thread is in no queue, so no
+/// handle outlives its block.
+struct ThreadControl {
+  /// Where `context_switch` saved the stack pointer while the thread is switched out.
+  /// It is written after the switch has left this thread, so it must be a fixed
+  /// address: a field of this block, never a temporary.
+  var savedStackPointer: UInt64 = 0
+  /// The link of whichever queue the thread is in: a ready queue, a wait queue or the
+  /// sleepers. A thread is in at most one.
+  var next: ThreadHandle?
+  var state: Thread.State
+  let priority: Thread.Priority
+  var domain = DomainID.kernel
+  var continuation: UInt64 = 0
+  var ownerDomain = DomainID.kernel
+  var ownerLife = 0
+  var watchedCall: UInt64 = 0
+  var watchedSince: UInt64 = 0
+  /// When a sleeping thread is due, in `Clock.nanoseconds`.
+  var wakeTime: UInt64 = 0
+  /// The thread this block belongs to (not retained: the thread owns the block).
+  let owner: Unmanaged<Thread>
+
+  init(owner: Thread, priority: Thread.Priority, state: Thread.State) {
+    self.owner = Unmanaged.passUnretained(owner)
+    self.priority = priority
+    self.state = state
+  }
+
+  var thread: Thread { owner.takeUnretainedValue() }
+}
+
+typealias ThreadHandle = UnsafeMutablePointer<ThreadControl>
+
+/// A first-in first-out queue of threads, linked through `ThreadControl.next`.
 struct ThreadQueue {
-  unowned(unsafe) private(set) var head: Thread?
-  unowned(unsafe) private var tail: Thread?
+  private(set) var head: ThreadHandle?
+  private var tail: ThreadHandle?
 
   var isEmpty: Bool { head == nil }
 
-  mutating func append(_ thread: Thread) {
-    thread.next = nil
-    if let tail { tail.next = thread } else { head = thread }
+  mutating func append(_ thread: ThreadHandle) {
+    thread.pointee.next = nil
+    if let tail { tail.pointee.next = thread } else { head = thread }
     tail = thread
   }
 
-  mutating func removeFirst() -> Thread? {
+  mutating func removeFirst() -> ThreadHandle? {
     guard let first = head else { return nil }
-    head = first.next
+    head = first.pointee.next
     if head == nil { tail = nil }
-    first.next = nil
+    first.pointee.next = nil
     return first
   }
 
   /// Removes and returns every thread for which `shouldRemove` is true, in order.
-  mutating func removeAll(where shouldRemove: (Thread) -> Bool) -> ThreadQueue {
+  mutating func removeAll(where shouldRemove: (ThreadHandle) -> Bool) -> ThreadQueue {
     var kept = ThreadQueue()
     var removed = ThreadQueue()
     while let thread = removeFirst() {
