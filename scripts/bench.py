@@ -31,7 +31,7 @@ DESCRIPTIONS = {
     "domain.call_borrowing_rref": "cross-domain call borrowing one RRef",
     "rref.allocate_free": "RRef allocate + free (shared heap)",
     "rref.deque_push_pop": "RRefDeque push + pop",
-    "thread.yield": "thread yield to another ready thread and back",
+    "thread.yield": "thread yield to another ready thread (one yield: one switch)",
     "thread.ping_pong_round_trip": "two threads, semaphore ping-pong round trip",
     "interrupt.self_ipi_round_trip": "self-IPI: interrupt entry, handler, return",
     "domain.crash_to_error": "domain crash to the error returned at the caller",
