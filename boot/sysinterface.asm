@@ -10,7 +10,7 @@ bits 64
 extern swiftlet_domain_posix_memalign, swiftlet_domain_free
 extern memcpy, memmove, memset, memcmp, ceil, floor, putchar, arc4random_buf
 extern swiftlet_call, swiftlet_connect, swiftlet_recover, swiftlet_log
-extern swiftlet_domain_id, swiftlet_time_ns, swiftlet_fault
+extern swiftlet_domain_id, swiftlet_time_ns, swiftlet_fault, swiftlet_fault_checkpoint
 extern swiftlet_rref_alloc, swiftlet_rref_free, swiftlet_rref_free_orphan
 extern swiftlet_spawn, swiftlet_sleep_ns
 extern swiftlet_yield
@@ -45,6 +45,7 @@ system_interface:
     export "swiftlet_domain_id", swiftlet_domain_id
     export "swiftlet_time_ns", swiftlet_time_ns
     export "swiftlet_fault", swiftlet_fault
+    export "swiftlet_fault_checkpoint", swiftlet_fault_checkpoint
     ; Threads of the calling domain.
     export "swiftlet_spawn", swiftlet_spawn
     export "swiftlet_sleep_ns", swiftlet_sleep_ns

@@ -5,6 +5,9 @@
 @_extern(c, "swiftlet_fault")
 func kernelFault(_ kind: Int)
 
+@_extern(c, "swiftlet_fault_checkpoint")
+func kernelFaultCheckpoint(_ point: Int) -> Bool
+
 public enum FaultInjection {
   /// A write to an address no page maps.
   public static func pageFault() { kernelFault(1) }
@@ -12,4 +15,20 @@ public enum FaultInjection {
   public static func generalProtection() { kernelFault(2) }
   /// A `div` by zero in the CPU.
   public static func divideError() { kernelFault(3) }
+
+  /// A point in a domain's code where a test may plan a crash (kernel/domains/
+  /// SystemInterface.swift, FaultPlan). Passing it does nothing unless a test armed it
+  /// for this domain; then it traps here, which the kernel contains like any crash.
+  public static func checkpoint(_ point: FaultPoint) {
+    if kernelFaultCheckpoint(point.rawValue) {
+      preconditionFailure("a crash planned by a test (fault injection)")
+    }
+  }
+}
+
+/// The named points tests can crash a domain at.
+public enum FaultPoint: Int, BitwiseCopyable {
+  /// In a block driver, with a batch of requests submitted to the device and not all
+  /// of them complete.
+  case blockBatchInFlight = 1
 }

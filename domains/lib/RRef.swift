@@ -35,7 +35,7 @@ public struct RRefTransfer: BitwiseCopyable {
 public struct RRef<T: BitwiseCopyable>: ~Copyable {
   /// The payload's address. Kept as a number, so the type holds no pointer; each
   /// access below turns it into one, in this trusted file only.
-  private let address: UInt
+  let address: UInt
   /// False for the view a callee gets of a lent RRef: dropping that frees nothing.
   private let owned: Bool
 

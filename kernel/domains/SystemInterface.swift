@@ -109,3 +109,39 @@ func swiftletFault(_ kind: Int) {
   default: break
   }
 }
+
+/// Crashes planned by tests at named points in a domain's code: a test arms one
+/// (`FaultPlan.arm`), the domain passes its checkpoints (domains/lib/FaultInjection.swift),
+/// and the `after`-th pass of the armed point in the armed domain traps there, as a bug
+/// would. Lets a test crash a driver in the middle of a batch without a test-only
+/// interface.
+enum FaultPlan {
+  nonisolated(unsafe) private static var domain = DomainID.kernel
+  nonisolated(unsafe) private static var point = 0
+  nonisolated(unsafe) private static var remaining = 0
+
+  /// Arms `point` in `domain`: its `after`-th pass from now traps (after >= 1).
+  static func arm(domain: DomainID, point: Int, after: Int) {
+    withInterruptsDisabled {
+      Self.domain = domain
+      Self.point = point
+      remaining = after
+    }
+  }
+
+  static func disarm() { withInterruptsDisabled { remaining = 0 } }
+
+  /// Whether the calling domain must trap at `point` now (then the plan is spent).
+  static func shouldFault(at point: Int) -> Bool {
+    withInterruptsDisabled {
+      guard remaining > 0, point == Self.point, DomainCall.currentDomain == domain else {
+        return false
+      }
+      remaining -= 1
+      return remaining == 0
+    }
+  }
+}
+
+@_cdecl("swiftlet_fault_checkpoint")
+func swiftletFaultCheckpoint(_ point: Int) -> Bool { FaultPlan.shouldFault(at: point) }
