@@ -45,6 +45,9 @@ let package = Package(
       name: "RegistersTests", dependencies: ["Registers"], path: "tests/unit/RegistersTests",
       swiftSettings: warningsAreErrors),
     .testTarget(
+      name: "VirtioTests", dependencies: ["Virtio", "Registers"], path: "tests/unit/VirtioTests",
+      swiftSettings: warningsAreErrors),
+    .testTarget(
       name: "ProxyGeneratorTests", dependencies: ["ProxyGeneratorCore"],
       path: "tests/unit/ProxyGeneratorTests",
       swiftSettings: warningsAreErrors + [.unsafeFlags(["-I", "/opt/swift/usr/lib/swift/host"])]),
