@@ -47,11 +47,13 @@ public final class VirtioBlockDevice<Window: MemoryWindow, Memory: DMAMemory> {
   /// Resets the device, negotiates features, reads the configuration, sets up request
   /// queue 0 with at most `maximumQueueSize` entries in `memory` (which must hold
   /// `memoryByteCount(queueSize: maximumQueueSize)` bytes at a 16-byte aligned device
-  /// address) using MSI-X `queueVector` (or none), and starts the device. On failure the
+  /// address) using MSI-X `queueVector` for completions and `configurationVector` for
+  /// configuration changes (or none: use the ISR), and starts the device. On failure the
   /// device is marked FAILED.
   public init(
     transport: VirtioPCITransport<Window>, memory: Memory, maximumQueueSize: Int = 128,
-    queueVector: UInt16 = VirtioCommonConfiguration<Window>.noVector
+    queueVector: UInt16 = VirtioCommonConfiguration<Window>.noVector,
+    configurationVector: UInt16 = VirtioCommonConfiguration<Window>.noVector
   ) throws(VirtioBlockError) {
     let planned = VirtioBlockMemoryLayout(
       queueSize: VirtQueueLayout.largestSize(notAbove: maximumQueueSize))
@@ -73,6 +75,9 @@ public final class VirtioBlockDevice<Window: MemoryWindow, Memory: DMAMemory> {
     }
     let setUp: (queue: VirtQueue<Memory>, notifier: QueueNotifier)
     do {
+      if configurationVector != VirtioCommonConfiguration<Window>.noVector {
+        try transport.setConfigurationVector(configurationVector)
+      }
       setUp = try transport.setUpQueue(
         0, maximumSize: maximumQueueSize, memory: memory, vector: queueVector)
     } catch {
@@ -160,6 +165,8 @@ public final class VirtioBlockDevice<Window: MemoryWindow, Memory: DMAMemory> {
     do {
       let added = try queue.add(chain)
       precondition(added == id, "virtqueue: chain id differs from nextID")
+    } catch .full {
+      throw .queueFull
     } catch {
       throw .deviceMisbehaved(error)
     }

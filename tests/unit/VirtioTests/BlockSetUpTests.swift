@@ -41,6 +41,22 @@ struct BlockSetUpTests {
     #expect(device.status[.failed])
   }
 
+  @Test func vectorsAreSetAndARefusedOneFailsSetUp() throws {
+    let device = SimulatedBlockDevice()
+    let queueMemory = ArrayWindow(byteCount: Driver.memoryByteCount(queueSize: 128))
+    let driver = try Driver(
+      transport: makeTransport(device), memory: queueMemory, queueVector: 1,
+      configurationVector: 0)
+    #expect(driver.transport.common.configurationVector.read() == 0)
+    #expect(driver.transport.common.queueVector.read() == 1)
+    device.refusesVectors = true
+    #expect(throws: VirtioBlockError.transport(.vectorRejected(0))) {
+      try Driver(
+        transport: makeTransport(device), memory: queueMemory, configurationVector: 0)
+    }
+    #expect(device.status[.failed])
+  }
+
   @Test func theMemoryLayoutKeepsHeadersAlignedAfterTheRings() {
     let layout = VirtioBlockMemoryLayout(queueSize: 128)
     #expect(layout.queue.size == 128)
