@@ -12,11 +12,7 @@ public struct ReadOnlySplitRegister<Window: MemoryWindow>: Register {
     self.offset = offset
   }
 
-  @inlinable public func read() -> UInt64 {
-    let low = window.load32(at: offset)
-    let high = window.load32(at: offset + 4)
-    return UInt64(high) << 32 | UInt64(low)
-  }
+  @inlinable public func read() -> UInt64 { loadSplit(window, at: offset) }
 }
 
 public struct ReadWriteSplitRegister<Window: MemoryWindow>: Register {
@@ -28,14 +24,17 @@ public struct ReadWriteSplitRegister<Window: MemoryWindow>: Register {
     self.offset = offset
   }
 
-  @inlinable public func read() -> UInt64 {
-    let low = window.load32(at: offset)
-    let high = window.load32(at: offset + 4)
-    return UInt64(high) << 32 | UInt64(low)
-  }
+  @inlinable public func read() -> UInt64 { loadSplit(window, at: offset) }
 
   @inlinable public func write(_ value: UInt64) {
     window.store32(UInt32(truncatingIfNeeded: value), at: offset)
     window.store32(UInt32(truncatingIfNeeded: value >> 32), at: offset + 4)
   }
+}
+
+@inlinable
+func loadSplit<Window: MemoryWindow>(_ window: Window, at offset: Int) -> UInt64 {
+  let low = window.load32(at: offset)
+  let high = window.load32(at: offset + 4)
+  return UInt64(high) << 32 | UInt64(low)
 }
