@@ -104,13 +104,14 @@ PROXYGEN := $(BUILD)/tools/proxygen
 DOMAINS := $(shell $(PYTHON) -c "import json; print(' '.join(d['name'] for d in json.load(open('domains/manifest.json'))['domains']))")
 DOMAIN_BUILD := $(BUILD)/domains
 DOMAIN_IMAGES := $(foreach d,$(DOMAINS),$(DOMAIN_BUILD)/$(d).so)
+DEVICE_LIBRARIES := $(DOMAIN_BUILD)/Registers.o $(DOMAIN_BUILD)/Virtio.o
 # Domain modules cannot even declare C functions: only the trusted library (LIB_FLAGS)
 # gets the Extern feature.
 DOMAIN_FLAGS := $(EMBEDDED_FLAGS) -I $(DOMAIN_BUILD) -strict-memory-safety -Werror StrictMemorySafety
 LIB_FLAGS := $(DOMAIN_FLAGS) -enable-experimental-feature Extern
 LINK_DOMAIN = $(LD) -shared --hash-style=sysv -z max-page-size=4096 -z noexecstack
 
-domains: $(DOMAIN_IMAGES)
+domains: $(DOMAIN_IMAGES) $(DEVICE_LIBRARIES)
 
 # Invariant 1: domain code is safe Swift. -strict-memory-safety lets some constructs
 # through (the `unsafe` marker among them); scripts/lint-domains.py rejects them, and
@@ -145,6 +146,18 @@ $(DOMAIN_BUILD)/SwiftletInterfaces.o: $(wildcard domains/interfaces/*.swift) $(B
 	$(SWIFTC) $(DOMAIN_FLAGS) -module-name SwiftletInterfaces -emit-module \
 	  -emit-module-path $(DOMAIN_BUILD)/SwiftletInterfaces.swiftmodule \
 	  -c $(wildcard domains/interfaces/*.swift) $(BUILD)/generated/interfaces/Proxies.swift -o $@
+
+# Device-access libraries (domains/lib/registers, domains/lib/virtio): safe Swift with
+# no kernel calls, so they build with the domains' flags and need no Extern. Driver
+# domains link their objects and import their modules; Package.swift tests them on the host.
+$(DOMAIN_BUILD)/Registers.o: $(wildcard domains/lib/registers/*.swift) | $(BUILD)/domains.lint
+	@mkdir -p $(DOMAIN_BUILD)
+	$(SWIFTC) $(DOMAIN_FLAGS) -module-name Registers -emit-module \
+	  -emit-module-path $(DOMAIN_BUILD)/Registers.swiftmodule -c $(wildcard domains/lib/registers/*.swift) -o $@
+
+$(DOMAIN_BUILD)/Virtio.o: $(wildcard domains/lib/virtio/*.swift) $(DOMAIN_BUILD)/Registers.o | $(BUILD)/domains.lint
+	$(SWIFTC) $(DOMAIN_FLAGS) -module-name Virtio -emit-module \
+	  -emit-module-path $(DOMAIN_BUILD)/Virtio.swiftmodule -c $(wildcard domains/lib/virtio/*.swift) -o $@
 
 define domain_module
 $(DOMAIN_BUILD)/$(1).o: $(wildcard domains/$(1)/*.swift) $(BUILD)/generated/.stamp $(DOMAIN_BUILD)/SwiftletInterfaces.o | $(BUILD)/domains.lint

@@ -14,6 +14,13 @@ let package = Package(
     .target(name: "BootInfo", path: "kernel/bootinfo", swiftSettings: warningsAreErrors),
     .target(name: "Memory", path: "kernel/mem", swiftSettings: warningsAreErrors),
     .target(name: "ELF", path: "kernel/elf", swiftSettings: warningsAreErrors),
+    // Device-access libraries for driver domains: safe Swift, as domain code must be.
+    .target(
+      name: "Registers", path: "domains/lib/registers",
+      swiftSettings: warningsAreErrors + [.strictMemorySafety()]),
+    .target(
+      name: "Virtio", dependencies: ["Registers"], path: "domains/lib/virtio",
+      swiftSettings: warningsAreErrors + [.strictMemorySafety()]),
     // The proxy generator's core, built against the toolchain's own SwiftSyntax (no package
     // to fetch and build).
     .target(
@@ -33,6 +40,12 @@ let package = Package(
       swiftSettings: warningsAreErrors),
     .testTarget(
       name: "ELFTests", dependencies: ["ELF"], path: "tests/unit/ELFTests",
+      swiftSettings: warningsAreErrors),
+    .testTarget(
+      name: "RegistersTests", dependencies: ["Registers"], path: "tests/unit/RegistersTests",
+      swiftSettings: warningsAreErrors),
+    .testTarget(
+      name: "VirtioTests", dependencies: ["Virtio", "Registers"], path: "tests/unit/VirtioTests",
       swiftSettings: warningsAreErrors),
     .testTarget(
       name: "ProxyGeneratorTests", dependencies: ["ProxyGeneratorCore"],

@@ -1,0 +1,69 @@
+/// Tests of how the virtio-blk driver's set-up fails: each failure an error value, and
+/// the device marked FAILED.
+import Registers
+import Testing
+import Virtio
+
+struct BlockSetUpTests {
+  @Test func aLegacyOnlyDeviceIsRefused() throws {
+    let device = SimulatedBlockDevice()
+    device.offered.remove(.version1)
+    #expect(throws: VirtioBlockError.transport(.legacyOnlyDevice)) { try BlockTestBed(device) }
+    #expect(device.status[.failed])
+  }
+
+  @Test func aQueueTooSmallForARequestIsRefused() throws {
+    let device = SimulatedBlockDevice()
+    device.queueMaximum = 2
+    #expect(throws: VirtioBlockError.queueTooSmall(2)) { try BlockTestBed(device) }
+    #expect(device.status[.failed])
+  }
+
+  @Test func memoryTooSmallIsRefusedBeforeTouchingTheDevice() throws {
+    let device = SimulatedBlockDevice()
+    let needed = Driver.memoryByteCount(queueSize: 64)
+    #expect(
+      throws: VirtioBlockError.transport(
+        .queueMemoryUnusable(needed: needed, available: needed - 1))
+    ) {
+      try Driver(
+        transport: makeTransport(device), memory: ArrayWindow(byteCount: needed - 1),
+        maximumQueueSize: 64)
+    }
+    #expect(device.statusHistory.isEmpty)
+  }
+
+  @Test func aMissingDeviceConfigurationIsRefused() throws {
+    let device = SimulatedBlockDevice(configurationSpace: .qemuLike(deviceConfiguration: false))
+    #expect(throws: VirtioBlockError.transport(.windowTooSmall(.deviceConfiguration))) {
+      try BlockTestBed(device)
+    }
+    #expect(device.status[.failed])
+  }
+
+  @Test func vectorsAreSetAndARefusedOneFailsSetUp() throws {
+    let device = SimulatedBlockDevice()
+    let queueMemory = ArrayWindow(byteCount: Driver.memoryByteCount(queueSize: 128))
+    let driver = try Driver(
+      transport: makeTransport(device), memory: queueMemory, queueVector: 1,
+      configurationVector: 0)
+    #expect(driver.transport.common.configurationVector.read() == 0)
+    #expect(driver.transport.common.queueVector.read() == 1)
+    device.refusesVectors = true
+    #expect(throws: VirtioBlockError.transport(.vectorRejected(0))) {
+      try Driver(
+        transport: makeTransport(device), memory: queueMemory, configurationVector: 0)
+    }
+    #expect(device.status[.failed])
+  }
+
+  @Test func theMemoryLayoutKeepsHeadersAlignedAfterTheRings() {
+    let layout = VirtioBlockMemoryLayout(queueSize: 128)
+    #expect(layout.queue.size == 128)
+    #expect(layout.headers % 16 == 0 && layout.headers >= layout.queue.byteCount)
+    #expect(layout.statuses == layout.headers + 16 * 128)
+    #expect(layout.byteCount == layout.statuses + 128)
+    #expect(
+      Driver.memoryByteCount(queueSize: 100) == VirtioBlockMemoryLayout(queueSize: 64).byteCount)
+  }
+}

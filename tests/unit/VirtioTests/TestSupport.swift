@@ -1,0 +1,69 @@
+/// Wiring for the tests: the driver's windows made from the simulated device's BAR, as
+/// a driver domain makes them from its real one, and DMA memory the device can find.
+import Registers
+import Testing
+import Virtio
+
+typealias BarWindow = WindowSlice<ObservedWindow>
+typealias Driver = VirtioBlockDevice<BarWindow, ArrayWindow>
+
+/// Device addresses of the driver's queue memory and of the data buffers.
+let queueMemoryAddress: UInt64 = 0x4000_0000
+let bufferAddress: UInt64 = 0x8000_0000
+
+/// The transport over `device`, from its capability list.
+func makeTransport(_ device: SimulatedBlockDevice) throws -> VirtioPCITransport<BarWindow> {
+  let capabilities = try VirtioPCICapabilities(reading: device.configurationSpace)
+  func map(_ structure: VirtioStructure) throws -> BarWindow {
+    #expect(structure.bar == 4)
+    return try #require(device.bar.slice(start: structure.offset, count: structure.length))
+  }
+  return try VirtioPCITransport(
+    common: map(capabilities.common), notification: map(capabilities.notification),
+    notifyOffsetMultiplier: capabilities.notifyOffsetMultiplier,
+    interruptStatus: map(capabilities.interruptStatus),
+    device: capabilities.device.map { try map($0) })
+}
+
+/// A driver on a simulated device, with DMA memory for its queue and `buffers` 4 KiB
+/// buffers the device can reach.
+struct BlockTestBed {
+  let device: SimulatedBlockDevice
+  let driver: Driver
+  let queueMemory: ArrayWindow
+  let buffers: ArrayWindow
+
+  init(
+    _ device: SimulatedBlockDevice = SimulatedBlockDevice(), maximumQueueSize: Int = 128,
+    buffers count: Int = 64
+  ) throws {
+    self.device = device
+    queueMemory = ArrayWindow(
+      byteCount: Driver.memoryByteCount(queueSize: maximumQueueSize),
+      deviceAddress: queueMemoryAddress)
+    buffers = ArrayWindow(byteCount: count * 4096, deviceAddress: bufferAddress)
+    device.memory.add(queueMemory)
+    device.memory.add(buffers)
+    driver = try Driver(
+      transport: makeTransport(device), memory: queueMemory, maximumQueueSize: maximumQueueSize)
+  }
+
+  /// The device address of buffer `index`.
+  func address(_ index: Int) -> UInt64 { bufferAddress + UInt64(index * 4096) }
+
+  /// The bytes of buffer `index`.
+  func buffer(_ index: Int) -> [UInt8] { Array(buffers.bytes[index * 4096..<(index + 1) * 4096]) }
+
+  func fill(_ index: Int, with seed: UInt8) {
+    for offset in 0..<4096 {
+      buffers.bytes[index * 4096 + offset] = seed &+ UInt8(truncatingIfNeeded: offset * 13)
+    }
+  }
+
+  /// Polls every completion there is.
+  func completions() throws -> [BlockCompletion] {
+    var all: [BlockCompletion] = []
+    while let completion = try driver.poll() { all.append(completion) }
+    return all
+  }
+}
