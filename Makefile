@@ -104,7 +104,10 @@ PROXYGEN := $(BUILD)/tools/proxygen
 DOMAINS := $(shell $(PYTHON) -c "import json; print(' '.join(d['name'] for d in json.load(open('domains/manifest.json'))['domains']))")
 DOMAIN_BUILD := $(BUILD)/domains
 DOMAIN_IMAGES := $(foreach d,$(DOMAINS),$(DOMAIN_BUILD)/$(d).so)
-DEVICE_LIBRARIES := $(DOMAIN_BUILD)/Registers.o $(DOMAIN_BUILD)/Virtio.o
+DEVICE_LIBRARIES := $(DOMAIN_BUILD)/Registers.o $(DOMAIN_BUILD)/Virtio.o $(DOMAIN_BUILD)/DeviceAccess.o
+# The libraries a domain links besides SwiftletLib and the interfaces: its manifest's
+# "libraries" (device access for drivers), in dependency order.
+domain_libraries = $(foreach l,$(shell $(PYTHON) -c "import json; print(' '.join(next(d for d in json.load(open('domains/manifest.json'))['domains'] if d['name'] == '$(1)').get('libraries', [])))"),$(DOMAIN_BUILD)/$(l).o)
 # Domain modules cannot even declare C functions: only the trusted library (LIB_FLAGS)
 # gets the Extern feature.
 DOMAIN_FLAGS := $(EMBEDDED_FLAGS) -I $(DOMAIN_BUILD) -strict-memory-safety -Werror StrictMemorySafety
@@ -159,11 +162,17 @@ $(DOMAIN_BUILD)/Virtio.o: $(wildcard domains/lib/virtio/*.swift) $(DOMAIN_BUILD)
 	$(SWIFTC) $(DOMAIN_FLAGS) -module-name Virtio -emit-module \
 	  -emit-module-path $(DOMAIN_BUILD)/Virtio.swiftmodule -c $(wildcard domains/lib/virtio/*.swift) -o $@
 
+# The trusted half of device access: MMIO windows, DMA buffers and the device's kernel
+# calls (domains/lib/device), over the Registers protocols.
+$(DOMAIN_BUILD)/DeviceAccess.o: $(wildcard domains/lib/device/*.swift) $(DOMAIN_BUILD)/Registers.o | $(BUILD)/domains.lint
+	$(SWIFTC) $(LIB_FLAGS) -module-name DeviceAccess -emit-module \
+	  -emit-module-path $(DOMAIN_BUILD)/DeviceAccess.swiftmodule -c $(wildcard domains/lib/device/*.swift) -o $@
+
 define domain_module
-$(DOMAIN_BUILD)/$(1).o: $(wildcard domains/$(1)/*.swift) $(BUILD)/generated/.stamp $(DOMAIN_BUILD)/SwiftletInterfaces.o | $(BUILD)/domains.lint
+$(DOMAIN_BUILD)/$(1).o: $(wildcard domains/$(1)/*.swift) $(BUILD)/generated/.stamp $(DOMAIN_BUILD)/SwiftletInterfaces.o $(call domain_libraries,$(1)) | $(BUILD)/domains.lint
 	$(SWIFTC) $(DOMAIN_FLAGS) -module-name $(1)_domain \
 	  -c $(wildcard domains/$(1)/*.swift) $(BUILD)/generated/$(1)/Exports.swift -o $$@
-$(DOMAIN_BUILD)/$(1).so: $(DOMAIN_BUILD)/$(1).o $(DOMAIN_BUILD)/SwiftletLib.o $(DOMAIN_BUILD)/SwiftletInterfaces.o
+$(DOMAIN_BUILD)/$(1).so: $(DOMAIN_BUILD)/$(1).o $(call domain_libraries,$(1)) $(DOMAIN_BUILD)/SwiftletLib.o $(DOMAIN_BUILD)/SwiftletInterfaces.o
 	$(LINK_DOMAIN) -o $$@ $$^
 endef
 $(foreach d,$(DOMAINS),$(eval $(call domain_module,$(d))))

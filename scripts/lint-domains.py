@@ -28,7 +28,8 @@ What is reported:
   `@preconcurrency`, `@testable`, `@exclusivity`) and every underscored attribute
   (`@_silgen_name`, `@_extern`, `@_cdecl`, `@_implementationOnly`, `@_exported`,
   `@_unsafeInheritExecutor`, ...), the compiler's internal escape hatches;
-- `import` of anything but SwiftletInterfaces and SwiftletLib;
+- `import` of anything but SwiftletInterfaces, SwiftletLib and the device-access
+  libraries (Registers, Virtio, DeviceAccess);
 - `#externalMacro`: a macro plugin writes code this lint never sees.
 
 The lint works on tokens, not on text, so that a word in a comment or a string is
@@ -50,7 +51,8 @@ import re
 import sys
 from typing import NamedTuple
 
-ALLOWED_IMPORTS = frozenset({"SwiftletInterfaces", "SwiftletLib"})
+ALLOWED_IMPORTS = frozenset(
+    {"SwiftletInterfaces", "SwiftletLib", "Registers", "Virtio", "DeviceAccess"})
 
 POINTER_HINT = "use Span, InlineArray, an RRef or an API of SwiftletLib; raw pointers live in domains/lib"
 BINDING_HINT = "it reinterprets raw memory as another type; that belongs in a trusted library in domains/lib"
@@ -88,7 +90,8 @@ FORBIDDEN_PREFIXES = (
 )
 
 LINKAGE_HINT = "entry points and foreign symbols are generated glue or live in domains/lib"
-IMPORT_HINT = "a domain imports SwiftletInterfaces and SwiftletLib, plainly, and nothing else"
+IMPORT_HINT = ("a domain imports SwiftletInterfaces and SwiftletLib, and a driver the device-access "
+               "libraries (Registers, Virtio, DeviceAccess), plainly, and nothing else")
 
 ATTRIBUTES = {
     "unsafe": "it declares something unsafe, which only trusted code may define",

@@ -128,7 +128,7 @@ public final class VirtioBlockDevice<Window: MemoryWindow, Memory: DMAMemory> {
   /// block past the end, a write to a read-only disk, a flush the device does not take,
   /// a full queue or a failed queue.
   @discardableResult
-  public func submit(_ request: BlockRequest, tag: UInt64 = 0) throws(VirtioBlockError) -> UInt16 {
+  public func submit(_ request: VirtioBlockRequest, tag: UInt64 = 0) throws(VirtioBlockError) -> UInt16 {
     let type: UInt32
     let sector: UInt64
     let data: VirtQueueBuffer?
@@ -224,7 +224,7 @@ public final class VirtioBlockDevice<Window: MemoryWindow, Memory: DMAMemory> {
 
   /// Submits one request and waits for it; refuses while others are in flight, whose
   /// completions it would take.
-  public func perform(_ request: BlockRequest, waiting: () -> Bool) throws(VirtioBlockError) {
+  public func perform(_ request: VirtioBlockRequest, waiting: () -> Bool) throws(VirtioBlockError) {
     guard requestsInFlight == 0 else { throw .busy }
     let id = try submit(request)
     kick()

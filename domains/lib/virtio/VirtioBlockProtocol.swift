@@ -52,7 +52,7 @@ public enum VirtioBlockStatus {
 
 /// A block request: read or write one 4 KiB block at a device address, or flush the
 /// device's write cache to the disk.
-public enum BlockRequest: Equatable, Sendable {
+public enum VirtioBlockRequest: Equatable, Sendable {
   /// Reads block `block` into the 4096 bytes at device address `into`.
   case read(block: UInt64, into: UInt64)
   /// Writes the 4096 bytes at device address `from` to block `block`.

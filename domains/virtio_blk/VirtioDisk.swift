@@ -1,0 +1,116 @@
+/// The disk this domain drives: its device found, mapped and started, or why not.
+///
+/// Bring-up follows the virtio 1.x PCI transport: identify the function, find the
+/// virtio structures through its capability list, map each as a window of its BAR,
+/// then let the driver core (domains/lib/virtio) reset the device, negotiate features
+/// and set up request queue 0 in DMA memory from the shared heap.
+import DeviceAccess
+import Registers
+import Virtio
+
+/// The windows of one virtio device: slices of its memory BARs.
+typealias DeviceWindow = WindowSlice<MMIOWindow>
+
+final class VirtioDisk {
+  /// Queue entries the driver asks for: 42 requests of three descriptors in flight.
+  static let queueSize = 128
+
+  let device: Device
+  let driver: VirtioBlockDevice<DeviceWindow, DMABuffer>
+  /// MSI-X tells which queue completed by the message itself; INTx needs the ISR read.
+  let usesMSIX: Bool
+
+  private init(
+    device: Device, driver: VirtioBlockDevice<DeviceWindow, DMABuffer>, usesMSIX: Bool
+  ) {
+    self.device = device
+    self.driver = driver
+    self.usesMSIX = usesMSIX
+  }
+
+  /// Finds, maps and starts the disk, or says in words why there is none.
+  static func start() -> Result<VirtioDisk, DiskProblem> {
+    let device: Device
+    switch Device.claim() {
+    case .success(let claimed): device = claimed
+    case .failure(let error): return .failure(DiskProblem("\(error.message)"))
+    }
+    let config = ConfigurationSpace(device: device)
+    let capabilities: VirtioPCICapabilities
+    do {
+      let identity = try VirtioPCIIdentity(reading: config)
+      guard identity.deviceType == VirtioPCIIdentity.blockDeviceType else {
+        return .failure(DiskProblem("the device is virtio type \(identity.deviceType), not a block device"))
+      }
+      capabilities = try VirtioPCICapabilities(reading: config)
+    } catch {
+      return .failure(DiskProblem(error.message))
+    }
+    guard let common = window(capabilities.common, of: device),
+      let notification = window(capabilities.notification, of: device),
+      let interruptStatus = window(capabilities.interruptStatus, of: device)
+    else {
+      return .failure(DiskProblem("a virtio structure lies outside its memory BAR"))
+    }
+    let deviceConfiguration = capabilities.device.flatMap { window($0, of: device) }
+    let transport: VirtioPCITransport<DeviceWindow>
+    do {
+      transport = try VirtioPCITransport(
+        common: common, notification: notification,
+        notifyOffsetMultiplier: capabilities.notifyOffsetMultiplier,
+        interruptStatus: interruptStatus, device: deviceConfiguration)
+    } catch {
+      return .failure(DiskProblem(error.message))
+    }
+    let memoryBytes = VirtioBlockDevice<DeviceWindow, DMABuffer>.memoryByteCount(
+      queueSize: queueSize)
+    guard let memory = DMABuffer(byteCount: memoryBytes) else {
+      return .failure(DiskProblem("no shared memory for the request queue"))
+    }
+    let usesMSIX = device.usesMSIX
+    let noVector = VirtioCommonConfiguration<DeviceWindow>.noVector
+    do {
+      let driver = try VirtioBlockDevice(
+        transport: transport, memory: memory, maximumQueueSize: queueSize,
+        queueVector: usesMSIX ? 0 : noVector, configurationVector: noVector)
+      return .success(VirtioDisk(device: device, driver: driver, usesMSIX: usesMSIX))
+    } catch {
+      return .failure(DiskProblem(error.message))
+    }
+  }
+
+  /// The structure's bytes in its BAR, if the BAR is memory and holds them.
+  private static func window(_ structure: VirtioStructure, of device: Device) -> DeviceWindow? {
+    guard let bar = device.bar(structure.bar),
+      structure.fits(inBarOfSize: UInt64(bar.byteCount))
+    else { return nil }
+    return WindowSlice(bar, start: structure.offset, count: structure.length)
+  }
+
+  /// Waits for the device's next interrupt; false if it has none to wait for.
+  func waitForInterrupt() -> Bool {
+    guard device.waitForInterrupt() != nil else { return false }
+    if !usesMSIX { _ = driver.interruptArrived() }  // reading the ISR lowers INTx
+    return true
+  }
+}
+
+/// Why the domain has no disk, for the log and the boot message.
+struct DiskProblem: Error {
+  let message: String
+  init(_ message: String) { self.message = message }
+}
+
+/// The device's configuration space as the virtio library reads it. A read the kernel
+/// refuses reads as all ones, as a missing PCI function does.
+struct ConfigurationSpace: PCIConfigurationSpace {
+  let device: Device
+
+  func read8(at offset: Int) -> UInt8 {
+    UInt8(truncatingIfNeeded: device.configRead(at: offset, width: 1) ?? 0xFF)
+  }
+  func read16(at offset: Int) -> UInt16 {
+    UInt16(truncatingIfNeeded: device.configRead(at: offset, width: 2) ?? 0xFFFF)
+  }
+  func read32(at offset: Int) -> UInt32 { device.configRead(at: offset, width: 4) ?? 0xFFFF_FFFF }
+}

@@ -1,0 +1,126 @@
+/// The device calls of the system interface: a driver domain reaches its own device,
+/// the one its manifest names (`device=vendor:device,...`), and nothing else.
+///
+/// The first call by the domain (`swiftlet_device_status`, at the driver's start) finds
+/// the device and hands it to the domain (DeviceManager.assign); a restarted domain gets
+/// it back the same way, since assigning a device to the owner it was revoked from
+/// re-grants it. The crash path revokes it first (DomainManager calls
+/// `DeviceManager.revoke`), so a dead driver's device masters no more DMA. Domains
+/// read these through domains/lib/device.
+
+/// Which device each domain drives, once assigned: keyed by domain number.
+enum DomainDevices {
+  nonisolated(unsafe) private static var handles: [Int: DeviceHandle] = [:]
+
+  /// The calling domain's device, assigned now if this is its first call; or the
+  /// status code DeviceAccess reads (-1 none in the manifest, -2 none attached, -3
+  /// unusable).
+  static func device(of domain: Domain) -> Result<DeviceHandle, DeviceCallError> {
+    let id = domain.id
+    if let handle = handles[id.rawValue] {
+      // Re-grants after a restart; a no-op while it is held.
+      do throws(DeviceError) {
+        try DeviceManager.assign(handle, to: id)
+        return .success(handle)
+      } catch {
+        return .failure(.unusable)
+      }
+    }
+    guard let wanted = DeviceIdentity.parse(domain.manifest.device) else {
+      return .failure(.notAssigned)
+    }
+    guard let handle = DeviceManager.find(vendor: wanted.vendor, deviceIDs: wanted.deviceIDs)
+    else {
+      Log.warning("domain '\(domain.name)': no device \(domain.manifest.device) is attached")
+      return .failure(.notFound)
+    }
+    do throws(DeviceError) {
+      try DeviceManager.assign(handle, to: id)
+    } catch {
+      Log.warning("domain '\(domain.name)': its device cannot be handed out: \(error.name)")
+      return .failure(.unusable)
+    }
+    handles[id.rawValue] = handle
+    return .success(handle)
+  }
+
+  /// The caller's device, if it has been assigned one.
+  static var callerDevice: DeviceHandle? {
+    handles[DomainCall.currentDomain.rawValue]
+  }
+}
+
+enum DeviceCallError: Int32 {
+  case notAssigned = -1
+  case notFound = -2
+  case unusable = -3
+}
+
+/// A manifest's device list, "1af4:1001,1af4:1042": one vendor, several device IDs.
+struct DeviceIdentity {
+  let vendor: UInt16
+  let deviceIDs: [UInt16]
+
+  static func parse(_ text: String) -> DeviceIdentity? {
+    var vendor: UInt16?
+    var deviceIDs: [UInt16] = []
+    for item in text.split(separator: ",") {
+      let parts = item.split(separator: ":")
+      guard parts.count == 2, let v = UInt16(parts[0], radix: 16),
+        let d = UInt16(parts[1], radix: 16), vendor == nil || vendor == v
+      else { return nil }
+      vendor = v
+      deviceIDs.append(d)
+    }
+    guard let vendor else { return nil }
+    return DeviceIdentity(vendor: vendor, deviceIDs: deviceIDs)
+  }
+}
+
+@_cdecl("swiftlet_device_status")
+func swiftletDeviceStatus() -> Int32 {
+  guard let domain = DomainManager.current else { return DeviceCallError.notAssigned.rawValue }
+  switch DomainDevices.device(of: domain) {
+  case .success: return 0
+  case .failure(let error): return error.rawValue
+  }
+}
+
+@_cdecl("swiftlet_device_config_read")
+func swiftletDeviceConfigRead(_ offset: Int, _ width: Int) -> Int64 {
+  guard let handle = DomainDevices.callerDevice else { return -1 }
+  do throws(DeviceError) {
+    return Int64(
+      try DeviceManager.readConfiguration(
+        handle, by: DomainCall.currentDomain, offset: offset, width: width))
+  } catch {
+    return -1
+  }
+}
+
+@_cdecl("swiftlet_device_bar")
+func swiftletDeviceBar(
+  _ index: Int, _ address: UnsafeMutablePointer<UInt64>?, _ size: UnsafeMutablePointer<UInt64>?
+) -> Int32 {
+  guard let handle = DomainDevices.callerDevice, let address, let size else { return -1 }
+  do throws(DeviceError) {
+    let bar = try DeviceManager.bar(handle, index, by: DomainCall.currentDomain)
+    guard bar.kind.isMemory else { return -1 }
+    address.pointee = bar.address
+    size.pointee = bar.size
+    return 0
+  } catch {
+    return -1
+  }
+}
+
+@_cdecl("swiftlet_device_wait_interrupt")
+func swiftletDeviceWaitInterrupt() -> Int64 {
+  guard let handle = DomainDevices.callerDevice else { return -1 }
+  do throws(DeviceError) {
+    return Int64(
+      truncatingIfNeeded: try DeviceManager.waitForInterrupt(handle, by: DomainCall.currentDomain))
+  } catch {
+    return -1
+  }
+}
