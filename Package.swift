@@ -14,6 +14,7 @@ let package = Package(
     .target(name: "BootInfo", path: "kernel/bootinfo", swiftSettings: warningsAreErrors),
     .target(name: "Memory", path: "kernel/mem", swiftSettings: warningsAreErrors),
     .target(name: "ELF", path: "kernel/elf", swiftSettings: warningsAreErrors),
+    .target(name: "PCI", path: "kernel/pci", swiftSettings: warningsAreErrors),
     // The proxy generator's core, built against the toolchain's own SwiftSyntax (no package
     // to fetch and build).
     .target(
@@ -33,6 +34,9 @@ let package = Package(
       swiftSettings: warningsAreErrors),
     .testTarget(
       name: "ELFTests", dependencies: ["ELF"], path: "tests/unit/ELFTests",
+      swiftSettings: warningsAreErrors),
+    .testTarget(
+      name: "PCITests", dependencies: ["PCI"], path: "tests/unit/PCITests",
       swiftSettings: warningsAreErrors),
     .testTarget(
       name: "ProxyGeneratorTests", dependencies: ["ProxyGeneratorCore"],
