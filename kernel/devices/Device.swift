@@ -49,6 +49,22 @@ enum DeviceError: Error, Equatable {
   /// identity-map.
   case unmappableBAR(Int)
   case noInterrupt
+
+  /// What went wrong, in words.
+  var name: String {
+    switch self {
+    case .noSuchDevice: "no such device"
+    case .unusable: "the device is unusable"
+    case .ownedByAnother(let owner): "owned by domain \(owner.rawValue)"
+    case .notOwner: "not the owner"
+    case .revoked: "revoked"
+    case .badConfigurationAccess(let offset, let width):
+      "no configuration access of \(width) bytes at \(offset)"
+    case .noSuchBAR(let index): "no BAR\(index)"
+    case .unmappableBAR(let index): "BAR\(index) cannot be mapped"
+    case .noInterrupt: "no interrupt"
+    }
+  }
 }
 
 final class Device {

@@ -11,7 +11,8 @@
 /// the driver (in its domain, later) services the device, so the handler cannot just
 /// acknowledge: it finds the devices asserting (PCI 2.3 status bit), masks each with the
 /// command register's interrupt-disable bit, which lowers its line, and counts. The
-/// owner's next wait unmasks again. A device that cannot mask its INTx gets no interrupt.
+/// owner's next wait unmasks again, so it must service the device (lower its request)
+/// before waiting. A device that cannot mask its INTx gets no interrupt.
 import PCI
 
 /// The devices sharing one INTx line, and what its handler saw.
@@ -47,6 +48,7 @@ enum DeviceInterrupts {
       let entry = intxLine(line)
       withInterruptsDisabled { entry.devices.append(device) }
       device.interrupt = .intx(line: line)
+      rearm(device)
       return
     }
     device.interrupt = .none
@@ -130,7 +132,9 @@ enum DeviceInterrupts {
     writeControl(device, msix, enabled: true, masked: true)
     for entry in 0..<msix.tableSize {
       let address = table.base + msix.entryOffset(entry)
-      CPU.write32(address + UInt64(MSIXCapability.entryAddressLow), UInt32(truncatingIfNeeded: message.address))
+      CPU.write32(
+        address + UInt64(MSIXCapability.entryAddressLow),
+        UInt32(truncatingIfNeeded: message.address))
       CPU.write32(address + UInt64(MSIXCapability.entryAddressHigh), UInt32(message.address >> 32))
       CPU.write32(address + UInt64(MSIXCapability.entryData), message.data)
       CPU.write32(address + UInt64(MSIXCapability.entryVectorControl), 0)

@@ -52,10 +52,12 @@ enum DeviceManager {
         functions.append(PCIFunction(address: address, header: header))
       }
     }
+    routeINTx(&functions, access)
     let usable = functions.filter { problems[$0.address] == nil }
-    let reserved = memoryMap.map { $0.start..<$0.end } + [
-      IOAPIC.base..<(IOAPIC.base + 0x1000), LocalAPIC.base..<(LocalAPIC.base + 0x1000),
-    ]
+    let reserved =
+      memoryMap.map { $0.start..<$0.end } + [
+        IOAPIC.base..<(IOAPIC.base + 0x1000), LocalAPIC.base..<(LocalAPIC.base + 0x1000),
+      ]
     let plan = BARPlacement.plan(usable, memory: memoryWindow, io: ioWindow, reserved: reserved)
     for problem in plan.problems { problems[problem.address] = problem.message }
     for assignment in plan.assignments {
@@ -80,6 +82,34 @@ enum DeviceManager {
     Log.info("pci: \(devices.count) functions on \(busCount) bus\(busCount == 1 ? "" : "es")")
   }
 
+  /// On an i440fx with its PIIX3, works out each bus-0 device's INTx line from the
+  /// PIRQ routing (`PIIXRouting`) and corrects the interrupt line register where the
+  /// firmware got it wrong; elsewhere the register is taken as the firmware wrote it.
+  private static func routeINTx(_ functions: inout [PCIFunction], _ access: ConfigurationPorts) {
+    func has(_ address: PCIAddress, _ id: (vendor: UInt16, device: UInt16)) -> Bool {
+      functions.contains {
+        $0.address == address && $0.header.vendorID == id.vendor && $0.header.deviceID == id.device
+      }
+    }
+    guard has(PCIAddress(bus: 0, device: 0, function: 0), PIIXRouting.hostBridgeID),
+      has(PIIXRouting.isaBridge, PIIXRouting.isaBridgeID)
+    else { return }
+    for index in functions.indices {
+      let function = functions[index]
+      let pin = function.header.interruptPin
+      guard function.address.bus == 0, pin >= 1 && pin <= 4 else { continue }
+      let pirq = PIIXRouting.pirq(device: function.address.device, pin: pin)
+      let route = access.read8(PIIXRouting.isaBridge, PIIXRouting.firstRouteRegister + pirq)
+      let line = PIIXRouting.line(routeRegister: route) ?? 0xFF
+      guard line != function.header.interruptLine else { continue }
+      Log.info(
+        "pci \(function.address.description): INTx \(function.header.interruptPinName ?? "") reaches line \(line) (PIRQ \(pirq)), not \(function.header.interruptLine) as the firmware wrote"
+      )
+      access.write8(function.address, ConfigurationRegister.interruptLine, line)
+      functions[index].header.interruptLine = line
+    }
+  }
+
   // MARK: - Finding
 
   static func device(_ handle: DeviceHandle) -> Device? {
@@ -98,7 +128,7 @@ enum DeviceManager {
     devices.filter {
       $0.problem == nil && $0.header.classCode == classCode
         && (subclass == nil || $0.header.subclass == subclass)
-    }.map(\.handle)
+    }.map { $0.handle }
   }
 
   // MARK: - Ownership
@@ -144,7 +174,9 @@ enum DeviceManager {
   }
 
   /// The device, if `caller` owns it and it is not revoked.
-  private static func owned(_ handle: DeviceHandle, by caller: DomainID) throws(DeviceError) -> Device {
+  private static func owned(_ handle: DeviceHandle, by caller: DomainID) throws(DeviceError)
+    -> Device
+  {
     guard let device = device(handle) else { throw .noSuchDevice }
     guard device.owner == caller else { throw .notOwner }
     guard !device.isRevoked else { throw .revoked }
@@ -152,7 +184,9 @@ enum DeviceManager {
   }
 
   /// `width` bytes (1, 2 or 4) of configuration space at `offset`, naturally aligned.
-  static func readConfiguration(_ handle: DeviceHandle, by caller: DomainID, offset: Int, width: Int)
+  static func readConfiguration(
+    _ handle: DeviceHandle, by caller: DomainID, offset: Int, width: Int
+  )
     throws(DeviceError) -> UInt32
   {
     let device = try owned(handle, by: caller)
