@@ -19,9 +19,8 @@ import PCI
 final class INTxLine {
   let line: Int
   var devices: [Device] = []
-  /// Interrupts no device on the line claimed; after one, the input is masked until a
-  /// device on it waits again.
-  var unclaimed: UInt64 = 0
+  /// Set when an interrupt no device claimed masked the input (a stuck line would
+  /// otherwise interrupt forever); a wait by an owner on the line unmasks it.
   var isMasked = false
 
   init(line: Int) { self.line = line }
@@ -30,7 +29,6 @@ final class INTxLine {
     var claimed = false
     for device in devices where DeviceInterrupts.takeINTx(device) { claimed = true }
     if !claimed {
-      unclaimed &+= 1
       IOAPIC.mask(line)
       isMasked = true
     }
@@ -110,11 +108,6 @@ enum DeviceInterrupts {
     device.delivered &+= 1
     device.event.signal()
     return true
-  }
-
-  /// The unclaimed count of `line`, for the shell and tests.
-  static func unclaimed(line: Int) -> UInt64 {
-    lines.first { $0.line == line }?.unclaimed ?? 0
   }
 
   // MARK: - MSI-X
