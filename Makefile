@@ -2,8 +2,8 @@
 #
 # The kernel is nasm objects (boot/) plus Embedded Swift modules (kernel/), linked twice:
 # the first link gives the addresses for the symbol table, the second adds it. Modules
-# under kernel/bootinfo and kernel/mem are portable: Package.swift builds them for the
-# host too, for `swift test`.
+# under kernel/bootinfo, kernel/mem, kernel/elf and kernel/pci are portable:
+# Package.swift builds them for the host too, for `swift test`.
 
 SWIFT_BIN  ?= /opt/swift/usr/bin
 SWIFTC     := $(SWIFT_BIN)/swiftc
@@ -25,7 +25,7 @@ UNICODE_TABLES := $(dir $(SWIFTC))../lib/swift/embedded/x86_64-unknown-linux-gnu
 
 ASM_OBJECTS := $(patsubst boot/%.asm,$(BUILD)/boot/%.o,$(wildcard boot/*.asm))
 # Portable modules, in dependency order.
-PORTABLE := BootInfo:kernel/bootinfo Memory:kernel/mem ELF:kernel/elf
+PORTABLE := BootInfo:kernel/bootinfo Memory:kernel/mem ELF:kernel/elf PCI:kernel/pci
 PORTABLE_NAMES := $(foreach m,$(PORTABLE),$(word 1,$(subst :, ,$(m))))
 PORTABLE_OBJECTS := $(foreach n,$(PORTABLE_NAMES),$(BUILD)/swift/$(n).o)
 PORTABLE_DIRS := $(foreach m,$(PORTABLE),$(word 2,$(subst :, ,$(m))))

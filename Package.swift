@@ -14,6 +14,7 @@ let package = Package(
     .target(name: "BootInfo", path: "kernel/bootinfo", swiftSettings: warningsAreErrors),
     .target(name: "Memory", path: "kernel/mem", swiftSettings: warningsAreErrors),
     .target(name: "ELF", path: "kernel/elf", swiftSettings: warningsAreErrors),
+    .target(name: "PCI", path: "kernel/pci", swiftSettings: warningsAreErrors),
     // Device-access libraries for driver domains: safe Swift, as domain code must be.
     .target(
       name: "Registers", path: "domains/lib/registers",
@@ -40,6 +41,9 @@ let package = Package(
       swiftSettings: warningsAreErrors),
     .testTarget(
       name: "ELFTests", dependencies: ["ELF"], path: "tests/unit/ELFTests",
+      swiftSettings: warningsAreErrors),
+    .testTarget(
+      name: "PCITests", dependencies: ["PCI"], path: "tests/unit/PCITests",
       swiftSettings: warningsAreErrors),
     .testTarget(
       name: "RegistersTests", dependencies: ["Registers"], path: "tests/unit/RegistersTests",

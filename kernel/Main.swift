@@ -29,6 +29,7 @@ func kmain(_ magic: UInt32, _ bootInfoAddress: UInt32) -> Never {
   Kernel.initializeGlobalsInterruptsUse()
   CPU.enableInterrupts()
   Kernel.printBanner()
+  DeviceManager.scan(memoryMap: Kernel.bootInfo.memoryMap)  // PCI: find, place BARs, log
   DomainManager.loadBootModules(Kernel.bootInfo)  // every boot module is a domain
   Log.info("heap: \(mib: heapRegion.count) MiB at \(hex: heapRegion.lowerBound)")
   Log.info(

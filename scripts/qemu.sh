@@ -2,6 +2,7 @@
 # Boots Swiftlet in QEMU with the serial console on this terminal, or on stdout.
 #
 # usage: scripts/qemu.sh [--iso] [--cmdline TEXT] [--timeout SECONDS] [--debug] [--icount]
+#                        [--disk PATH]
 #
 # On a terminal, Ctrl-A X quits. Without one (a script, a pipe, </dev/null), stdin is
 # fed to the kernel's shell followed by a `shutdown` line, so the command returns.
@@ -10,12 +11,13 @@
 # resets the guest, and -no-reboot turns that into an exit), 124 timed out, other:
 # QEMU itself failed. ACCEL=kvm uses KVM instead of TCG; MEMORY sets the guest RAM;
 # BUILD names the build directory (default: build/). --icount makes the TSC count
-# guest instructions (-icount shift=0), for deterministic benchmark figures.
+# guest instructions (-icount shift=0), for deterministic benchmark figures. --disk
+# attaches the raw image PATH as a virtio-blk PCI device.
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-$root/build}
-iso=0 cmdline="" timeout="" debug=0 icount=0
+iso=0 cmdline="" timeout="" debug=0 icount=0 disk=
 while [ $# -gt 0 ]; do
   case "$1" in
     --iso) iso=1 ;;
@@ -23,6 +25,7 @@ while [ $# -gt 0 ]; do
     --timeout) timeout=${2-}; shift ;;
     --debug) debug=1 ;;
     --icount) icount=1 ;;
+    --disk) disk=${2-}; shift ;;
     *) echo "qemu.sh: unknown option '$1' (see the usage at the top of $0)" >&2; exit 64 ;;
   esac
   shift
@@ -44,6 +47,10 @@ else
   modules=$(ls "$build"/domains/*.so 2>/dev/null | paste -sd, -)
   [ -n "$modules" ] && args+=(-initrd "$modules")
   [ -e /usr/share/qemu/qboot.rom ] && args+=(-bios /usr/share/qemu/qboot.rom)
+fi
+if [ -n "$disk" ]; then
+  [ -f "$disk" ] || { echo "qemu.sh: --disk: no file '$disk'" >&2; exit 64; }
+  args+=(-drive "file=$disk,if=none,id=disk0,format=raw" -device virtio-blk-pci,drive=disk0)
 fi
 if [ $debug -eq 1 ]; then
   # No isa-debug-exit: a panic halts and stays there for gdb to look at.

@@ -2,7 +2,8 @@
 ///
 /// Vectors 0-31 are CPU exceptions (arch/TrapFrame.swift). Above them:
 ///   0x20        the local APIC timer (the kernel tick)
-///   0x30-0x3F   ISA IRQ lines 0-15, through the I/O APIC
+///   0x30-0x3F   ISA IRQ lines 0-15, through the I/O APIC (PCI INTx among them)
+///   0x40-0xDF   PCI MSI-X, one vector per device (kernel/devices)
 ///   0xE0-0xEF   the silenced 8259 PICs (spurious only)
 ///   0xF0        free for tests (self-interrupts)
 ///   0xFF        the local APIC's spurious vector
@@ -13,6 +14,7 @@ typealias InterruptHandler = (inout TrapFrame) -> Void
 enum Interrupts {
   static let timerVector = 0x20
   static let irqBase = 0x30
+  static let deviceVectors = 0x40..<0xE0
   static let testVector = 0xF0
   static let spuriousVector = 0xFF
 
@@ -20,6 +22,7 @@ enum Interrupts {
   /// Interrupts taken per vector, for the shell and tests.
   nonisolated(unsafe) private(set) static var counts: [UInt64] = []
   nonisolated(unsafe) private(set) static var unexpected: UInt64 = 0
+  nonisolated(unsafe) private static var nextDeviceVector = deviceVectors.lowerBound
   /// Runs at the end of every interrupt, after the end-of-interrupt: where the
   /// scheduler preempts.
   nonisolated(unsafe) static var afterInterrupt: () -> Void = {}
@@ -40,9 +43,21 @@ enum Interrupts {
   }
 
   /// Routes ISA IRQ `irq` to this CPU at `irqBase + irq` and runs `handler` for it.
-  static func enableIRQ(_ irq: Int, _ handler: @escaping InterruptHandler) {
+  /// ISA lines are edge-triggered; PCI INTx lines are `levelTriggered`.
+  static func enableIRQ(
+    _ irq: Int, levelTriggered: Bool = false, _ handler: @escaping InterruptHandler
+  ) {
     register(vector: irqBase + irq, handler)
-    IOAPIC.route(input: irq, vector: irqBase + irq, apicID: LocalAPIC.apicID)
+    IOAPIC.route(
+      input: irq, vector: irqBase + irq, apicID: LocalAPIC.apicID, levelTriggered: levelTriggered)
+  }
+
+  /// A vector of its own for a device's message-signalled interrupts; nil when all of
+  /// `deviceVectors` are taken. Vectors are not given back: a device keeps its one.
+  static func allocateDeviceVector() -> Int? {
+    guard nextDeviceVector < deviceVectors.upperBound else { return nil }
+    defer { nextDeviceVector += 1 }
+    return nextDeviceVector
   }
 
   /// Called by trapDispatch for vectors 32 and up.

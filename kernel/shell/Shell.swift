@@ -4,6 +4,7 @@
 /// the shell and ends with `shutdown`, so `make run </dev/null` boots and returns.
 import BootInfo
 import Memory
+import PCI
 import SwiftletInterfaces
 
 enum Shell {
@@ -31,6 +32,7 @@ enum Shell {
       Console.print("uptime    time since boot, timer ticks and interrupts taken")
       Console.print("threads   every thread with its state and priority")
       Console.print("domains   every domain: state, heap, calls, crashes, restarts")
+      Console.print("devices   every PCI function: identity, interrupts, BARs, owner")
       Console.print("callcost  TSC ticks per null cross-domain call (instructions under -icount)")
       Console.print("shutdown  leave QEMU")
     case "version":
@@ -47,6 +49,8 @@ enum Shell {
       showThreads()
     case "domains":
       showDomains()
+    case "devices":
+      showDevices()
     case "callcost":
       measureCallCost()
     case "shutdown", "exit", "quit":
@@ -88,6 +92,18 @@ enum Shell {
         "  \(domain.id.rawValue) \(domain.name): \(state), heap \(heap.bytesInUse)/\(heap.capacity) bytes, \(domain.calls) calls, \(domain.crashes) crashes, \(domain.restarts) restarts"
       )
     }
+  }
+
+  static func showDevices() {
+    for device in DeviceManager.devices {
+      Console.print("  \(device.address.description) \(device.summary)")
+      Console.print(
+        "    \(device.ownerDescription), \(DeviceManager.interruptName(device.interrupt)), \(device.delivered) interrupts"
+      )
+    }
+    let buses = DeviceManager.busCount
+    Console.print(
+      "\(DeviceManager.devices.count) functions on \(buses) bus\(buses == 1 ? "" : "es")")
   }
 
   /// A rough figure for the null proxied call; `make bench` (issue 5) does this

@@ -4,8 +4,8 @@
 /// Output (DESIGN.md, "Testing and measuring"): `TEST <name> ... ok` or
 /// `TEST <name> ... FAIL <why>`, then `N passed, N failed`. A pattern is a
 /// comma-separated list of: `all` (every test except the `selftest` group, whose tests
-/// crash the kernel on purpose), a group (`heap` runs `heap.*`), a full name, or a
-/// prefix ending in `*`.
+/// crash the kernel on purpose, and the `pcidisk` group, which needs a boot with
+/// `--disk`), a group (`heap` runs `heap.*`), a full name, or a prefix ending in `*`.
 
 /// One in-kernel test: a name "<group>.<name>" and the function that runs it.
 struct KernelTest {
@@ -37,7 +37,7 @@ enum TestRunner {
   static func allTests() -> [KernelTest] {
     BootTests.tests + ConsoleTests.tests + HeapTests.tests + TrapTests.tests
       + SymbolTests.tests + PagingTests.tests + InterruptTests.tests + SchedulerTests.tests
-      + DomainTests.tests + DomainThreadTests.tests + RRefTests.tests
+      + DomainTests.tests + DomainThreadTests.tests + RRefTests.tests + PCITests.tests
       + SelfTests.tests
   }
 
@@ -72,7 +72,7 @@ enum TestRunner {
   }
 
   static func matches(_ name: String, _ item: Substring) -> Bool {
-    if item == "all" { return !name.hasPrefix("selftest.") }
+    if item == "all" { return !name.hasPrefix("selftest.") && !name.hasPrefix("pcidisk.") }
     if item.hasSuffix("*") { return name.hasPrefix(item.dropLast()) }
     return name == item || name.hasPrefix(item + ".")
   }
