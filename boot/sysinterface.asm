@@ -13,6 +13,8 @@ extern swiftlet_call, swiftlet_connect, swiftlet_recover, swiftlet_log
 extern swiftlet_domain_id, swiftlet_time_ns, swiftlet_fault, swiftlet_fault_checkpoint
 extern swiftlet_rref_alloc, swiftlet_rref_free, swiftlet_rref_free_orphan
 extern swiftlet_spawn, swiftlet_sleep_ns
+extern swiftlet_device_status, swiftlet_device_config_read, swiftlet_device_bar
+extern swiftlet_device_wait_interrupt
 extern swiftlet_yield
 
 %macro export 2
@@ -54,6 +56,11 @@ system_interface:
     export "swiftlet_rref_alloc", swiftlet_rref_alloc
     export "swiftlet_rref_free", swiftlet_rref_free
     export "swiftlet_rref_free_orphan", swiftlet_rref_free_orphan
+    ; The calling domain's own device (kernel/domains/DeviceCalls.swift).
+    export "swiftlet_device_status", swiftlet_device_status
+    export "swiftlet_device_config_read", swiftlet_device_config_read
+    export "swiftlet_device_bar", swiftlet_device_bar
+    export "swiftlet_device_wait_interrupt", swiftlet_device_wait_interrupt
 system_interface_end:
 
 section .text

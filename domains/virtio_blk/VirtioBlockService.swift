@@ -29,7 +29,8 @@ final class VirtioBlockService: BlockDevice {
 
   func geometry() -> Result<BlockGeometry, RpcError> {
     guard let driver = disk?.driver else {
-      return .success(BlockGeometry(blockCount: 0, deviceBlockSize: 0, readOnly: true, hasFlush: false))
+      return .success(
+        BlockGeometry(blockCount: 0, deviceBlockSize: 0, readOnly: true, hasFlush: false))
     }
     return .success(
       BlockGeometry(

@@ -40,7 +40,8 @@ final class VirtioDisk {
     do {
       let identity = try VirtioPCIIdentity(reading: config)
       guard identity.deviceType == VirtioPCIIdentity.blockDeviceType else {
-        return .failure(DiskProblem("the device is virtio type \(identity.deviceType), not a block device"))
+        return .failure(
+          DiskProblem("the device is virtio type \(identity.deviceType), not a block device"))
       }
       capabilities = try VirtioPCICapabilities(reading: config)
     } catch {

@@ -8,6 +8,8 @@
 /// `DeviceManager.revoke`), so a dead driver's device masters no more DMA. Domains
 /// read these through domains/lib/device.
 
+import PCI
+
 /// Which device each domain drives, once assigned: keyed by domain number.
 enum DomainDevices {
   nonisolated(unsafe) private static var handles: [Int: DeviceHandle] = [:]
@@ -50,7 +52,7 @@ enum DomainDevices {
   }
 }
 
-enum DeviceCallError: Int32 {
+enum DeviceCallError: Int32, Error {
   case notAssigned = -1
   case notFound = -2
   case unusable = -3

@@ -87,6 +87,8 @@ struct DomainManifestInfo {
   var imports: [String] = []
   var heapKiB = 256
   var budgetMilliseconds = 200
+  /// The PCI device the domain drives, "vendor:device,..." in hex; empty for none.
+  var device = ""
 
   init() {}
 
@@ -102,6 +104,7 @@ struct DomainManifestInfo {
       case "imports": imports = value.split(separator: ",").map { String($0) }
       case "heapKiB": heapKiB = Int(value) ?? heapKiB
       case "budgetMilliseconds": budgetMilliseconds = Int(value) ?? budgetMilliseconds
+      case "device": device = value
       default: break
       }
     }

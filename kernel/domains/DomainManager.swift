@@ -164,6 +164,7 @@ enum DomainManager {
 
   /// Stops the domain's slots and gives back its heap and image.
   private static func teardown(_ domain: Domain) {
+    DeviceManager.revoke(owner: domain.id)  // no DMA into what is freed next
     SharedMemory.reclaim(domain.id)
     for (_, slot) in domain.exportSlots { DomainCall.exports[slot].running = 0 }
     if domain.controlSlot >= 0 { DomainCall.exports[domain.controlSlot].running = 0 }
@@ -283,6 +284,9 @@ enum DomainManager {
       Log.warning("domain '\(domain.name)' crashed (\(domain.crashes) so far): \(why)")
     }
     for (_, slot) in domain.exportSlots { DomainCall.exports[slot].running = 0 }
+    // Its device stops mastering the bus before the memory it may be writing is freed;
+    // a restarted instance gets the device back when it asks (DeviceCalls.swift).
+    DeviceManager.revoke(owner: domain.id)
     domain.dropHeap()
     SharedMemory.reclaim(domain.id)
   }

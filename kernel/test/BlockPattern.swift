@@ -30,7 +30,7 @@ enum BlockPattern {
 
   /// What a block read back says about itself: nil if it is intact and is block
   /// `number`, otherwise why not.
-  static func problem(in bytes: BlockBytes, expectedBlock number: UInt64) -> StaticString? {
+  static func problem(in bytes: borrowing BlockBytes, expectedBlock number: UInt64) -> StaticString? {
     if load(at: 0, in: bytes) != number { return "wrong block number" }
     var stored: UInt32 = 0
     for index in 0..<4 { stored |= UInt32(bytes[crcOffset + index]) << (8 * UInt32(index)) }
@@ -38,7 +38,7 @@ enum BlockPattern {
     return nil
   }
 
-  static func generation(of bytes: BlockBytes) -> UInt64 { load(at: 8, in: bytes) }
+  static func generation(of bytes: borrowing BlockBytes) -> UInt64 { load(at: 8, in: bytes) }
 
   private static func store(_ value: UInt64, at offset: Int, in bytes: inout BlockBytes) {
     for index in 0..<8 {
@@ -46,17 +46,20 @@ enum BlockPattern {
     }
   }
 
-  private static func load(at offset: Int, in bytes: BlockBytes) -> UInt64 {
+  private static func load(at offset: Int, in bytes: borrowing BlockBytes) -> UInt64 {
     var value: UInt64 = 0
     for index in 0..<8 { value |= UInt64(bytes[offset + index]) << (8 * UInt64(index)) }
     return value
   }
 
   /// CRC-32 with the reflected IEEE polynomial, a byte at a time through a table.
-  static func crc32(_ bytes: BlockBytes, count: Int) -> UInt32 {
+  static func crc32(_ bytes: borrowing BlockBytes, count: Int) -> UInt32 {
+    let span = bytes.span
     var crc: UInt32 = 0xFFFF_FFFF
-    for index in 0..<count {
-      crc = (crc >> 8) ^ crcTable[Int(UInt8(truncatingIfNeeded: crc) ^ bytes[index])]
+    crcTable.withUnsafeBufferPointer { table in
+      for index in 0..<count {
+        crc = (crc >> 8) ^ table[Int(UInt8(truncatingIfNeeded: crc) ^ span[index])]
+      }
     }
     return ~crc
   }

@@ -4,8 +4,8 @@
 /// Output (DESIGN.md, "Testing and measuring"): `TEST <name> ... ok` or
 /// `TEST <name> ... FAIL <why>`, then `N passed, N failed`. A pattern is a
 /// comma-separated list of: `all` (every test except the `selftest` group, whose tests
-/// crash the kernel on purpose, and the `pcidisk` group, which needs a boot with
-/// `--disk`), a group (`heap` runs `heap.*`), a full name, or a prefix ending in `*`.
+/// crash the kernel on purpose, and the `pcidisk` and `block` groups, which need a boot
+/// with the test disk, `--disk`), a group (`heap` runs `heap.*`), a full name, or a prefix ending in `*`.
 
 /// One in-kernel test: a name "<group>.<name>" and the function that runs it.
 struct KernelTest {
@@ -38,7 +38,7 @@ enum TestRunner {
     BootTests.tests + ConsoleTests.tests + HeapTests.tests + TrapTests.tests
       + SymbolTests.tests + PagingTests.tests + InterruptTests.tests + SchedulerTests.tests
       + DomainTests.tests + DomainThreadTests.tests + RRefTests.tests + PCITests.tests
-      + SelfTests.tests
+      + BlockTests.tests + SelfTests.tests
   }
 
   /// Runs the tests `pattern` selects and leaves QEMU with the result.
@@ -67,12 +67,15 @@ enum TestRunner {
     Machine.exit(failed == 0 && unmatched.isEmpty ? .success : .failure)
   }
 
+  /// Groups `all` leaves out: tests that crash the kernel, and tests that need a disk.
+  static let notInAll = ["selftest.", "pcidisk.", "block."]
+
   static func selected(_ name: String, by pattern: String) -> Bool {
     pattern.split(separator: ",").contains { matches(name, $0) }
   }
 
   static func matches(_ name: String, _ item: Substring) -> Bool {
-    if item == "all" { return !name.hasPrefix("selftest.") && !name.hasPrefix("pcidisk.") }
+    if item == "all" { return !notInAll.contains { name.hasPrefix($0) } }
     if item.hasSuffix("*") { return name.hasPrefix(item.dropLast()) }
     return name == item || name.hasPrefix(item + ".")
   }

@@ -225,7 +225,7 @@ public enum CodeGenerator {
     [
       "name=\(domain.name)", "exports=\(domain.exports.joined(separator: ","))",
       "imports=\(domain.imports.joined(separator: ","))", "heapKiB=\(domain.heapKiB)",
-      "budgetMilliseconds=\(domain.budgetMilliseconds)",
+      "budgetMilliseconds=\(domain.budgetMilliseconds)", "device=\(domain.device ?? "")",
     ].joined(separator: "\\n") + "\\n"
   }
 

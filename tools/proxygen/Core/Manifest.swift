@@ -1,5 +1,6 @@
 // The domain manifest (domains/manifest.json): every domain, the type that serves
-// its exports, what it exports and imports, its heap and its time budget. Declared
+// its exports, what it exports and imports, its heap and its time budget, and for a
+// driver its device and the device-access libraries it links. Declared
 // once; the generator builds each domain's wiring from it and the kernel enforces it.
 import Foundation
 
@@ -13,10 +14,16 @@ public struct DomainManifest: Codable, Equatable, Sendable {
   public var heapKiB: Int
   /// How long one call into the domain may run before the watchdog ends it.
   public var budgetMilliseconds: Int
+  /// The PCI device a driver domain owns, "vendor:device" in hex, several IDs of one
+  /// vendor separated by commas ("1af4:1001,1af4:1042"); the kernel hands the first one
+  /// attached to this domain alone.
+  public var device: String?
+  /// Libraries besides SwiftletLib the domain links (the Makefile reads this list).
+  public var libraries: [String]?
 
   public init(
     name: String, service: String, exports: [String], imports: [String], heapKiB: Int = 256,
-    budgetMilliseconds: Int = 200
+    budgetMilliseconds: Int = 200, device: String? = nil, libraries: [String]? = nil
   ) {
     self.name = name
     self.service = service
@@ -24,11 +31,15 @@ public struct DomainManifest: Codable, Equatable, Sendable {
     self.imports = imports
     self.heapKiB = heapKiB
     self.budgetMilliseconds = budgetMilliseconds
+    self.device = device
+    self.libraries = libraries
   }
 }
 
 public struct Manifest: Codable, Equatable, Sendable {
   public var domains: [DomainManifest]
+  /// The libraries a domain may link besides SwiftletLib, in dependency order.
+  public static let libraries = ["Registers", "Virtio", "DeviceAccess"]
 
   public init(domains: [DomainManifest]) { self.domains = domains }
 
@@ -80,6 +91,17 @@ public struct Manifest: Codable, Equatable, Sendable {
       }
       guard domain.budgetMilliseconds >= 1 && domain.budgetMilliseconds <= 60_000 else {
         throw fail("budgetMilliseconds \(domain.budgetMilliseconds) is outside 1...60000")
+      }
+      if let device = domain.device {
+        let pattern = "^[0-9a-f]{4}:[0-9a-f]{4}(,[0-9a-f]{4}:[0-9a-f]{4})*$"
+        guard device.range(of: pattern, options: .regularExpression) != nil,
+          Set(device.split(separator: ",").map { $0.prefix(4) }).count == 1
+        else {
+          throw fail("device '\(device)' is not \"vendor:device,...\" in lowercase hex, one vendor")
+        }
+      }
+      for library in domain.libraries ?? [] where !Self.libraries.contains(library) {
+        throw fail("no library '\(library)' (there are \(Self.libraries.joined(separator: ", ")))")
       }
     }
     for domain in domains {
