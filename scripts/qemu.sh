@@ -2,7 +2,7 @@
 # Boots Swiftlet in QEMU with the serial console on this terminal, or on stdout.
 #
 # usage: scripts/qemu.sh [--iso] [--cmdline TEXT] [--timeout SECONDS] [--debug] [--icount]
-#                        [--disk PATH]
+#                        [--disk PATH] [--disk-options OPTIONS]
 #
 # On a terminal, Ctrl-A X quits. Without one (a script, a pipe, </dev/null), stdin is
 # fed to the kernel's shell followed by a `shutdown` line, so the command returns.
@@ -12,12 +12,13 @@
 # QEMU itself failed. ACCEL=kvm uses KVM instead of TCG; MEMORY sets the guest RAM;
 # BUILD names the build directory (default: build/). --icount makes the TSC count
 # guest instructions (-icount shift=0), for deterministic benchmark figures. --disk
-# attaches the raw image PATH as a virtio-blk PCI device.
+# attaches the raw image PATH as a virtio-blk PCI device; --disk-options adds QEMU device
+# properties to it (e.g. disable-modern=on: a legacy-only device, which the driver refuses).
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-$root/build}
-iso=0 cmdline="" timeout="" debug=0 icount=0 disk=
+iso=0 cmdline="" timeout="" debug=0 icount=0 disk= disk_options=
 while [ $# -gt 0 ]; do
   case "$1" in
     --iso) iso=1 ;;
@@ -26,6 +27,7 @@ while [ $# -gt 0 ]; do
     --debug) debug=1 ;;
     --icount) icount=1 ;;
     --disk) disk=${2-}; shift ;;
+    --disk-options) disk_options=${2-}; shift ;;
     *) echo "qemu.sh: unknown option '$1' (see the usage at the top of $0)" >&2; exit 64 ;;
   esac
   shift
@@ -50,7 +52,7 @@ else
 fi
 if [ -n "$disk" ]; then
   [ -f "$disk" ] || { echo "qemu.sh: --disk: no file '$disk'" >&2; exit 64; }
-  args+=(-drive "file=$disk,if=none,id=disk0,format=raw" -device virtio-blk-pci,drive=disk0)
+  args+=(-drive "file=$disk,if=none,id=disk0,format=raw" -device "virtio-blk-pci,drive=disk0${disk_options:+,$disk_options}")
 fi
 if [ $debug -eq 1 ]; then
   # No isa-debug-exit: a panic halts and stays there for gdb to look at.
