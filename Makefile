@@ -197,12 +197,21 @@ $(BUILD)/swiftlet.iso: $(BUILD)/swiftlet.elf $(DOMAIN_IMAGES) $(BUILD)/iso.cmdli
 
 iso: $(BUILD)/swiftlet.iso
 
+# The disk `make run` attaches: the test pattern of scripts/diskimage.py, made once (tests
+# may rewrite parts of it; `rm build/disk.img` starts over). DISK= boots without one.
+DISK ?= $(BUILD)/disk.img
+DISK_ARGS := $(if $(DISK),--disk $(DISK))
+
+$(BUILD)/disk.img: scripts/diskimage.py
+	@mkdir -p $(BUILD)
+	$(PYTHON) scripts/diskimage.py make $@
+
 ifeq ($(ISO),1)
-run: $(BUILD)/swiftlet.iso
-	@BUILD=$(BUILD) scripts/qemu.sh --iso
+run: $(BUILD)/swiftlet.iso $(DISK)
+	@BUILD=$(BUILD) scripts/qemu.sh --iso $(DISK_ARGS)
 else
-run: kernel domains | deps
-	@BUILD=$(BUILD) scripts/qemu.sh --cmdline '$(CMDLINE)'
+run: kernel domains $(DISK) | deps
+	@BUILD=$(BUILD) scripts/qemu.sh --cmdline '$(CMDLINE)' $(DISK_ARGS)
 endif
 
 # MODE=icount (default: instructions, exact) or MODE=tsc (wall-clock ticks).

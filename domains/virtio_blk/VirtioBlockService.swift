@@ -39,14 +39,12 @@ final class VirtioBlockService: BlockDevice {
   }
 
   func read(_ request: consuming RRef<BlockRequest>) -> Result<RRef<BlockRequest>, RpcError> {
-    request.value.operation = .read
-    perform(request)
+    perform(.read, request)
     return .success(request)
   }
 
   func write(_ request: consuming RRef<BlockRequest>) -> Result<RRef<BlockRequest>, RpcError> {
-    request.value.operation = .write
-    perform(request)
+    perform(.write, request)
     return .success(request)
   }
 
@@ -60,22 +58,27 @@ final class VirtioBlockService: BlockDevice {
     }
   }
 
-  /// Does one request synchronously and records its status in it.
-  private func perform(_ request: borrowing RRef<BlockRequest>) {
-    guard let disk else {
-      request.value.status = .noDevice
-      return
+  /// Does one request synchronously, the device reading or writing the buffer in
+  /// place, and records what happened in it. (The request's fields are touched in place:
+  /// copying its 4 KiB out and back would cost more than the rest of the request.)
+  private func perform(_ operation: BlockOperation, _ request: borrowing RRef<BlockRequest>) {
+    let status = run(operation, block: request.read { $0.block }, buffer: request.deviceAddress)
+    request.update {
+      $0.operation = operation
+      $0.status = status
     }
-    let block = request.value.block
-    let operation: VirtioBlockRequest =
-      request.value.operation == .read
-      ? .read(block: block, into: request.deviceAddress)
-      : .write(block: block, from: request.deviceAddress)
+  }
+
+  private func run(_ operation: BlockOperation, block: UInt64, buffer: UInt64) -> BlockStatus {
+    guard let disk else { return .noDevice }
+    let request: VirtioBlockRequest =
+      operation == .read
+      ? .read(block: block, into: buffer) : .write(block: block, from: buffer)
     do {
-      try disk.driver.perform(operation, waiting: disk.waitForInterrupt)
-      request.value.status = .ok
+      try disk.driver.perform(request, waiting: disk.waitForInterrupt)
+      return .ok
     } catch {
-      request.value.status = Self.status(of: error)
+      return Self.status(of: error)
     }
   }
 

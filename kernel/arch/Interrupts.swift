@@ -62,6 +62,7 @@ enum Interrupts {
 
   /// Called by trapDispatch for vectors 32 and up.
   static func dispatch(_ frame: inout TrapFrame) {
+    Scheduler.idleEnds()
     let vector = Int(frame.vector)
     counts[vector] &+= 1
     if vector == spuriousVector

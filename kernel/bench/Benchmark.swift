@@ -29,6 +29,28 @@ enum Benchmark {
     report(name, baseline: baseline, hundredths: perOperation, iterations: samples * batch)
   }
 
+  /// Like `measure`, for operations that wait for a device: reports `name`, the elapsed
+  /// ticks per operation (wall clock in tsc mode), and `busyName`, the ticks the CPU was
+  /// not halted in the idle thread (under -icount: the instructions the operation ran).
+  static func measureWaiting(
+    _ name: StaticString, busy busyName: StaticString, baseline: StaticString,
+    _ body: (Int) -> Void
+  ) {
+    body(1)
+    var elapsed: [UInt64] = []
+    var busy: [UInt64] = []
+    for _ in 0..<samples {
+      let idle = Scheduler.idleTicks
+      let start = CPU.timestamp
+      body(batch)
+      let ticks = CPU.timestamp &- start
+      elapsed.append(ticks * 100 / UInt64(batch))
+      busy.append((ticks &- (Scheduler.idleTicks &- idle)) * 100 / UInt64(batch))
+    }
+    report(name, baseline: baseline, hundredths: elapsed, iterations: samples * batch)
+    report(busyName, baseline: baseline, hundredths: busy, iterations: samples * batch)
+  }
+
   /// Reports samples taken one operation at a time (for slow operations).
   static func report(_ name: StaticString, baseline: StaticString, ticks: [UInt64]) {
     report(name, baseline: baseline, hundredths: ticks.map { $0 * 100 }, iterations: ticks.count)

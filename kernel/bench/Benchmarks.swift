@@ -48,6 +48,7 @@ enum Benchmarks {
     threads()
     interrupts()
     domainLifecycle(samples: quick ? 3 : 21)
+    BlockBenchmarks.run()
     Console.print("BENCH end")
     Machine.exit(.success)
   }

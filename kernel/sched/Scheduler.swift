@@ -314,9 +314,24 @@ enum Scheduler {
   private static func idleLoop() {
     while true {
       CPU.disableInterrupts()
+      idleSince = CPU.timestamp
       CPU.waitForInterrupt()
       CPU.enableInterrupts()
     }
+  }
+
+  /// TSC ticks the CPU has spent halted in the idle thread: what a benchmark subtracts to
+  /// count only the instructions it ran (under -icount, a halt warps the TSC forward).
+  nonisolated(unsafe) private(set) static var idleTicks: UInt64 = 0
+  /// When the idle thread halted, or 0 while the CPU runs.
+  nonisolated(unsafe) private static var idleSince: UInt64 = 0
+
+  /// The first thing every interrupt does: a halt, if there was one, ends here.
+  @inline(__always)
+  static func idleEnds() {
+    guard idleSince != 0 else { return }
+    idleTicks &+= CPU.timestamp &- idleSince
+    idleSince = 0
   }
 }
 

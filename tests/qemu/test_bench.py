@@ -1,8 +1,12 @@
 """The benchmark boot: every benchmark runs and proves it did its work. No timing is
 asserted here; `make bench` reports the figures."""
 import re
+import subprocess
+import sys
 
-from conftest import SUCCESS, boot
+import pytest
+
+from conftest import ROOT, SUCCESS, boot
 
 CHECK = re.compile(r"^BENCHCHECK name=(\S+) expected=(-?\d+) actual=(-?\d+)$")
 BENCH = re.compile(r"^BENCH name=(\S+) iterations=(\d+) min=")
@@ -13,11 +17,22 @@ EXPECTED = {
     "rref.deque_push_pop", "thread.yield", "thread.ping_pong_round_trip",
     "interrupt.self_ipi_round_trip", "domain.crash_to_error", "domain.restart",
     "domain.load_image",
+    "block.read_sequential", "block.read_sequential.busy", "block.read_random",
+    "block.read_random.busy",
 }
 
 
-def test_every_benchmark_runs_and_does_its_work():
-    run = boot("bench=quick")
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    """bench=quick with a pattern disk attached, as scripts/bench.py boots it."""
+    disk = tmp_path_factory.mktemp("bench") / "disk.img"
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "diskimage.py"), "make", str(disk),
+                    "--mib", "4"], check=True)
+    return boot("bench=quick", disk=disk)
+
+
+def test_every_benchmark_runs_and_does_its_work(quick_run):
+    run = quick_run
     assert run.status == SUCCESS and "BENCH end" in run.lines, run.problem() + run.tail()
     metrics = {m[1] for line in run.lines if (m := BENCH.match(line))}
     assert metrics == EXPECTED, f"missing {EXPECTED - metrics}, extra {metrics - EXPECTED}"
@@ -27,7 +42,7 @@ def test_every_benchmark_runs_and_does_its_work():
     assert not failed, "\n".join(failed) + run.tail()
 
 
-def test_the_cross_domain_benchmark_crossed_domains():
-    run = boot("bench=quick")
+def test_the_cross_domain_benchmark_crossed_domains(quick_run):
+    run = quick_run
     check = next(m for line in run.lines if (m := CHECK.match(line)) and m[1] == "domain.null_call")
     assert int(check[3]) > 0 and check[2] == check[3], "the callee did not count the calls"
