@@ -30,7 +30,8 @@ enum BlockPattern {
 
   /// What a block read back says about itself: nil if it is intact and is block
   /// `number`, otherwise why not.
-  static func problem(in bytes: borrowing BlockBytes, expectedBlock number: UInt64) -> StaticString? {
+  static func problem(in bytes: borrowing BlockBytes, expectedBlock number: UInt64) -> StaticString?
+  {
     if load(at: 0, in: bytes) != number { return "wrong block number" }
     var stored: UInt32 = 0
     for index in 0..<4 { stored |= UInt32(bytes[crcOffset + index]) << (8 * UInt32(index)) }
