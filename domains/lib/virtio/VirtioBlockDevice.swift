@@ -128,7 +128,9 @@ public final class VirtioBlockDevice<Window: MemoryWindow, Memory: DMAMemory> {
   /// block past the end, a write to a read-only disk, a flush the device does not take,
   /// a full queue or a failed queue.
   @discardableResult
-  public func submit(_ request: VirtioBlockRequest, tag: UInt64 = 0) throws(VirtioBlockError) -> UInt16 {
+  public func submit(_ request: VirtioBlockRequest, tag: UInt64 = 0) throws(VirtioBlockError)
+    -> UInt16
+  {
     let type: UInt32
     let sector: UInt64
     let data: VirtQueueBuffer?
