@@ -1,23 +1,29 @@
 ; The cross-domain call: switch to the callee domain with a continuation to come back
-; to, call its entry point, switch back. (DESIGN.md, "The call path".)
+; to, call the method's entry point, switch back. (DESIGN.md, "The call path".)
 ;
-; int32_t swiftlet_call(uint64_t handle, uint64_t method, void *arguments, void *result)
+; uint64_t swiftlet_call(uint64_t slot, const void *arguments, void *result)
 ;
-; `handle` indexes the export table, which the kernel fills as domains load
-; (kernel/domains/DomainCall.swift): per export, the entry point, the callee's
-; domain id and whether it is running. The call pushes a continuation (the caller's
-; callee-saved registers, the enclosing continuation and domain) on the caller's stack,
-; makes it the current one, and calls entry(method, arguments, result) as the callee.
+; `slot` indexes the export table, one row per method of every exported interface
+; (an interface handle is the slot of its first method; the proxy adds the method's
+; number). The kernel fills the rows as domains load (kernel/domains/DomainCall.swift):
+; the entry point, the callee's domain id, whether it is running, a call count. The
+; call pushes a continuation on the caller's stack, makes it the current one, and calls
+; entry(slot, arguments, result) as the callee. The entry returns the call's status
+; word, which is returned as it is: 0 for success (the result, if any, is in the slot
+; the caller gave), else an error (domains/lib/RpcError.swift has the encoding).
 ;
-; If the callee traps or overruns its time, the kernel ends the call for it: it points
+; The continuation holds only what a crash needs to resume the caller: its callee-saved
+; registers, the enclosing continuation and domain. On a normal return the callee has
+; preserved those registers itself (the ABI says so), so they are not reloaded; only
+; the crash path pops them. If the callee traps or overruns its time, the kernel points
 ; the trap frame at `swiftlet_call_crashed` with rsp at the continuation and the status
-; in rax, and the return below unwinds exactly as a normal return would.
+; in rax.
 ;
-; Status: 0 returned, 1 crashed, 2 callee not running, 3 no such handle, 4 timed out.
+; Status words from here: 1 crashed, 2 callee not running, 3 no such slot, 4 timed out.
 ;
 ; Continuation, from the address in current_continuation up:
-;   export record, caller's domain, enclosing continuation, r15, r14, r13, r12, rbx, rbp,
-;   return address into the caller
+;   caller's domain, enclosing continuation, the slot's table offset (it keeps the
+;   callee's stack 16-byte aligned), r15, r14, r13, r12, rbx, rbp, return address
 
 bits 64
 
@@ -37,47 +43,48 @@ section .text
 global swiftlet_call, swiftlet_call_crashed
 swiftlet_call:
     cmp rdi, EXPORT_SLOTS
-    jae call_bad_handle
-    shl rdi, 5
-    lea rax, [rel export_table]
-    add rax, rdi
-    cmp dword [rax + 12], 0
-    je call_stopped
+    jae .bad_slot
+    shl edi, 5
+    ; The kernel is linked below 2 GiB (linker.ld), so the table's absolute address fits
+    ; the instruction and no register is spent on it.
+    cmp dword [export_table + rdi + 12], 0
+    je .stopped
     push rbp
-    mov rbp, rsp
     push rbx
     push r12
     push r13
     push r14
     push r15
+    push rdi
     push qword [rel current_continuation]
     push qword [rel current_domain]
-    push rax
     mov [rel current_continuation], rsp
-    mov r8d, [rax + 8]
-    mov [rel current_domain], r8
-    inc qword [rax + 16]
-    mov rdi, rsi
-    mov rsi, rdx
-    mov rdx, rcx
-    call [rax]
-    xor eax, eax
-swiftlet_call_crashed:
-    add rsp, 8
+    mov eax, [export_table + rdi + 8]
+    mov [rel current_domain], rax
+    inc qword [export_table + rdi + 16]
+    call [export_table + rdi]
     pop qword [rel current_domain]
     pop qword [rel current_continuation]
+    add rsp, 7 * 8
+    ret
+.stopped:
+    mov eax, STATUS_STOPPED
+    ret
+.bad_slot:
+    mov eax, STATUS_BAD
+    ret
+
+; A call the kernel ended: rsp is at its continuation, rax holds the status.
+swiftlet_call_crashed:
+    pop qword [rel current_domain]
+    pop qword [rel current_continuation]
+    add rsp, 8
     pop r15
     pop r14
     pop r13
     pop r12
     pop rbx
     pop rbp
-    ret
-call_stopped:
-    mov eax, STATUS_STOPPED
-    ret
-call_bad_handle:
-    mov eax, STATUS_BAD
     ret
 
 ; Addresses for the kernel's Swift side.

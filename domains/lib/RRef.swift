@@ -8,7 +8,7 @@
 /// `value`: `letter.value.count += 1`.
 ///
 /// The generated proxies and entry points use `transfer`, `lend`, `endLend` and the
-/// `adopting:` and `lent:` initializers; domain code does not need them.
+/// `adopting:`, `lent:` and `undelivered:` initializers; domain code does not need them.
 @_extern(c, "swiftlet_rref_alloc")
 func kernelRRefAllocate(_ size: Int, _ alignment: Int, _ typeTag: UInt64)
   -> UnsafeMutableRawPointer?
@@ -69,6 +69,12 @@ public struct RRef<T: BitwiseCopyable>: ~Copyable {
     owned = true
     unsafe payload.storeBytes(
       of: thisDomainID(), toByteOffset: RRefHeader.ownerOffset, as: UInt32.self)
+  }
+
+  /// An RRef this domain moved into a call that never reached the callee: still its
+  /// own, so the proxy takes it back (and drops it, which frees it).
+  public init(undelivered transfer: RRefTransfer) {
+    self.init(owned: transfer)
   }
 
   /// A view of an RRef lent to this domain for one call.

@@ -12,15 +12,4 @@ public enum RpcError: Error, Equatable, BitwiseCopyable {
   case notConnected
   /// The callee reports a failure of its own, with a code its interface documents.
   case failed(code: Int32)
-
-  /// The kernel's call status (kernel/domains/DomainCall.swift), as an error.
-  init?(callStatus: Int32) {
-    switch callStatus {
-    case 0: return nil
-    case 1: self = .domainCrashed
-    case 2: self = .unavailable
-    case 4: self = .timedOut
-    default: self = .notConnected
-    }
-  }
 }

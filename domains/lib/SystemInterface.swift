@@ -12,11 +12,11 @@ func kernelLog(_ level: Int, _ text: UnsafePointer<UInt8>?, _ length: Int)
 @_extern(c, "swiftlet_connect")
 func kernelConnect(_ name: UnsafePointer<UInt8>?, _ length: Int) -> Int64
 
+/// One cross-domain call through export slot `slot`: its status word (DomainCall).
 @_extern(c, "swiftlet_call")
 public func kernelCall(
-  _ handle: UInt64, _ method: UInt64, _ arguments: UnsafeMutableRawPointer?,
-  _ result: UnsafeMutableRawPointer?
-) -> Int32
+  _ slot: UInt64, _ arguments: UnsafeRawPointer?, _ result: UnsafeMutableRawPointer?
+) -> UInt64
 
 @_extern(c, "swiftlet_recover")
 func kernelRecover(_ handle: UInt64) -> Int32

@@ -22,7 +22,8 @@ final class Domain {
   private var heap = FreeListHeap()
   var heapFrames: PhysicalFrame?
   var heapFrameCount = 0
-  /// The export slot of each exported interface, and the slot that runs init.
+  /// The export slot of each method of each exported interface, and the slot that runs
+  /// init.
   var exportSlots: [(interface: String, slot: Int)] = []
   var controlSlot = -1
   var crashes = 0
@@ -89,8 +90,14 @@ struct DomainManifestInfo {
   var budgetMilliseconds = 200
   /// The PCI device the domain drives, "vendor:device,..." in hex; empty for none.
   var device = ""
+  /// Each export's method names in order: they name its entry points and slots.
+  var methods: [(interface: String, names: [String])] = []
 
   init() {}
+
+  func methods(of interface: String) -> [String] {
+    methods.first { $0.interface == interface }?.names ?? []
+  }
 
   /// Parses "key=value" lines; unknown keys are ignored, missing ones keep defaults.
   init(parsing text: String) {
@@ -105,6 +112,9 @@ struct DomainManifestInfo {
       case "heapKiB": heapKiB = Int(value) ?? heapKiB
       case "budgetMilliseconds": budgetMilliseconds = Int(value) ?? budgetMilliseconds
       case "device": device = value
+      case let key where key.hasPrefix("methods."):
+        let names = value.split(separator: ",").map { String($0) }
+        methods.append((interface: String(key.dropFirst("methods.".count)), names: names))
       default: break
       }
     }

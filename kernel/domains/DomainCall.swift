@@ -8,7 +8,8 @@
 @_extern(c, "domain_call_state") private func domainCallState(_ which: UInt32)
   -> UnsafeMutableRawPointer
 
-/// One row of the export table, as boot/domaincall.asm reads it.
+/// One row of the export table, as boot/domaincall.asm reads it: one method of one
+/// exported interface (or a domain's init).
 struct ExportRecord {
   var entry: UInt64
   var domain: UInt32
@@ -17,7 +18,8 @@ struct ExportRecord {
   var padding: UInt64
 }
 
-/// How a cross-domain call ended (boot/domaincall.asm).
+/// The statuses the kernel gives a cross-domain call it ends or refuses
+/// (boot/domaincall.asm; an entry point's own statuses are SwiftletLib's DomainCall).
 enum CallStatus: UInt64 {
   case returned = 0
   case crashed = 1
@@ -53,13 +55,6 @@ enum DomainCall {
   static var currentContinuation: UInt64 {
     get { continuationWord.pointee }
     set { continuationWord.pointee = newValue }
-  }
-
-  /// The export record the innermost call went through.
-  static var innermostCallRecord: UnsafeMutablePointer<ExportRecord>? {
-    guard currentContinuation != 0 else { return nil }
-    let continuation = UnsafePointer<UInt64>(bitPattern: UInt(currentContinuation))!
-    return UnsafeMutablePointer<ExportRecord>(bitPattern: UInt(continuation[0]))
   }
 
   /// Ends the innermost call as if it had returned `status`: the trap frame now

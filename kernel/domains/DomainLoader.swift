@@ -44,14 +44,21 @@ enum DomainLoader {
     return (frames, frameCount)
   }
 
-  /// The address of `symbol` in an image loaded at `frames`, if it defines it.
-  static func symbol(
-    _ symbol: String, in image: UnsafeRawBufferPointer, loadedAt frames: PhysicalFrame
-  ) -> UInt64? {
-    guard let elf = try? ELFImage(bytes: image), let offset = elf.symbolOffset(symbol) else {
-      return nil
+  /// Finds the symbols of an image loaded at `frames`: the image is read once, for all
+  /// of a domain's entry points.
+  struct Symbols {
+    private let elf: ELFImage?
+    private let base: UInt64
+
+    init(_ image: UnsafeRawBufferPointer, loadedAt frames: PhysicalFrame) {
+      elf = try? ELFImage(bytes: image)
+      base = frames.address
     }
-    return frames.address + offset
+
+    /// The address of `name`, if the image defines it.
+    func address(of name: String) -> UInt64? {
+      elf?.symbolOffset(name).map { base + $0 }
+    }
   }
 
   /// Gives back an image's frames, writable and not executable again.

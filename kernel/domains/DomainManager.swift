@@ -98,8 +98,9 @@ enum DomainManager {
   }
 
   private static func configure(_ domain: Domain, frames: PhysicalFrame) throws(DomainError) {
+    let symbols = DomainLoader.Symbols(domain.image, loadedAt: frames)
     func symbol(_ name: String) throws(DomainError) -> UInt64 {
-      guard let address = DomainLoader.symbol(name, in: domain.image, loadedAt: frames) else {
+      guard let address = symbols.address(of: name) else {
         throw DomainError(message: "the image has no \(name): not built as a Swiftlet domain")
       }
       return address
@@ -115,40 +116,71 @@ enum DomainManager {
       throw DomainError(message: "no memory for a \(domain.manifest.heapKiB) KiB heap")
     }
     domain.setHeap(heap, count: heapFrames)
+    let entries = try entryPoints(domain, try symbol("swiftlet_domain_entries"))
     var slots: [(interface: String, slot: Int)] = []
     for interface in domain.manifest.exports {
-      let entry = try symbol("swiftlet_export_\(interface)")
       if let owner = domains.first(where: {
         $0 !== domain && $0.state == .running && $0.manifest.exports.contains(interface)
       }) {
         throw DomainError(message: "'\(interface)' is exported by '\(owner.name)' already")
       }
-      let slot = try slotFor(interface)
-      DomainCall.exports[slot] = ExportRecord(
-        entry: entry, domain: UInt32(domain.id.rawValue), running: 0, calls: 0, padding: 0)
-      slots.append((interface: interface, slot: slot))
+      // One slot per method, in the interface's order: a handle is the first one.
+      let count = domain.manifest.methods(of: interface).count
+      let first = try slotsFor(interface, count: count)
+      for index in 0..<count {
+        DomainCall.exports[first + index] = ExportRecord(
+          entry: entries[slots.count], domain: UInt32(domain.id.rawValue), running: 0, calls: 0,
+          padding: 0)
+        slots.append((interface: interface, slot: first + index))
+      }
     }
     domain.exportSlots = slots
     let initEntry = try symbol("swiftlet_domain_init")
-    domain.controlSlot = try slotFor("\(domain.name)#init")
+    domain.controlSlot = try slotsFor("\(domain.name)#init", count: 1)
     DomainCall.exports[domain.controlSlot] = ExportRecord(
       entry: initEntry, domain: UInt32(domain.id.rawValue), running: 1, calls: 0, padding: 0)
   }
 
-  private static func slotFor(_ interface: String) throws(DomainError) -> Int {
-    if let slot = slotInterfaces.firstIndex(of: interface) { return slot }
-    guard slotInterfaces.count < DomainCall.exportSlots else {
+  /// Every method's entry point, as the image's `swiftlet_domain_entries` lists them:
+  /// by export, then by method, in the manifest's order.
+  private static func entryPoints(_ domain: Domain, _ function: UInt64) throws(DomainError)
+    -> [UInt64]
+  {
+    let count = domain.manifest.exports.reduce(0) { $0 + domain.manifest.methods(of: $1).count }
+    let fill = unsafeBitCast(
+      function, to: (@convention(c) (UnsafeMutablePointer<UInt64>, Int) -> Int).self)
+    var entries = [UInt64](repeating: 0, count: count)
+    let written = entries.withUnsafeMutableBufferPointer { fill($0.baseAddress!, count) }
+    guard written == count else {
+      throw DomainError(
+        message: "the image's entry points do not match its manifest's \(count) methods")
+    }
+    return entries
+  }
+
+  /// The first of `count` consecutive slots for `interface`: the ones it had before
+  /// (a restarted domain gets its slots back), or new ones. An interface without
+  /// methods still gets a slot, so it can be connected to.
+  private static func slotsFor(_ interface: String, count: Int) throws(DomainError) -> Int {
+    if let first = slotInterfaces.firstIndex(of: interface) {
+      let had = slotInterfaces[first...].prefix { $0 == interface }.count
+      guard had == max(count, 1) else {
+        throw DomainError(message: "'\(interface)' has \(count) methods here, \(had) before")
+      }
+      return first
+    }
+    guard slotInterfaces.count + max(count, 1) <= DomainCall.exportSlots else {
       throw DomainError(message: "all \(DomainCall.exportSlots) export slots are taken")
     }
-    slotInterfaces.append(interface)
-    return slotInterfaces.count - 1
+    slotInterfaces.append(contentsOf: repeatElement(interface, count: max(count, 1)))
+    return slotInterfaces.count - max(count, 1)
   }
 
   /// Runs the domain's init as a call into it. (SwiftletLib's declaration of
   /// swiftlet_call is the kernel's only one: two Swift declarations of one C symbol in a
   /// module can disagree on the calling convention once the proxies are inlined here.)
-  private static func callControl(_ domain: Domain) -> Int32 {
-    kernelCall(UInt64(domain.controlSlot), 0, nil, nil)
+  private static func callControl(_ domain: Domain) -> UInt64 {
+    kernelCall(UInt64(domain.controlSlot), nil, nil)
   }
 
   private static func readString(_ text: UnsafePointer<UInt8>, limit: Int) -> String {
@@ -203,8 +235,8 @@ enum DomainManager {
     return domain.state == .running
   }
 
-  /// The export slot for `interface`, if `caller` may call it: its manifest imports it
-  /// (the kernel may call anything).
+  /// The export slot of `interface`'s first method, if `caller` may call it: its
+  /// manifest imports it (the kernel may call anything).
   static func connect(_ interface: String, from caller: DomainID) -> Int? {
     if caller != .kernel {
       guard let domain = domain(caller), domain.manifest.imports.contains(interface) else {

@@ -21,6 +21,8 @@ enum DomainTests {
       KernelTest("domains.malformed_images_rejected", malformedImagesRejected),
       KernelTest("domains.shadow_restarts_and_retries", shadowRestartsAndRetries),
       KernelTest("domains.destroy_gives_everything_back", destroyGivesEverythingBack),
+      KernelTest("domains.callee_errors_cross", calleeErrorsCross),
+      KernelTest("domains.undelivered_move_is_freed", undeliveredMoveIsFreed),
     ]
   }
 
@@ -267,6 +269,53 @@ enum DomainTests {
     t.expect(domain.state == .running, "the shadow left the domain down")
     t.expect(
       crasher.echo(6) == .success(6), "the domain does not answer after the shadow's restart")
+  }
+
+  /// An error the callee returns crosses as itself, distinct from the kernel's own
+  /// statuses: the client's nested call finds hello stopped and returns that error.
+  static func calleeErrorsCross(_ t: inout TestContext) {
+    let errors: [RpcError] = [
+      .domainCrashed, .timedOut, .unavailable, .notConnected, .failed(code: 7),
+      .failed(code: -1), .failed(code: .min),
+    ]
+    for error in errors {
+      t.expect(error.status != 0, "\(describe(.failure(error) as Result<Void, RpcError>)) is 0")
+      t.expect(
+        RpcError(status: error.status) == error,
+        "\(describe(.failure(error) as Result<Void, RpcError>)) does not come back as itself")
+    }
+    guard case .success(let client) = TestClientProxy.connect(),
+      let hello = DomainManager.lookup("hello")
+    else {
+      t.expect(false, "no TestClient")
+      return
+    }
+    DomainManager.destroy(hello)
+    let result = client.greetMany(1)
+    t.expect(result.error == .unavailable, "the client's error came back as \(describe(result))")
+    t.expect(DomainManager.restart(hello).isSuccess, "hello did not start again")
+    t.expect(client.greetMany(1).isSuccess, "the client cannot greet after the restart")
+  }
+
+  /// A letter moved into a call to a stopped domain never reaches it: the proxy frees it,
+  /// and nothing leaks.
+  static func undeliveredMoveIsFreed(_ t: inout TestContext) {
+    guard case .success(let mailbox) = MailboxProxy.connect(),
+      case .success(let crasher) = CrasherProxy.connect()
+    else {
+      t.expect(false, "no Mailbox")
+      return
+    }
+    _ = crasher.crash(.swiftTrap)
+    let before = SharedMemory.totals
+    if let letter = RRef(Letter(number: 3)) {
+      let result = mailbox.keep(letter)
+      t.expect(result.error == .unavailable, "a call to a crashed domain gave \(describe(result))")
+    }
+    t.expect(
+      SharedMemory.totals == before,
+      "\(SharedMemory.totals.allocations - before.allocations) undelivered letters leaked")
+    t.expect(crasher.recover(), "the crasher did not restart")
   }
 
   /// Broken copies of the hello image are each refused with their reason, and the

@@ -1,6 +1,7 @@
 /// What the generated code says: proxies pack arguments and carry method numbers,
-/// shadows retry idempotent methods only, entry points unpack and adopt. Whether it
-/// compiles is EmbeddedCompileTests' part.
+/// shadows retry idempotent methods only, each method has its own entry point that
+/// unpacks, adopts and replies with a status word. Whether it compiles is
+/// EmbeddedCompileTests' part.
 import ProxyGeneratorCore
 import Testing
 
@@ -34,25 +35,62 @@ import Testing
         "  public var time: UInt64\n  public var pair: (Int, Int)\n  public var optional: Int?\n"))
     let attach = try #require(proxies.block(from: "public struct _Store_attach_Arguments", to: "}"))
     #expect(attach.contains("  public var clock: ClockProxy\n  public var label: Int\n"))
-    let now = try #require(proxies.block(from: "public struct _Clock_now_Arguments", to: "}"))
-    #expect(now.contains("  public init() {}\n"))
+    // A method without parameters passes no arguments at all.
+    #expect(!proxies.contains("_Clock_now_Arguments"))
+    #expect(!proxies.contains("_Store_take_Arguments"))
   }
 
   @Test func methodNumbers() throws {
     let numbers = [
-      ("Clock", "func now(", 0), ("Clock", "func set(", 1), ("Clock", "func ticks(", 2),
-      ("Clock", "func reset(", 3),
-      ("Store", "func put(", 0), ("Store", "func peek(", 1), ("Store", "func take(", 2),
-      ("Store", "func swap(", 3),
-      ("Store", "func peekThrowing(", 4), ("Store", "func attach(", 5),
+      ("Clock", "now", 0), ("Clock", "set", 1), ("Clock", "ticks", 2), ("Clock", "reset", 3),
+      ("Store", "put", 0), ("Store", "peek", 1), ("Store", "take", 2), ("Store", "swap", 3),
+      ("Store", "peekThrowing", 4), ("Store", "attach", 5),
     ]
-    for (interface, signature, number) in numbers {
+    for (interface, name, number) in numbers {
       #expect(
-        try method(signature, of: "\(interface)Proxy").contains(
-          "method: \(number), &arguments, &outcome"),
-        "\(interface).\(signature)")
-      #expect(exports.contains("  case \(number):\n"))
+        try method("func \(name)(", of: "\(interface)Proxy").contains(
+          "DomainCall.invoke(handle, method: \(number)"),
+        "\(interface).\(name)")
+      #expect(exports.contains("@c(swiftlet_export_\(interface)_\(name))\n"))
     }
+    // The kernel gives the methods their slots in this order.
+    #expect(exports.contains(#"methods.Clock=now,set,ticks,reset\n"#))
+    #expect(exports.contains(#"methods.Store=put,peek,take,swap,peekThrowing,attach\n""#))
+  }
+
+  /// The null call's proxy: no arguments, no result slot, one call.
+  @Test func nullCallProxy() throws {
+    let ping = """
+      import SwiftletLib
+
+      public protocol Pinger {
+        func ping() -> Result<Void, RpcError>
+      }
+      """
+    let interfaces = try InterfaceParser.parse(files: [(path: "Pinger.swift", source: ping)])
+    let proxies = CodeGenerator.proxies(for: interfaces)
+    let body = try #require(proxies.block(from: "  public func ping()", to: "  }"))
+    #expect(
+      body == """
+          public func ping() -> Result<Void, RpcError> {
+            return unsafe DomainCall.invoke(handle, method: 0)
+          }
+
+        """)
+    let manifest = DomainManifest(
+      name: "pinger", service: "PingService", exports: ["Pinger"], imports: [])
+    let exports = CodeGenerator.exports(for: manifest, interfaces: interfaces)
+    #expect(
+      exports.contains(
+        """
+        @c(swiftlet_export_Pinger_ping)
+        public func swiftletExport_Pinger_ping(
+          _ _: UInt64, _ arguments: UnsafeRawPointer, _ result: UnsafeMutableRawPointer
+        ) -> UInt64 {
+          return DomainCall.reply(unsafe service!.ping())
+        }
+
+        """))
   }
 
   @Test func valueProxy() throws {
@@ -60,26 +98,24 @@ import Testing
       try method("func set(", of: "ClockProxy") == """
           public func set(to time: UInt64, _ pair: (Int, Int), optional: Int?) -> Result<Void, RpcError> {
             var arguments = _Clock_set_Arguments(time: time, pair: pair, optional: optional)
-            var outcome: Result<Void, RpcError> = .failure(.domainCrashed)
-            if let error = DomainCall.invoke(self.handle, method: 1, &arguments, &outcome) {
-              return .failure(error)
-            }
-            return outcome
+            return unsafe DomainCall.invoke(handle, method: 1, &arguments)
           }
 
         """)
+    #expect(
+      try method("func now(", of: "ClockProxy").contains(
+        "return unsafe DomainCall.invoke(handle, method: 0, returning: UInt64.self)\n"))
   }
 
   @Test func throwingProxy() throws {
     let ticks = try method("func ticks(", of: "ClockProxy")
     #expect(ticks.contains("public func ticks() throws(RpcError) -> Int {"))
-    #expect(ticks.contains("      throw error\n"))
     #expect(
       ticks.contains(
-        "    case .success(let value): return value\n    case .failure(let error): throw error\n"))
+        "return try unsafe DomainCall.invoke(handle, method: 2, returning: Int.self).get()\n"))
     let reset = try method("func reset(", of: "ClockProxy")
     #expect(reset.contains("public func reset() throws(RpcError) -> Void {"))
-    #expect(reset.contains("var outcome: Result<Void, RpcError> = .failure(.domainCrashed)"))
+    #expect(reset.contains("return try unsafe DomainCall.invoke(handle, method: 3).get()\n"))
   }
 
   @Test func movedRRefProxy() throws {
@@ -87,6 +123,16 @@ import Testing
     #expect(
       put.contains("public func put(_ sample: consuming RRef<Sample>) -> Result<Int, RpcError> {"))
     #expect(put.contains("_Store_put_Arguments(sample: sample.transfer())"))
+    // A sample that never reached the callee is freed by the proxy, whose it still is.
+    #expect(
+      put.contains(
+        """
+            let outcome = unsafe DomainCall.invoke(handle, method: 0, &arguments, returning: Int.self) { arguments in
+              _ = RRef<Sample>(undelivered: arguments.sample)
+            }
+            return outcome
+
+        """))
     #expect(!put.contains("lend"))
   }
 
@@ -100,14 +146,17 @@ import Testing
         "    defer { sample.endLend() }\n    var arguments = _Store_peek_Arguments(sample: sample.lend())\n"
       ))
     #expect(!peek.contains("transfer"))
+    #expect(!peek.contains("undelivered"))
   }
 
   @Test func rrefResultProxy() throws {
     let take = try method("func take(", of: "StoreProxy")
-    #expect(take.contains("var outcome: Result<RRefTransfer, RpcError> = .failure(.domainCrashed)"))
-    #expect(take.contains("case .success(let value): return .success(RRef(adopting: value))"))
+    #expect(take.contains("DomainCall.invoke(handle, method: 2, returning: RRefTransfer.self)"))
+    #expect(
+      take.contains("case .success(let value): return .success(RRef<Sample>(adopting: value))"))
     let swap = try method("func swap(", of: "StoreProxy")
-    #expect(swap.contains("case .success(let value): return RRef(adopting: value)"))
+    #expect(swap.contains("case .success(let value): return RRef<Sample>(adopting: value)"))
+    #expect(swap.contains("case .failure(let error): throw error"))
   }
 
   @Test func interfaceProxyParameter() throws {
@@ -224,29 +273,59 @@ import Testing
 
   @Test func exportEntries() throws {
     #expect(exports.contains("nonisolated(unsafe) private var service: DemoService? = nil"))
-    #expect(exports.contains("unsafe service = DemoService()"))
+    #expect(exports.contains("unsafe service = DemoService()\n  return 0\n"))
     #expect(
       exports.contains(
-        #"let text: StaticString = "name=demo\nexports=Clock,Store\nimports=Clock,Store\nheapKiB=64\nbudgetMilliseconds=50\n""#
+        #"let text: StaticString = "name=demo\nexports=Clock,Store\nimports=Clock,Store\nheapKiB=64\nbudgetMilliseconds=50\nmethods.Clock="#
       ))
+    // One entry point per method: no method number, no switch.
+    #expect(exports.components(separatedBy: "@c(swiftlet_export_").count - 1 == 10)
+    #expect(!exports.contains("switch method"))
+    let put = try #require(exports.block(from: "public func swiftletExport_Store_put(", to: "}"))
+    #expect(put.contains("let arguments = unsafe arguments.load(as: _Store_put_Arguments.self)\n"))
+    #expect(put.contains("let sample = RRef<Sample>(adopting: arguments.sample)\n"))
+    #expect(put.contains("return unsafe DomainCall.reply(service!.put(sample), into: result)\n"))
+    let peek = try #require(exports.block(from: "public func swiftletExport_Store_peek(", to: "}"))
+    #expect(peek.contains("let sample = RRef<Sample>(lent: arguments.sample)\n"))
+    let take = try #require(exports.block(from: "public func swiftletExport_Store_take(", to: "}"))
     #expect(
-      exports.contains("@_cdecl(\"swiftlet_export_Clock\")\npublic func swiftletExportClock("))
-    #expect(
-      exports.contains("@_cdecl(\"swiftlet_export_Store\")\npublic func swiftletExportStore("))
-    let store = try #require(exports.block(from: "public func swiftletExportStore(", to: "}"))
-    #expect(store.contains("let sample = RRef<Sample>(adopting: arguments.sample)\n"))
-    #expect(store.contains("let sample = RRef<Sample>(lent: arguments.sample)\n"))
-    #expect(
-      store.contains(
-        "case .success(let value): unsafe result.assumingMemoryBound(to: Result<RRefTransfer, RpcError>.self).pointee = .success(value.transfer())"
+      take.contains(
+        "case .success(let value): return unsafe DomainCall.reply(value.transfer(), into: result)\n"
       ))
-    #expect(store.contains("service!.attach(arguments.clock, label: arguments.label)"))
-    let clock = try #require(exports.block(from: "public func swiftletExportClock(", to: "}"))
+    #expect(take.contains("case .failure(let error): return error.status\n"))
+    #expect(!take.contains("let arguments"))
+    let attach = try #require(
+      exports.block(from: "public func swiftletExport_Store_attach(", to: "}"))
+    #expect(attach.contains("service!.attach(arguments.clock, label: arguments.label)"))
+    let set = try #require(exports.block(from: "public func swiftletExport_Clock_set(", to: "}"))
     #expect(
-      clock.contains(
-        "service!.set(to: arguments.time, arguments.pair, optional: arguments.optional)"))
+      set.contains(
+        "return DomainCall.reply(unsafe service!.set(to: arguments.time, arguments.pair, optional: arguments.optional))\n"
+      ))
+    let ticks = try #require(
+      exports.block(from: "public func swiftletExport_Clock_ticks(", to: "}"))
     #expect(
-      clock.contains("    do throws(RpcError) {\n      let value = try unsafe service!.ticks()\n"))
+      ticks.contains("  do throws(RpcError) {\n    let value = try unsafe service!.ticks()\n"))
+    #expect(ticks.contains("  } catch {\n    return error.status\n  }\n"))
+    let reset = try #require(
+      exports.block(from: "public func swiftletExport_Clock_reset(", to: "}"))
+    #expect(reset.contains("    try unsafe service!.reset()\n    return 0\n"))
+  }
+
+  /// The kernel fills the export table from one function, in the manifest's order.
+  @Test func entryTable() throws {
+    let table = try #require(exports.block(from: "public func swiftletDomainEntries(", to: "}"))
+    #expect(table.contains("  guard capacity == 10 else { return 0 }\n"))
+    #expect(
+      table.contains(
+        "  unsafe table[0] = unsafe DomainCall.address(of: swiftletExport_Clock_now)\n"))
+    #expect(
+      table.contains(
+        "  unsafe table[4] = unsafe DomainCall.address(of: swiftletExport_Store_put)\n"))
+    #expect(
+      table.contains(
+        "  unsafe table[9] = unsafe DomainCall.address(of: swiftletExport_Store_attach)\n"))
+    #expect(table.contains("  return 10\n"))
   }
 
   @Test func interfacesAreSortedByName() {

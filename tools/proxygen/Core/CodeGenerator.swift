@@ -1,13 +1,18 @@
 // Writes the code that crosses domains: a proxy and a shadow per interface (the caller's
-// side) and, per domain, the entry points of its exports (the callee's side). Nobody
-// writes this by hand; docs/DOMAINS.md describes what it does.
+// side) and, per domain, an entry point for every method of its exports (the callee's
+// side). Nobody writes this by hand; docs/DOMAINS.md describes what it does.
 //
-// A call packs its arguments into a BitwiseCopyable struct on the caller's stack,
-// gives the kernel (swiftlet_call) the interface handle, the method number and the
-// addresses of the arguments and of a result slot, and the callee's entry point reads
-// the one and writes the other. RRefs cross as their payload addresses: the receiver
-// adopts a moved one (becomes its owner), and a lent one has its borrow count raised by
-// the proxy for the call.
+// A call packs its arguments into a BitwiseCopyable struct on the caller's stack and
+// gives the kernel (swiftlet_call) the method's export slot (the interface handle plus
+// the method's number) and the addresses of the arguments and of a result slot. The
+// method's own entry point, `swiftlet_export_<Interface>_<method>`, reads the one,
+// calls the service, writes the value into the other and returns the call's status
+// word: 0, or the error (SwiftletLib's DomainCall has the encoding). A method without
+// arguments passes none, and one without a value has no result slot, so the null call
+// is a handful of instructions on either side. RRefs cross as their payload addresses:
+// the receiver adopts a moved one (becomes its owner), a lent one has its borrow count
+// raised by the proxy for the call, and a moved one that never reached the callee (it
+// was stopped) is freed by the proxy, whose it still is.
 //
 // The shadow (`XShadow`, after RedLeaf's shadow domains) wraps the proxy and is what a
 // caller uses to survive the callee's crash: when a call fails with `.domainCrashed`,
@@ -50,24 +55,27 @@ public enum CodeGenerator {
     }
   }
 
-  static func resultSlotType(_ method: Method) -> String {
-    if case .movedRRef = method.resultKind { return "Result<RRefTransfer, RpcError>" }
-    return "Result<\(method.resultType), RpcError>"
+  /// What the callee's entry point stores in the caller's result slot: the value, or
+  /// the address of a moved RRef; nil if the method has no value.
+  static func resultSlotType(_ method: Method) -> String? {
+    if case .movedRRef = method.resultKind { return "RRefTransfer" }
+    return method.resultType == "Void" ? nil : method.resultType
+  }
+
+  static func movesResult(_ method: Method) -> Bool {
+    if case .movedRRef = method.resultKind { return true }
+    return false
   }
 
   static func argumentStructs(_ interface: Interface) -> String {
     var out = ""
-    for method in interface.methods {
+    for method in interface.methods where !method.parameters.isEmpty {
       if !out.isEmpty { out += "\n" }
       out +=
         "/// \(interface.name).\(method.name)'s arguments as they cross: values, and RRefs as addresses.\n"
       out += "public struct \(argumentsType(interface, method)): BitwiseCopyable {\n"
       for parameter in method.parameters {
         out += "  public var \(parameter.name): \(crossingType(parameter))\n"
-      }
-      if method.parameters.isEmpty {
-        out += "  public init() {}\n}\n"
-        continue
       }
       let list = method.parameters.map { "\($0.name): \(crossingType($0))" }.joined(separator: ", ")
       out += "  public init(\(list)) {\n"
@@ -133,12 +141,13 @@ public enum CodeGenerator {
       public struct \(interface.name)Proxy: \(interface.name), BitwiseCopyable {
         public let handle: InterfaceHandle
 
-        public init(handle: InterfaceHandle) { self.handle = handle }
+        /// A proxy for the export behind `handle`, which must be one for \(interface.name).
+        @unsafe public init(handle: InterfaceHandle) { self.handle = handle }
 
         /// The proxy for the domain that exports \(interface.name), if this domain may call it.
         public static func connect() -> Result<\(interface.name)Proxy, RpcError> {
           switch InterfaceHandle.connect("\(interface.name)") {
-          case .success(let handle): return .success(\(interface.name)Proxy(handle: handle))
+          case .success(let handle): return .success(unsafe \(interface.name)Proxy(handle: handle))
           case .failure(let error): return .failure(error)
           }
         }
@@ -148,6 +157,22 @@ public enum CodeGenerator {
 
       """
     for method in interface.methods {
+      out += "\n  public \(signature(method)) {\n" + proxyBody(interface, method) + "  }\n"
+    }
+    return out + "}\n"
+  }
+
+  /// A proxy method's body: lend, pack, call, and turn the outcome into the method's
+  /// result (adopting a moved RRef).
+  static func proxyBody(_ interface: Interface, _ method: Method) -> String {
+    var out = ""
+    for parameter in method.parameters {
+      if case .borrowedRRef = parameter.kind {
+        out += "    defer { \(parameter.name).endLend() }\n"
+      }
+    }
+    var invoke = "unsafe DomainCall.invoke(handle, method: \(method.index)"
+    if !method.parameters.isEmpty {
       let arguments = method.parameters.map { parameter -> String in
         switch parameter.kind {
         case .value, .interface: "\(parameter.name): \(parameter.name)"
@@ -155,130 +180,168 @@ public enum CodeGenerator {
         case .borrowedRRef: "\(parameter.name): \(parameter.name).lend()"
         }
       }.joined(separator: ", ")
-      out += "\n  public \(signature(method)) {\n"
-      for parameter in method.parameters {
-        if case .borrowedRRef = parameter.kind {
-          out += "    defer { \(parameter.name).endLend() }\n"
-        }
-      }
       out += "    var arguments = \(argumentsType(interface, method))(\(arguments))\n"
-      out += "    var outcome: \(resultSlotType(method)) = .failure(.domainCrashed)\n"
-      out +=
-        "    if let error = DomainCall.invoke(self.handle, method: \(method.index), &arguments, &outcome) {\n"
-      out += method.throwsRpcError ? "      throw error\n" : "      return .failure(error)\n"
-      out += "    }\n"
-      let success: String
-      if case .movedRRef = method.resultKind {
-        success = "RRef(adopting: value)"
-      } else {
-        success = "value"
-      }
-      if method.throwsRpcError {
-        out +=
-          "    switch consume outcome {\n    case .success(let value): return \(success)\n    case .failure(let error): throw error\n    }\n"
-      } else if success == "value" {
-        out += "    return outcome\n"
-      } else {
-        out +=
-          "    switch consume outcome {\n    case .success(let value): return .success(\(success))\n    case .failure(let error): return .failure(error)\n    }\n"
-      }
-      out += "  }\n"
+      invoke += ", &arguments"
     }
-    return out + "}\n"
+    if let slot = resultSlotType(method) { invoke += ", returning: \(slot).self" }
+    invoke += ")"
+    let moved = method.parameters.filter {
+      if case .movedRRef = $0.kind { return true }
+      return false
+    }
+    if !moved.isEmpty {
+      // What never reached the callee is still this domain's: dropped here, it is freed.
+      out += "    let outcome = \(invoke) { arguments in\n"
+      for parameter in moved {
+        out += "      _ = \(parameter.type)(undelivered: arguments.\(parameter.name))\n"
+      }
+      out += "    }\n"
+      invoke = "outcome"
+    }
+    let adopted = "\(method.resultType)(adopting: value)"
+    switch (method.throwsRpcError, movesResult(method)) {
+    case (false, false):
+      out += "    return \(invoke)\n"
+    case (true, false):
+      out += "    return try \(invoke).get()\n"
+    case (false, true):
+      out += "    switch \(invoke) {\n"
+      out += "    case .success(let value): return .success(\(adopted))\n"
+      out += "    case .failure(let error): return .failure(error)\n    }\n"
+    case (true, true):
+      out += "    switch \(invoke) {\n"
+      out += "    case .success(let value): return \(adopted)\n"
+      out += "    case .failure(let error): throw error\n    }\n"
+    }
+    return out
   }
 
   // MARK: - Exports
 
-  /// One domain's entry points: init, manifest, and one function per export.
+  /// One domain's entry points: init, manifest, and one function per method of each
+  /// export.
   public static func exports(for domain: DomainManifest, interfaces: [Interface]) -> String {
     let byName = Dictionary(uniqueKeysWithValues: interfaces.map { ($0.name, $0) })
+    let exported = domain.exports.compactMap { byName[$0] }
     var out = header + "import SwiftletInterfaces\nimport SwiftletLib\n\n"
     out += """
       /// The domain's one service object: made by swiftlet_domain_init, gone when the
       /// domain is destroyed (its heap with it).
       nonisolated(unsafe) private var service: \(domain.service)? = nil
 
-      /// Called by the kernel once the image is loaded, in the domain (a crash here is
-      /// contained like any other).
-      @_cdecl("swiftlet_domain_init")
-      public func swiftletDomainInit() {
+      /// Called by the kernel once the image is loaded, as a call into the domain (a crash
+      /// here is contained like any other); its status word is 0.
+      @c(swiftlet_domain_init)
+      public func swiftletDomainInit() -> UInt64 {
         unsafe service = \(domain.service)()
+        return 0
       }
 
       /// What the manifest says about this domain, for the kernel to enforce.
-      @_cdecl("swiftlet_domain_manifest")
+      @c(swiftlet_domain_manifest)
       public func swiftletDomainManifest() -> UnsafePointer<UInt8> {
-        let text: StaticString = "\(manifestText(domain))"
+        let text: StaticString = "\(manifestText(domain, exported))"
         return unsafe text.utf8Start
       }
 
       """
-    for name in domain.exports {
-      guard let interface = byName[name] else { continue }
-      out += "\n" + exportEntry(interface)
+    out += "\n" + entryTable(exported)
+    for interface in exported {
+      for method in interface.methods {
+        out += "\n" + entryPoint(interface, method)
+      }
     }
     return out
   }
 
-  /// The manifest as the kernel reads it: `key=value` lines.
-  static func manifestText(_ domain: DomainManifest) -> String {
-    [
+  /// The function that hands the kernel every entry point, in the manifest's order, so
+  /// that filling the export table takes no symbol lookup per method.
+  static func entryTable(_ exported: [Interface]) -> String {
+    let entries = exported.flatMap { interface in interface.methods.map { (interface, $0) } }
+    var out = """
+      /// Every method's entry point, by export and then by method as the manifest lists
+      /// them: what the kernel fills this domain's export slots with.
+      @c(swiftlet_domain_entries)
+      public func swiftletDomainEntries(_ table: UnsafeMutablePointer<UInt>, _ capacity: Int) -> Int {
+        guard capacity == \(entries.count) else { return 0 }
+
+      """
+    for (index, (interface, method)) in entries.enumerated() {
+      out +=
+        "  unsafe table[\(index)] = unsafe DomainCall.address(of: swiftletExport_\(interface.name)_\(method.name))\n"
+    }
+    return out + "  return \(entries.count)\n}\n"
+  }
+
+  /// The manifest as the kernel reads it: `key=value` lines, and for each export the
+  /// names of its methods in order, which name their entry points and slots.
+  static func manifestText(_ domain: DomainManifest, _ exported: [Interface]) -> String {
+    var lines = [
       "name=\(domain.name)", "exports=\(domain.exports.joined(separator: ","))",
       "imports=\(domain.imports.joined(separator: ","))", "heapKiB=\(domain.heapKiB)",
       "budgetMilliseconds=\(domain.budgetMilliseconds)", "device=\(domain.device ?? "")",
-    ].joined(separator: "\\n") + "\\n"
+    ]
+    for interface in exported {
+      lines.append(
+        "methods.\(interface.name)=\(interface.methods.map(\.name).joined(separator: ","))")
+    }
+    return lines.joined(separator: "\\n") + "\\n"
   }
 
-  static func exportEntry(_ interface: Interface) -> String {
+  /// The symbol the kernel looks up for a method's entry point.
+  static func entrySymbol(_ interface: Interface, _ method: Method) -> String {
+    "swiftlet_export_\(interface.name)_\(method.name)"
+  }
+
+  /// One method's entry point: unpack, adopt or view RRefs, call the service, reply.
+  static func entryPoint(_ interface: Interface, _ method: Method) -> String {
     var out = """
-      /// \(interface.name) calls arrive here: method number, arguments, result slot.
-      @_cdecl("swiftlet_export_\(interface.name)")
-      public func swiftletExport\(interface.name)(
-        _ method: UInt64, _ arguments: UnsafeMutableRawPointer, _ result: UnsafeMutableRawPointer
-      ) {
-        switch method {
+      /// \(interface.name).\(method.name) calls arrive here: arguments, result slot; returns the status.
+      @c(\(entrySymbol(interface, method)))
+      public func swiftletExport_\(interface.name)_\(method.name)(
+        _ _: UInt64, _ arguments: UnsafeRawPointer, _ result: UnsafeMutableRawPointer
+      ) -> UInt64 {
 
       """
-    for method in interface.methods {
-      out += "  case \(method.index):\n"
-      if !method.parameters.isEmpty {
-        out +=
-          "    let arguments = unsafe arguments.load(as: \(argumentsType(interface, method)).self)\n"
-      }
-      var passed: [String] = []
-      for parameter in method.parameters {
-        let value: String
-        switch parameter.kind {
-        case .value, .interface: value = "arguments.\(parameter.name)"
-        case .movedRRef(let payload):
-          out +=
-            "    let \(parameter.name) = RRef<\(payload)>(adopting: arguments.\(parameter.name))\n"
-          value = parameter.name
-        case .borrowedRRef(let payload):
-          out += "    let \(parameter.name) = RRef<\(payload)>(lent: arguments.\(parameter.name))\n"
-          value = parameter.name
-        }
-        passed.append(parameter.label.map { "\($0): \(value)" } ?? value)
-      }
-      let call = "unsafe service!.\(method.name)(\(passed.joined(separator: ", ")))"
-      let slot = "unsafe result.assumingMemoryBound(to: \(resultSlotType(method)).self).pointee"
-      let isRRef: Bool = if case .movedRRef = method.resultKind { true } else { false }
-      if method.throwsRpcError && method.resultType == "Void" {
-        out += "    do throws(RpcError) {\n      try \(call)\n      \(slot) = .success(())\n"
-        out += "    } catch {\n      \(slot) = .failure(error)\n    }\n"
-      } else if method.throwsRpcError {
-        out += "    do throws(RpcError) {\n      let value = try \(call)\n"
-        out += "      \(slot) = .success(\(isRRef ? "value.transfer()" : "value"))\n"
-        out += "    } catch {\n      \(slot) = .failure(error)\n    }\n"
-      } else if isRRef {
-        out +=
-          "    switch \(call) {\n    case .success(let value): \(slot) = .success(value.transfer())\n"
-        out += "    case .failure(let error): \(slot) = .failure(error)\n    }\n"
-      } else {
-        out += "    \(slot) = \(call)\n"
-      }
+    if !method.parameters.isEmpty {
+      out +=
+        "  let arguments = unsafe arguments.load(as: \(argumentsType(interface, method)).self)\n"
     }
-    out += "  default:\n    break\n  }\n}\n"
-    return out
+    var passed: [String] = []
+    for parameter in method.parameters {
+      let value: String
+      switch parameter.kind {
+      case .value, .interface: value = "arguments.\(parameter.name)"
+      case .movedRRef:
+        out +=
+          "  let \(parameter.name) = \(parameter.type)(adopting: arguments.\(parameter.name))\n"
+        value = parameter.name
+      case .borrowedRRef:
+        out += "  let \(parameter.name) = \(parameter.type)(lent: arguments.\(parameter.name))\n"
+        value = parameter.name
+      }
+      passed.append(parameter.label.map { "\($0): \(value)" } ?? value)
+    }
+    let call = "service!.\(method.name)(\(passed.joined(separator: ", ")))"
+    let hasValue = resultSlotType(method) != nil
+    let reply = movesResult(method) ? "value.transfer()" : "value"
+    switch (method.throwsRpcError, hasValue, movesResult(method)) {
+    case (false, false, _):
+      out += "  return DomainCall.reply(unsafe \(call))\n"
+    case (false, true, false):
+      out += "  return unsafe DomainCall.reply(\(call), into: result)\n"
+    case (false, true, true):
+      out += "  switch unsafe \(call) {\n"
+      out += "  case .success(let value): return unsafe DomainCall.reply(\(reply), into: result)\n"
+      out += "  case .failure(let error): return error.status\n  }\n"
+    case (true, false, _):
+      out += "  do throws(RpcError) {\n    try unsafe \(call)\n    return 0\n"
+      out += "  } catch {\n    return error.status\n  }\n"
+    case (true, true, _):
+      out += "  do throws(RpcError) {\n    let value = try unsafe \(call)\n"
+      out += "    return unsafe DomainCall.reply(\(reply), into: result)\n"
+      out += "  } catch {\n    return error.status\n  }\n"
+    }
+    return out + "}\n"
   }
 }
