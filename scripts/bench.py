@@ -38,14 +38,14 @@ DESCRIPTIONS = {
     "domain.crash_to_error": "domain crash to the error returned at the caller",
     "domain.restart": "domain restart (destroy + load + init)",
     "domain.load_image": "domain image load (validate, copy, relocate, protect)",
-    "block.read_sequential": "4 KiB sequential read through the virtio-blk domain, one per call (elapsed)",
-    "block.read_sequential.busy": "the same, CPU work only (instructions under icount; no idle wait)",
-    "block.read_random": "4 KiB random read through the virtio-blk domain, one per call (elapsed)",
-    "block.read_random.busy": "the same, CPU work only (instructions under icount; no idle wait)",
-    "block.read_sequential_batch32": "4 KiB sequential reads in batches of 32 (elapsed, per request)",
-    "block.read_sequential_batch32.busy": "the same, CPU work only, per request",
-    "block.read_random_batch32": "4 KiB random reads in batches of 32 (elapsed, per request)",
-    "block.read_random_batch32.busy": "the same, CPU work only, per request",
+    "block.read_sequential": "4 KiB sequential read via the virtio-blk domain, one per call: elapsed",
+    "block.read_sequential.busy": "4 KiB sequential read, one per call: CPU work, halted waits excluded",
+    "block.read_random": "4 KiB random read via the virtio-blk domain, one per call: elapsed",
+    "block.read_random.busy": "4 KiB random read, one per call: CPU work, halted waits excluded",
+    "block.read_sequential_batch32": "4 KiB sequential reads, batches of 32: elapsed per request",
+    "block.read_sequential_batch32.busy": "4 KiB sequential reads, batches of 32: CPU work per request",
+    "block.read_random_batch32": "4 KiB random reads, batches of 32: elapsed per request",
+    "block.read_random_batch32.busy": "4 KiB random reads, batches of 32: CPU work per request",
 }
 BLOCK_BYTES = 4096
 CLOCK = re.compile(r"^\[info\] clock: TSC (\d+) MHz")
