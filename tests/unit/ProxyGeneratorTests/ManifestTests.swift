@@ -137,4 +137,31 @@ func manifestRejection(_ domains: [String]) -> String? {
     #expect(error.line == 1)
     #expect(error.reason.hasPrefix("not a valid manifest: "))
   }
+
+  /// A driver's entry: its device and libraries, as domains/manifest.json gives them.
+  func driverJSON(device: String, libraries: String = #"["Registers"]"#) -> String {
+    String(domainJSON("driver").dropLast(2))
+      + #", "device": "\#(device)", "libraries": \#(libraries) }"#
+  }
+
+  @Test func aDriverNamesItsDeviceAndLibraries() throws {
+    let manifest = try loadManifest([
+      driverJSON(device: "1af4:1001,1af4:1042", libraries: #"["Registers", "Virtio"]"#)
+    ])
+    #expect(manifest.domains[0].device == "1af4:1001,1af4:1042")
+    #expect(manifest.domains[0].libraries == ["Registers", "Virtio"])
+    #expect(try loadManifest([domainJSON("plain")]).domains[0].device == nil)
+  }
+
+  @Test(arguments: ["1af4", "1AF4:1001", "1af4:1001,8086:100e", "1af4:1001,", "1af4:10011", ""])
+  func aMalformedDeviceIsRefused(device: String) {
+    let message = manifestRejection([driverJSON(device: device)])
+    #expect(message?.contains("device '\(device)' is not") == true, "\(message ?? "accepted")")
+  }
+
+  @Test func anUnknownLibraryIsRefused() {
+    let message = manifestRejection([driverJSON(device: "1af4:1001", libraries: #"["Foundation"]"#)]
+    )
+    #expect(message?.contains("no library 'Foundation'") == true, "\(message ?? "accepted")")
+  }
 }

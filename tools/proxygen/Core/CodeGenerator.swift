@@ -279,8 +279,9 @@ public enum CodeGenerator {
     var lines = [
       "name=\(domain.name)", "exports=\(domain.exports.joined(separator: ","))",
       "imports=\(domain.imports.joined(separator: ","))", "heapKiB=\(domain.heapKiB)",
-      "budgetMilliseconds=\(domain.budgetMilliseconds)", "device=\(domain.device ?? "")",
+      "budgetMilliseconds=\(domain.budgetMilliseconds)",
     ]
+    if let device = domain.device { lines.append("device=\(device)") }
     for interface in exported {
       lines.append(
         "methods.\(interface.name)=\(interface.methods.map(\.name).joined(separator: ","))")
