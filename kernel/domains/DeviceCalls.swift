@@ -46,6 +46,12 @@ enum DomainDevices {
     return .success(handle)
   }
 
+  /// Gives back the device of a domain being destroyed.
+  static func release(_ domain: Domain) {
+    guard let handle = handles.removeValue(forKey: domain.id.rawValue) else { return }
+    try? DeviceManager.release(handle, by: domain.id)
+  }
+
   /// The caller's device, if it has been assigned one.
   static var callerDevice: DeviceHandle? {
     handles[DomainCall.currentDomain.rawValue]

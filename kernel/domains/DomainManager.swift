@@ -208,6 +208,7 @@ enum DomainManager {
 
   static func destroy(_ domain: Domain) {
     teardown(domain)
+    DomainDevices.release(domain)  // its device is free for another owner
     domain.state = .destroyed
   }
 

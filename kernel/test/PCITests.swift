@@ -23,8 +23,13 @@ enum PCITests {
   static let owner = DomainID(rawValue: 100)
   static let other = DomainID(rawValue: 101)
   static var e1000: DeviceHandle? { DeviceManager.find(vendor: 0x8086, deviceIDs: [0x100E]) }
+  /// The disk, taken from the virtio_blk driver domain, which owns it from boot: these
+  /// tests drive the bare device, so the driver is destroyed first (which releases it).
   static var virtioBlock: DeviceHandle? {
-    DeviceManager.find(vendor: 0x1AF4, deviceIDs: [0x1001, 0x1042])
+    if let driver = DomainManager.lookup("virtio_blk"), driver.state != .destroyed {
+      DomainManager.destroy(driver)
+    }
+    return DeviceManager.find(vendor: 0x1AF4, deviceIDs: [0x1001, 0x1042])
   }
 
   static func hostAndISABridges(_ t: inout TestContext) {
