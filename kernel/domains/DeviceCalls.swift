@@ -12,14 +12,24 @@ import PCI
 
 /// Which device each domain drives, once assigned: keyed by domain number.
 enum DomainDevices {
-  nonisolated(unsafe) private static var handles: [Int: DeviceHandle] = [:]
+  /// Indexed by domain number: every device call looks here, so no hashing.
+  nonisolated(unsafe) private static var handles: [DeviceHandle?] = []
+
+  private static func handle(of domain: DomainID) -> DeviceHandle? {
+    domain.rawValue < handles.count ? handles[domain.rawValue] : nil
+  }
+
+  private static func setHandle(_ handle: DeviceHandle?, of domain: DomainID) {
+    while handles.count <= domain.rawValue { handles.append(nil) }
+    handles[domain.rawValue] = handle
+  }
 
   /// The calling domain's device, assigned now if this is its first call; or the
   /// status code DeviceAccess reads (-1 none in the manifest, -2 none attached, -3
   /// unusable).
   static func device(of domain: Domain) -> Result<DeviceHandle, DeviceCallError> {
     let id = domain.id
-    if let handle = handles[id.rawValue] {
+    if let handle = handle(of: id) {
       // Re-grants after a restart; a no-op while it is held.
       do throws(DeviceError) {
         try DeviceManager.assign(handle, to: id)
@@ -42,19 +52,20 @@ enum DomainDevices {
       Log.warning("domain '\(domain.name)': its device cannot be handed out: \(error.name)")
       return .failure(.unusable)
     }
-    handles[id.rawValue] = handle
+    setHandle(handle, of: id)
     return .success(handle)
   }
 
   /// Gives back the device of a domain being destroyed.
   static func release(_ domain: Domain) {
-    guard let handle = handles.removeValue(forKey: domain.id.rawValue) else { return }
+    guard let handle = handle(of: domain.id) else { return }
+    setHandle(nil, of: domain.id)
     try? DeviceManager.release(handle, by: domain.id)
   }
 
   /// The caller's device, if it has been assigned one.
   static var callerDevice: DeviceHandle? {
-    handles[DomainCall.currentDomain.rawValue]
+    handle(of: DomainCall.currentDomain)
   }
 }
 
