@@ -8,7 +8,8 @@
 ; number). The kernel fills the rows as domains load (kernel/domains/DomainCall.swift):
 ; the entry point, the callee's domain id, whether it is running, a call count. The
 ; call pushes a continuation on the caller's stack, makes it the current one, and calls
-; entry(slot, arguments, result) as the callee. The entry returns the call's status
+; entry(_, arguments, result) as the callee (the first argument register holds the
+; slot's table offset, which entry points ignore). The entry returns the call's status
 ; word, which is returned as it is: 0 for success (the result, if any, is in the slot
 ; the caller gave), else an error (domains/lib/RpcError.swift has the encoding).
 ;

@@ -12,4 +12,22 @@ final class CounterService: Counter {
   }
 
   func value() -> Result<Int, RpcError> { .success(history.last ?? 0) }
+
+  func addBatch(_ batch: consuming RRefDeque<Tally, 8>) -> Result<RRefDeque<Tally, 8>, RpcError> {
+    for _ in 0..<batch.count {
+      guard let tally = batch.popFront() else { break }
+      let total = (history.last ?? 0) + tally.value.amount
+      history.append(total)
+      tally.value.total = total
+      tally.value.ownerSeen = tally.owner
+      _ = batch.pushBack(tally)  // there is room: one was just taken out
+    }
+    return .success(batch)
+  }
+
+  func sum(of amounts: borrowing RRefArray<Int, 8>) -> Result<Int, RpcError> {
+    var sum = 0
+    for index in 0..<amounts.count { sum &+= amounts[index] }
+    return .success(sum)
+  }
 }

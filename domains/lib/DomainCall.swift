@@ -9,8 +9,9 @@
 /// callee crashed, timed out, is stopped, or there is no such slot) use the same word,
 /// so the proxy reads one register to know how the call went.
 ///
-/// All of it is `@unsafe`: a call with the wrong argument or result type for the slot
-/// would read and write memory as the wrong type, so only generated code calls these.
+/// The calls and the entry points' stores are `@unsafe`: a call with the wrong argument
+/// or result type for its slot would read and write memory as the wrong type, so only
+/// generated code uses them.
 public enum DomainCall {
   /// Calls a method that takes nothing and returns nothing.
   @unsafe @inline(__always)

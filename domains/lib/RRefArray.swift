@@ -1,9 +1,14 @@
 /// RRefArray and RRefDeque: fixed-size collections in the shared heap, after RedLeaf's.
 ///
-/// `RRefArray<T, N>` is `N` plain values in one shared-heap allocation, owned and moved
-/// as a unit. `RRefDeque<T, N>` is a ring of up to `N` RRefs, each still a registry
-/// entry of its own; pushing into a full deque hands the element back instead of
-/// losing it, and moving the deque to another domain moves every element with it.
+/// `RRefArray<T, N>` is `N` plain values in one shared-heap allocation, owned, moved and
+/// lent as a unit, like an RRef. `RRefDeque<T, N>` is a ring of up to `N` RRefs, each
+/// still a registry entry of its own; pushing into a full deque hands the element back
+/// instead of losing it. Moving a deque into or out of a call moves every element with
+/// it: the receiver adopts the ring and each element (docs/DOMAINS.md, the buffer
+/// rules). A deque cannot be lent: a borrower could take elements out of it.
+///
+/// As for RRef, the generated proxies and entry points use `transfer`, `lend`,
+/// `endLend` and the `adopting:`, `lent:` and `undelivered:` initializers.
 
 public struct RRefArray<T: BitwiseCopyable, let N: Int>: ~Copyable {
   private let storage: RRef<InlineArray<N, T>>
@@ -21,8 +26,35 @@ public struct RRefArray<T: BitwiseCopyable, let N: Int>: ~Copyable {
     nonmutating set { storage.value[index] = newValue }
   }
 
+  /// Takes ownership of an array moved to this domain.
+  public init(adopting transfer: RRefTransfer) {
+    storage = RRef(adopting: transfer)
+  }
+
+  /// A view of an array lent to this domain for one call.
+  public init(lent transfer: RRefTransfer) {
+    storage = RRef(lent: transfer)
+  }
+
+  /// An array moved into a call that never reached the callee: this domain's again.
+  public init(undelivered transfer: RRefTransfer) {
+    storage = RRef(undelivered: transfer)
+  }
+
+  /// Gives the array up for a move: the receiver adopts it.
+  public consuming func transfer() -> RRefTransfer { storage.transfer() }
+
+  /// Lends the array for a call: its borrow count goes up until `endLend`.
+  public func lend() -> RRefTransfer { storage.lend() }
+
+  /// Ends a loan (see RRef.endLend).
+  public func endLend() { storage.endLend() }
+
   /// The domain that owns it.
   public var owner: UInt32 { storage.owner }
+
+  /// How many calls it is lent to right now.
+  public var borrows: UInt32 { storage.borrows }
 }
 
 /// The deque's bookkeeping, in the shared heap with it.
@@ -64,6 +96,12 @@ public struct RRefDeque<T: BitwiseCopyable, let N: Int>: ~Copyable {
       unsafe UnsafeMutableRawPointer(bitPattern: ring.elements[(ring.head + offset) % N])!
         .storeBytes(of: me, toByteOffset: RRefHeader.ownerOffset, as: UInt32.self)
     }
+  }
+
+  /// A deque moved into a call that never reached the callee: it and its elements are
+  /// still this domain's.
+  public init(undelivered transfer: RRefTransfer) {
+    address = transfer.address
   }
 
   /// Frees the elements left in it, then the ring.

@@ -37,8 +37,8 @@ enum TestRunner {
   static func allTests() -> [KernelTest] {
     BootTests.tests + ConsoleTests.tests + HeapTests.tests + TrapTests.tests
       + SymbolTests.tests + PagingTests.tests + InterruptTests.tests + SchedulerTests.tests
-      + DomainTests.tests + DomainThreadTests.tests + RRefTests.tests + PCITests.tests
-      + BlockTests.tests + SelfTests.tests
+      + DomainTests.tests + DomainThreadTests.tests + RRefTests.tests + RRefBatchTests.tests
+      + PCITests.tests + BlockTests.tests + SelfTests.tests
   }
 
   /// Runs the tests `pattern` selects and leaves QEMU with the result.

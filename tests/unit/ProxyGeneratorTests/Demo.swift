@@ -29,7 +29,8 @@ enum Demo {
     }
     """
 
-  /// Store: moved and lent RRefs, RRef results, interface references.
+  /// Store: moved and lent RRefs, RRef results, interface references, deques and arrays
+  /// moved both ways, a lent array.
   static let store = """
     import SwiftletLib
 
@@ -47,6 +48,13 @@ enum Demo {
       func peekThrowing(_ sample: borrowing RRef<Sample>) throws(RpcError) -> Sample
 
       func attach(_ clock: ClockProxy, label: Int) -> Result<ClockProxy?, RpcError>
+
+      func submit(_ batch: consuming RRefDeque<Sample, 8>) -> Result<RRefDeque<Sample, 8>, RpcError>
+
+      func fill(_ samples: consuming RRefArray<Sample, 4>) throws(RpcError) -> RRefArray<Sample, 4>
+
+      /// - Idempotent: it only reads.
+      func total(_ samples: borrowing RRefArray<Sample, 4>) -> Result<Int, RpcError>
     }
     """
 
@@ -93,6 +101,25 @@ enum Demo {
         self.clock = clock
         return .success(old)
       }
+
+      func submit(_ batch: consuming RRefDeque<Sample, 8>) -> Result<RRefDeque<Sample, 8>, RpcError> {
+        if let first = batch.popFront() {
+          first.value.number += 1
+          _ = batch.pushBack(first)
+        }
+        return .success(batch)
+      }
+
+      func fill(_ samples: consuming RRefArray<Sample, 4>) throws(RpcError) -> RRefArray<Sample, 4> {
+        for index in 0..<samples.count { samples[index].number = index }
+        return samples
+      }
+
+      func total(_ samples: borrowing RRefArray<Sample, 4>) -> Result<Int, RpcError> {
+        var sum = 0
+        for index in 0..<samples.count { sum += samples[index].number }
+        return .success(sum)
+      }
     }
 
     /// A caller's view: the shadows stand in for the interfaces.
@@ -108,6 +135,11 @@ enum Demo {
       if case .success(let seen) = store.peek(sample) { total += seen.number }
       if case .success(let number) = store.put(sample) { total += number }
       if case .success(let taken) = store.take() { total += taken.value.number }
+      guard let batch = RRefDeque<Sample, 8>(), let samples = RRefArray<Sample, 4>(repeating: Sample(number: 1))
+      else { return total }
+      if case .success(let back) = store.submit(batch) { total += back.count }
+      if case .success(let sum) = store.total(samples) { total += sum }
+      if let filled = try? store.fill(samples) { total += filled[3].number }
       return total + readTwice(clock)
     }
 

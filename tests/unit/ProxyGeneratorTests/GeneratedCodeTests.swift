@@ -44,18 +44,21 @@ import Testing
     let numbers = [
       ("Clock", "now", 0), ("Clock", "set", 1), ("Clock", "ticks", 2), ("Clock", "reset", 3),
       ("Store", "put", 0), ("Store", "peek", 1), ("Store", "take", 2), ("Store", "swap", 3),
-      ("Store", "peekThrowing", 4), ("Store", "attach", 5),
+      ("Store", "peekThrowing", 4), ("Store", "attach", 5), ("Store", "submit", 6),
+      ("Store", "fill", 7), ("Store", "total", 8),
     ]
     for (interface, name, number) in numbers {
       #expect(
         try method("func \(name)(", of: "\(interface)Proxy").contains(
-          "DomainCall.invoke(handle, method: \(number)"),
+          "DomainCall.invoke(self.handle, method: \(number)"),
         "\(interface).\(name)")
       #expect(exports.contains("@c(swiftlet_export_\(interface)_\(name))\n"))
     }
     // The kernel gives the methods their slots in this order.
     #expect(exports.contains(#"methods.Clock=now,set,ticks,reset\n"#))
-    #expect(exports.contains(#"methods.Store=put,peek,take,swap,peekThrowing,attach\n""#))
+    #expect(
+      exports.contains(
+        #"methods.Store=put,peek,take,swap,peekThrowing,attach,submit,fill,total\n""#))
   }
 
   /// The null call's proxy: no arguments, no result slot, one call.
@@ -73,7 +76,7 @@ import Testing
     #expect(
       body == """
           public func ping() -> Result<Void, RpcError> {
-            return unsafe DomainCall.invoke(handle, method: 0)
+            return unsafe DomainCall.invoke(self.handle, method: 0)
           }
 
         """)
@@ -98,13 +101,13 @@ import Testing
       try method("func set(", of: "ClockProxy") == """
           public func set(to time: UInt64, _ pair: (Int, Int), optional: Int?) -> Result<Void, RpcError> {
             var arguments = _Clock_set_Arguments(time: time, pair: pair, optional: optional)
-            return unsafe DomainCall.invoke(handle, method: 1, &arguments)
+            return unsafe DomainCall.invoke(self.handle, method: 1, &arguments)
           }
 
         """)
     #expect(
       try method("func now(", of: "ClockProxy").contains(
-        "return unsafe DomainCall.invoke(handle, method: 0, returning: UInt64.self)\n"))
+        "return unsafe DomainCall.invoke(self.handle, method: 0, returning: UInt64.self)\n"))
   }
 
   @Test func throwingProxy() throws {
@@ -112,10 +115,10 @@ import Testing
     #expect(ticks.contains("public func ticks() throws(RpcError) -> Int {"))
     #expect(
       ticks.contains(
-        "return try unsafe DomainCall.invoke(handle, method: 2, returning: Int.self).get()\n"))
+        "return try unsafe DomainCall.invoke(self.handle, method: 2, returning: Int.self).get()\n"))
     let reset = try method("func reset(", of: "ClockProxy")
     #expect(reset.contains("public func reset() throws(RpcError) -> Void {"))
-    #expect(reset.contains("return try unsafe DomainCall.invoke(handle, method: 3).get()\n"))
+    #expect(reset.contains("return try unsafe DomainCall.invoke(self.handle, method: 3).get()\n"))
   }
 
   @Test func movedRRefProxy() throws {
@@ -127,7 +130,7 @@ import Testing
     #expect(
       put.contains(
         """
-            let outcome = unsafe DomainCall.invoke(handle, method: 0, &arguments, returning: Int.self) { arguments in
+            let outcome = unsafe DomainCall.invoke(self.handle, method: 0, &arguments, returning: Int.self) { arguments in
               _ = RRef<Sample>(undelivered: arguments.sample)
             }
             return outcome
@@ -151,12 +154,52 @@ import Testing
 
   @Test func rrefResultProxy() throws {
     let take = try method("func take(", of: "StoreProxy")
-    #expect(take.contains("DomainCall.invoke(handle, method: 2, returning: RRefTransfer.self)"))
+    #expect(
+      take.contains("DomainCall.invoke(self.handle, method: 2, returning: RRefTransfer.self)"))
     #expect(
       take.contains("case .success(let value): return .success(RRef<Sample>(adopting: value))"))
     let swap = try method("func swap(", of: "StoreProxy")
     #expect(swap.contains("case .success(let value): return RRef<Sample>(adopting: value)"))
     #expect(swap.contains("case .failure(let error): throw error"))
+  }
+
+  /// A deque moves in and back out as an RRef does, its elements with it: the proxy
+  /// transfers it, frees it if undelivered and adopts the one that comes back; the entry
+  /// point adopts it and transfers the result.
+  @Test func dequeMovedBothWays() throws {
+    let submit = try method("func submit(", of: "StoreProxy")
+    #expect(
+      submit.contains(
+        "public func submit(_ batch: consuming RRefDeque<Sample, 8>) -> Result<RRefDeque<Sample, 8>, RpcError> {"
+      ))
+    #expect(submit.contains("var arguments = _Store_submit_Arguments(batch: batch.transfer())\n"))
+    #expect(submit.contains("      _ = RRefDeque<Sample, 8>(undelivered: arguments.batch)\n"))
+    #expect(
+      submit.contains(
+        "case .success(let value): return .success(RRefDeque<Sample, 8>(adopting: value))"))
+    let entry = try #require(
+      exports.block(from: "public func swiftletExport_Store_submit(", to: "}"))
+    #expect(entry.contains("  let batch = RRefDeque<Sample, 8>(adopting: arguments.batch)\n"))
+    #expect(
+      entry.contains(
+        "case .success(let value): return unsafe DomainCall.reply(value.transfer(), into: result)"))
+  }
+
+  /// An array moves (in and out) and is lent like an RRef.
+  @Test func arrayMovedAndLent() throws {
+    let fill = try method("func fill(", of: "StoreProxy")
+    #expect(fill.contains("_Store_fill_Arguments(samples: samples.transfer())"))
+    #expect(fill.contains("_ = RRefArray<Sample, 4>(undelivered: arguments.samples)"))
+    #expect(fill.contains("case .success(let value): return RRefArray<Sample, 4>(adopting: value)"))
+    let total = try method("func total(", of: "StoreProxy")
+    #expect(
+      total.contains(
+        "    defer { samples.endLend() }\n    var arguments = _Store_total_Arguments(samples: samples.lend())\n"
+      ))
+    #expect(!total.contains("undelivered"))
+    let entry = try #require(
+      exports.block(from: "public func swiftletExport_Store_total(", to: "}"))
+    #expect(entry.contains("  let samples = RRefArray<Sample, 4>(lent: arguments.samples)\n"))
   }
 
   @Test func interfaceProxyParameter() throws {
@@ -195,6 +238,9 @@ import Testing
     ("StoreShadow", "func swap(", "self.proxy.swap(sample)", false),
     ("StoreShadow", "func peekThrowing(", "self.proxy.peekThrowing(sample)", true),
     ("StoreShadow", "func attach(", "self.proxy.attach(clock, label: label)", false),
+    ("StoreShadow", "func submit(", "self.proxy.submit(batch)", false),
+    ("StoreShadow", "func fill(", "self.proxy.fill(samples)", false),
+    ("StoreShadow", "func total(", "self.proxy.total(samples)", true),
   ]
 
   @Test func shadowRetriesIdempotentMethodsOnly() throws {
@@ -279,7 +325,7 @@ import Testing
         #"let text: StaticString = "name=demo\nexports=Clock,Store\nimports=Clock,Store\nheapKiB=64\nbudgetMilliseconds=50\nmethods.Clock="#
       ))
     // One entry point per method: no method number, no switch.
-    #expect(exports.components(separatedBy: "@c(swiftlet_export_").count - 1 == 10)
+    #expect(exports.components(separatedBy: "@c(swiftlet_export_").count - 1 == 13)
     #expect(!exports.contains("switch method"))
     let put = try #require(exports.block(from: "public func swiftletExport_Store_put(", to: "}"))
     #expect(put.contains("let arguments = unsafe arguments.load(as: _Store_put_Arguments.self)\n"))
@@ -315,7 +361,7 @@ import Testing
   /// The kernel fills the export table from one function, in the manifest's order.
   @Test func entryTable() throws {
     let table = try #require(exports.block(from: "public func swiftletDomainEntries(", to: "}"))
-    #expect(table.contains("  guard capacity == 10 else { return 0 }\n"))
+    #expect(table.contains("  guard capacity == 13 else { return 0 }\n"))
     #expect(
       table.contains(
         "  unsafe table[0] = unsafe DomainCall.address(of: swiftletExport_Clock_now)\n"))
@@ -324,8 +370,8 @@ import Testing
         "  unsafe table[4] = unsafe DomainCall.address(of: swiftletExport_Store_put)\n"))
     #expect(
       table.contains(
-        "  unsafe table[9] = unsafe DomainCall.address(of: swiftletExport_Store_attach)\n"))
-    #expect(table.contains("  return 10\n"))
+        "  unsafe table[12] = unsafe DomainCall.address(of: swiftletExport_Store_total)\n"))
+    #expect(table.contains("  return 13\n"))
   }
 
   @Test func interfacesAreSortedByName() {

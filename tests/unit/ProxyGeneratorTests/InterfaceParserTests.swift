@@ -44,6 +44,33 @@ import Testing
       ])
   }
 
+  /// Deques and arrays of the shared heap cross like RRefs: moved (both), lent (arrays),
+  /// and as results; the payload is their element type.
+  @Test func sharedCollections() throws {
+    let found = try methods(
+      """
+      protocol P {
+        func submit(_ batch: consuming RRefDeque<Request, 32>) -> Result<RRefDeque<Request, 32>, RpcError>
+        func sum(of values: borrowing RRefArray<Int, 16>) throws(RpcError) -> RRefArray<Int, 16>
+      }
+      """)
+    #expect(
+      found[0].parameters == [
+        Parameter(
+          label: nil, name: "batch", type: "RRefDeque<Request, 32>",
+          kind: .movedRRef(payload: "Request"))
+      ])
+    #expect(found[0].resultType == "RRefDeque<Request, 32>")
+    #expect(found[0].resultKind == .movedRRef(payload: "Request"))
+    #expect(
+      found[1].parameters == [
+        Parameter(
+          label: "of", name: "values", type: "RRefArray<Int, 16>",
+          kind: .borrowedRRef(payload: "Int"))
+      ])
+    #expect(found[1].resultKind == .movedRRef(payload: "Int"))
+  }
+
   @Test func interfaceParameters() throws {
     let found = try methods(
       """

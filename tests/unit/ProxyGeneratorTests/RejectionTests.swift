@@ -132,7 +132,8 @@ let rejections: [Rejected] = [
     "P.f: parameter 'arguments' has a name the generated code uses for its own variables (\(reservedList)): choose another"
   ),
 
-  // Rule 6: RRefs say consuming or borrowing, nothing else does; RRefs cross alone.
+  // Rule 6: RRefs (and RRefArrays, RRefDeques) say consuming or borrowing, deques only
+  // consuming, nothing else does; they cross alone.
   Rejected(
     "RRef without ownership", parameters: "_ letter: RRef<Letter>",
     "P.f: parameter 'letter' is an RRef, so it must say 'consuming' (move it to the callee) or 'borrowing' (lend it for the call)"
@@ -143,10 +144,12 @@ let rejections: [Rejected] = [
   ),
   Rejected(
     "consuming value", parameters: "_ value: consuming Int",
-    "P.f: parameter 'value' is 'consuming', which only RRef parameters may be"),
+    "P.f: parameter 'value' is 'consuming', which only RRef, RRefArray and RRefDeque parameters may be"
+  ),
   Rejected(
     "borrowing value", parameters: "_ value: borrowing Point",
-    "P.f: parameter 'value' is 'borrowing', which only RRef parameters may be"),
+    "P.f: parameter 'value' is 'borrowing', which only RRef, RRefArray and RRefDeque parameters may be"
+  ),
   Rejected(
     "optional RRef", parameters: "_ letter: RRef<Letter>?",
     "P.f: parameter 'letter' holds an RRef inside another type: an RRef crosses on its own"),
@@ -154,8 +157,30 @@ let rejections: [Rejected] = [
     "RRef in a tuple", parameters: "_ pair: (Int, RRef<Letter>)",
     "P.f: parameter 'pair' holds an RRef inside another type: an RRef crosses on its own"),
   Rejected(
-    "RRefArray", parameters: "_ letters: RRefArray<Letter>",
-    "P.f: parameter 'letters' is RRefArray, not yet supported across calls: pass an RRef"),
+    "RRefArray without a count", parameters: "_ letters: consuming RRefArray<Letter>",
+    "P.f: parameter 'letters' is RRefArray<Letter>: write RRefArray<T, N>"),
+  Rejected(
+    "RRef with two arguments", parameters: "_ letter: consuming RRef<Letter, Int>",
+    "P.f: parameter 'letter' is RRef<Letter, Int>: write RRef<T>"),
+  Rejected(
+    "RRefDeque without ownership", parameters: "_ batch: RRefDeque<Letter, 4>",
+    "P.f: parameter 'batch' is an RRefDeque, so it must say 'consuming' (move it to the callee)"),
+  Rejected(
+    "RRefArray without ownership", parameters: "_ letters: RRefArray<Letter, 4>",
+    "P.f: parameter 'letters' is an RRefArray, so it must say 'consuming' (move it to the callee) or 'borrowing' (lend it for the call)"
+  ),
+  Rejected(
+    "lent RRefDeque", parameters: "_ batch: borrowing RRefDeque<Letter, 4>",
+    "P.f: parameter 'batch' is an RRefDeque, which can be moved ('consuming') but not lent: a borrower could take its elements out; move it and return it"
+  ),
+  Rejected(
+    "optional RRefDeque", parameters: "_ batch: RRefDeque<Letter, 4>?",
+    "P.f: parameter 'batch' holds an RRefDeque inside another type: an RRefDeque crosses on its own"
+  ),
+  Rejected(
+    "RRefArray in a tuple", parameters: "_ pair: (Int, RRefArray<Letter, 2>)",
+    "P.f: parameter 'pair' holds an RRefArray inside another type: an RRefArray crosses on its own"
+  ),
 
   // Rule 7: plain data or a proxy only.
   Rejected(
@@ -228,6 +253,12 @@ let rejections: [Rejected] = [
   Rejected(
     "optional RRef result", member: "  func f() -> Result<RRef<Letter>?, RpcError>",
     "P.f: its result holds an RRef inside another type: an RRef crosses on its own"),
+  Rejected(
+    "optional RRefDeque result", member: "  func f() -> Result<RRefDeque<Letter, 4>?, RpcError>",
+    "P.f: its result holds an RRefDeque inside another type: an RRefDeque crosses on its own"),
+  Rejected(
+    "RRefDeque result without a count", member: "  func f() throws(RpcError) -> RRefDeque<Letter>",
+    "P.f: its result is RRefDeque<Letter>: write RRefDeque<T, N>"),
 
   // Rule 8: the Idempotent marker is well formed and not on a method that moves an RRef.
   Rejected(
@@ -236,6 +267,12 @@ let rejections: [Rejected] = [
       "  /// Stamps it.\n  /// - Idempotent: stamping twice is harmless.\n  func f(_ letter: consuming RRef<Letter>) -> Result<Int, RpcError>",
     line: 4,
     "P.f is marked Idempotent but moves the RRef 'letter': the first try consumes it, so the call can never be retried"
+  ),
+  Rejected(
+    "Idempotent on a consuming RRefDeque",
+    member:
+      "  /// - Idempotent: it only counts.\n  func f(_ batch: consuming RRefDeque<Letter, 4>) -> Result<Int, RpcError>",
+    "P.f is marked Idempotent but moves the RRefDeque 'batch': the first try consumes it, so the call can never be retried"
   ),
   Rejected(
     "Idempotent without a colon", member: "  /// - Idempotent\n  func f() -> Result<Int, RpcError>",

@@ -171,7 +171,7 @@ public enum CodeGenerator {
         out += "    defer { \(parameter.name).endLend() }\n"
       }
     }
-    var invoke = "unsafe DomainCall.invoke(handle, method: \(method.index)"
+    var invoke = "unsafe DomainCall.invoke(self.handle, method: \(method.index)"
     if !method.parameters.isEmpty {
       let arguments = method.parameters.map { parameter -> String in
         switch parameter.kind {

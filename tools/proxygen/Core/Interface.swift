@@ -5,10 +5,11 @@
 public enum CrossingKind: Equatable, Sendable {
   /// Copied: a plain-data (BitwiseCopyable) value. The compiler checks that it is.
   case value
-  /// An RRef whose ownership moves to the receiver (`consuming RRef<T>`, or an RRef
-  /// result, which moves to the caller).
+  /// An RRef, RRefArray or RRefDeque whose ownership moves to the receiver
+  /// (`consuming RRef<T>`, or such a result, which moves to the caller); a deque's
+  /// elements move with it. `payload` is `T`.
   case movedRRef(payload: String)
-  /// An RRef lent for the call (`borrowing RRef<T>`): its owner keeps it.
+  /// An RRef or RRefArray lent for the call (`borrowing RRef<T>`): its owner keeps it.
   case borrowedRRef(payload: String)
   /// A reference to another interface, as its proxy (`GreeterProxy`).
   case interface(String)

@@ -17,16 +17,17 @@
 //  5. A parameter is not variadic, not `inout` (a call cannot write back into the
 //     caller's memory: return the new value), has no default value and no attributes,
 //     and is not named like the generated code's own variables (`reservedNames`).
-//  6. An RRef parameter says `consuming` (moved to the callee) or `borrowing` (lent for
-//     the call); no other parameter has an ownership modifier. An RRef crosses on its
-//     own, not inside an optional or a tuple.
+//  6. An RRef, RRefArray or RRefDeque parameter says `consuming` (moved to the callee)
+//     or `borrowing` (lent for the call); an RRefDeque can only be moved, since a
+//     borrower could take elements out of it. No other parameter has an ownership
+//     modifier. These cross on their own, not inside an optional or a tuple.
 //  7. Every other parameter and result is plain data: not String, Array, Dictionary,
 //     Set, a closure, `any`/`some`, Any or AnyObject (they hold heap memory or code).
 //     An interface crosses as its proxy (`GreeterProxy`), never as the protocol. The
 //     compiler checks the rest: the generated argument structs are BitwiseCopyable.
 //  8. A method whose doc comment has a line `/// - Idempotent: <why>` may be retried
-//     by the shadow (CodeGenerator) after a restart. A method that moves an RRef
-//     cannot be: the first try consumed it.
+//     by the shadow (CodeGenerator) after a restart. A method that moves an RRef (or an
+//     RRefArray or RRefDeque) cannot be: the first try consumed it.
 import SwiftParser
 import SwiftSyntax
 
@@ -218,25 +219,35 @@ private struct Reader {
         "\(place) may not be inout: a call cannot write into the caller's memory; return the new value (or lend an RRef)"
       )
     }
-    if let payload = rrefPayload(type) {
+    if let shared = try sharedObject(
+      type, fail: { reason in fail(parameter, "\(place) \(reason)") })
+    {
       switch ownership {
       case "consuming":
         return Parameter(
           label: label, name: name, type: type.trimmedDescription,
-          kind: .movedRRef(payload: payload))
+          kind: .movedRRef(payload: shared.payload))
+      case "borrowing" where shared.container == "RRefDeque":
+        throw fail(
+          parameter,
+          "\(place) is an RRefDeque, which can be moved ('consuming') but not lent: a borrower could take its elements out; move it and return it"
+        )
       case "borrowing":
         return Parameter(
           label: label, name: name, type: type.trimmedDescription,
-          kind: .borrowedRRef(payload: payload))
+          kind: .borrowedRRef(payload: shared.payload))
       default:
-        throw fail(
-          parameter,
-          "\(place) is an RRef, so it must say 'consuming' (move it to the callee) or 'borrowing' (lend it for the call)"
-        )
+        let choices =
+          shared.container == "RRefDeque"
+          ? "'consuming' (move it to the callee)"
+          : "'consuming' (move it to the callee) or 'borrowing' (lend it for the call)"
+        throw fail(parameter, "\(place) is an \(shared.container), so it must say \(choices)")
       }
     }
     if let ownership {
-      throw fail(parameter, "\(place) is '\(ownership)', which only RRef parameters may be")
+      throw fail(
+        parameter,
+        "\(place) is '\(ownership)', which only RRef, RRefArray and RRefDeque parameters may be")
     }
     let kind = try crossingKind(of: type) { reason in fail(parameter, "\(place) \(reason)") }
     return Parameter(label: label, name: name, type: type.trimmedDescription, kind: kind)
@@ -271,7 +282,10 @@ private struct Reader {
     }
     let text = success.trimmedDescription
     if text == "Void" || text == "()" { return ("Void", .value) }
-    if let payload = rrefPayload(success) { return (text, .movedRRef(payload: payload)) }
+    let resultFail = { (reason: String) in fail(returnClause, "\(place): its result \(reason)") }
+    if let shared = try sharedObject(success, fail: resultFail) {
+      return (text, .movedRRef(payload: shared.payload))
+    }
     let kind = try crossingKind(of: success) { reason in
       fail(returnClause, "\(place): its result \(reason)")
     }
@@ -288,15 +302,28 @@ private struct Reader {
     return (success, failure)
   }
 
-  /// The payload type of `RRef<T>`, or nil for any other type.
-  func rrefPayload(_ type: TypeSyntax) -> String? {
-    guard let identifier = type.as(IdentifierTypeSyntax.self), identifier.name.text == "RRef",
-      let arguments = identifier.genericArgumentClause?.arguments, arguments.count == 1
+  /// The shared-heap types that cross on their own, and how many type arguments each
+  /// takes: the payload, and for the collections their capacity.
+  static let sharedObjects = ["RRef": 1, "RRefArray": 2, "RRefDeque": 2]
+
+  /// Which shared-heap type `type` is (`RRef<T>`, `RRefArray<T, N>`, `RRefDeque<T, N>`)
+  /// and its payload type `T`; nil for any other type.
+  func sharedObject(
+    _ type: TypeSyntax, fail: (String) -> GeneratorError
+  ) throws(GeneratorError) -> (container: String, payload: String)? {
+    guard let identifier = type.as(IdentifierTypeSyntax.self),
+      let count = Reader.sharedObjects[identifier.name.text]
     else { return nil }
-    return arguments.first?.argument.trimmedDescription
+    let container = identifier.name.text
+    let arguments = identifier.genericArgumentClause?.arguments.map(\.argument) ?? []
+    guard arguments.count == count, let payload = arguments.first?.trimmedDescription else {
+      let form = count == 1 ? "\(container)<T>" : "\(container)<T, N>"
+      throw fail("is \(type.trimmedDescription): write \(form)")
+    }
+    return (container, payload)
   }
 
-  // Rules 6 and 7, for a type that is not an RRef at the top.
+  // Rules 6 and 7, for a type that is not an RRef (or RRefArray, RRefDeque) at the top.
   func crossingKind(
     of type: TypeSyntax, fail: (String) -> GeneratorError
   ) throws(GeneratorError) -> CrossingKind {
@@ -334,11 +361,8 @@ private struct Reader {
     if name.hasSuffix("Proxy"), interfaceNames.contains(String(name.dropLast(5))) {
       return .interface(String(name.dropLast(5)))
     }
-    if name == "RRef" {
-      throw fail("holds an RRef inside another type: an RRef crosses on its own")
-    }
-    if ["RRefArray", "RRefDeque"].contains(name) {
-      throw fail("is \(name), not yet supported across calls: pass an RRef")
+    if Reader.sharedObjects[name] != nil {
+      throw fail("holds an \(name) inside another type: an \(name) crosses on its own")
     }
     // Optional<String>, InlineArray<4, Letter>: the type arguments cross too.
     for argument in identifier.genericArgumentClause?.arguments ?? [] {
@@ -387,7 +411,7 @@ private struct Reader {
       if case .movedRRef = parameter.kind {
         throw fail(
           line: markerLine,
-          "\(place) is marked Idempotent but moves the RRef '\(parameter.name)': the first try consumes it, so the call can never be retried"
+          "\(place) is marked Idempotent but moves the \(parameter.type.prefix { $0 != "<" }) '\(parameter.name)': the first try consumes it, so the call can never be retried"
         )
       }
     }
