@@ -93,4 +93,11 @@ public protocol BlockDevice {
   /// Makes every acknowledged write durable. Returns `.ok` when they are (at once if
   /// the device has no write cache to flush), or the device's error.
   func flush() -> Result<BlockStatus, RpcError>
+
+  /// Does a batch of reads and writes, up to 32 at once in flight at the device, and
+  /// gives the batch back with every request's status set, in the order given. For
+  /// throughput: one call and one device notification for the whole batch.
+  func submit(_ batch: consuming RRefDeque<BlockRequest, 32>) -> Result<
+    RRefDeque<BlockRequest, 32>, RpcError
+  >
 }

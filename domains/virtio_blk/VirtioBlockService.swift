@@ -11,9 +11,19 @@ import Virtio
 
 final class VirtioBlockService: BlockDevice {
   /// nil if there is no usable disk; every request then says `.noDevice`.
-  private let disk: VirtioDisk?
+  private var disk: VirtioDisk?
 
-  init() {
+  init() { startDevice() }
+
+  /// A device that broke the queue protocol, or stopped answering, is reset and set up
+  /// again: the reset also makes it forget the requests it still held, whose buffers
+  /// have gone back to their callers.
+  private func restartDevice() {
+    DomainKernel.log("virtio-blk: the device misbehaved; resetting it")
+    startDevice()
+  }
+
+  private func startDevice() {
     switch VirtioDisk.start() {
     case .success(let disk):
       self.disk = disk
@@ -48,6 +58,17 @@ final class VirtioBlockService: BlockDevice {
     return .success(request)
   }
 
+  func submit(_ batch: consuming RRefDeque<BlockRequest, 32>) -> Result<
+    RRefDeque<BlockRequest, 32>, RpcError
+  > {
+    guard let disk else {
+      BlockBatch.markAll(batch, .noDevice)
+      return .success(batch)
+    }
+    if !BlockBatch(disk: disk).run(batch) { restartDevice() }
+    return .success(batch)
+  }
+
   func flush() -> Result<BlockStatus, RpcError> {
     guard let disk else { return .success(.noDevice) }
     do {
@@ -77,6 +98,9 @@ final class VirtioBlockService: BlockDevice {
     do {
       try disk.driver.perform(request, waiting: disk.waitForInterrupt)
       return .ok
+    } catch .deviceMisbehaved, .timedOut {
+      restartDevice()
+      return .ioError
     } catch {
       return Self.status(of: error)
     }

@@ -32,23 +32,28 @@ enum Benchmark {
   /// Like `measure`, for operations that wait for a device: reports `name`, the elapsed
   /// ticks per operation (wall clock in tsc mode), and `busyName`, the ticks the CPU was
   /// not halted in the idle thread (under -icount: the instructions the operation ran).
+  /// Each of `body`'s iterations does `perIteration` operations (a batch of requests); it
+  /// gets enough iterations for about `batch` operations.
   static func measureWaiting(
     _ name: StaticString, busy busyName: StaticString, baseline: StaticString,
-    _ body: (Int) -> Void
+    perIteration: Int = 1, _ body: (Int) -> Void
   ) {
     body(1)
+    let iterations = max(1, batch / perIteration)
+    let operations = UInt64(iterations * perIteration)
     var elapsed: [UInt64] = []
     var busy: [UInt64] = []
     for _ in 0..<samples {
       let idle = Scheduler.idleTicks
       let start = CPU.timestamp
-      body(batch)
+      body(iterations)
       let ticks = CPU.timestamp &- start
-      elapsed.append(ticks * 100 / UInt64(batch))
-      busy.append((ticks &- (Scheduler.idleTicks &- idle)) * 100 / UInt64(batch))
+      elapsed.append(ticks * 100 / operations)
+      busy.append((ticks &- (Scheduler.idleTicks &- idle)) * 100 / operations)
     }
-    report(name, baseline: baseline, hundredths: elapsed, iterations: samples * batch)
-    report(busyName, baseline: baseline, hundredths: busy, iterations: samples * batch)
+    let count = samples * Int(operations)
+    report(name, baseline: baseline, hundredths: elapsed, iterations: count)
+    report(busyName, baseline: baseline, hundredths: busy, iterations: count)
   }
 
   /// Reports samples taken one operation at a time (for slow operations).

@@ -24,7 +24,10 @@ enum SharedMemory {
     _ = heap.addRegion(base: base, size: frameCount * Int(Paging.pageSize))
   }
 
-  static var caller: DomainOwner { DomainOwner(UInt32(DomainCall.currentDomain.rawValue)) }
+  static var caller: DomainOwner { owner(DomainCall.currentDomain) }
+
+  /// How the registry names `domain` as an owner.
+  static func owner(_ domain: DomainID) -> DomainOwner { DomainOwner(UInt32(domain.rawValue)) }
 
   static func statistics(for owner: DomainOwner) -> SharedOwnerStatistics {
     withInterruptsDisabled { heap.statistics(for: owner) }
@@ -40,7 +43,7 @@ enum SharedMemory {
   /// borrow's end.
   @discardableResult
   static func reclaim(_ domain: DomainID) -> (freed: Int, bytes: Int, orphaned: Int) {
-    withInterruptsDisabled { heap.reclaim(owner: DomainOwner(UInt32(domain.rawValue))) }
+    withInterruptsDisabled { heap.reclaim(owner: owner(domain)) }
   }
 
   /// Runs a registry operation; a refusal is the caller's bug, reported with `what`.

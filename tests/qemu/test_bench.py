@@ -18,7 +18,8 @@ EXPECTED = {
     "interrupt.self_ipi_round_trip", "domain.crash_to_error", "domain.restart",
     "domain.load_image",
     "block.read_sequential", "block.read_sequential.busy", "block.read_random",
-    "block.read_random.busy",
+    "block.read_random.busy", "block.read_sequential_batch32", "block.read_sequential_batch32.busy",
+    "block.read_random_batch32", "block.read_random_batch32.busy",
 }
 
 

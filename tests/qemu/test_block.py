@@ -13,7 +13,8 @@ from conftest import ROOT, SUCCESS, boot
 
 DISKIMAGE = ROOT / "scripts" / "diskimage.py"
 # The ranges kernel/test/BlockTests.swift rewrites: (first block, count, generation).
-WRITTEN = [(1000, 64, 7)]
+WRITTEN = [(1000, 64, 7), (2000, 32, 9)]
+STARTED = "[info] [virtio_blk] virtio-blk: 16384 blocks of 4 KiB (64 MiB), writable"
 OTHER_DOMAINS = ["client", "counter", "crasher", "hello"]
 
 
@@ -35,6 +36,15 @@ def test_block_tests_pass(block_run):
     assert problem is None, problem + run.tail()
     results = run.test_results()
     assert len(results) >= 4 and all(passed for passed, _ in results.values()), run.tail()
+
+
+def test_the_driver_crashed_mid_batch_and_started_again(block_run):
+    _, run = block_run
+    assert run.test_results().get("block.crash_mid_batch_recovers", (False,))[0], run.tail()
+    crashes = [line for line in run.lines if line.startswith("[warning] domain 'virtio_blk' crashed")]
+    assert len(crashes) == 1, run.tail()
+    assert sum(line.startswith(STARTED) for line in run.lines) == 2, "no second start" + run.tail()
+    assert any("revoked from domain" in line for line in run.lines), "device not revoked" + run.tail()
 
 
 def test_the_acknowledged_writes_landed_and_nothing_else_changed(block_run):
