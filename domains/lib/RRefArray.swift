@@ -57,12 +57,18 @@ public struct RRefArray<T: BitwiseCopyable, let N: Int>: ~Copyable {
   public var borrows: UInt32 { storage.borrows }
 }
 
-/// The deque's bookkeeping, in the shared heap with it.
+/// The deque's bookkeeping, in the shared heap with it. RRefDeque reads and writes its
+/// fields in place, at the offsets below (a copy of the whole ring per push or pop
+/// cost more than a thousand instructions for 32 elements).
 @frozen
 public struct RRefDequeStorage<let N: Int>: BitwiseCopyable {
   var head = 0
   var count = 0
   var elements = InlineArray<N, UInt>(repeating: 0)
+
+  static var headOffset: Int { 0 }
+  static var countOffset: Int { 8 }
+  static func elementOffset(_ slot: Int) -> Int { 16 + 8 * slot }
 }
 
 @frozen
@@ -70,16 +76,39 @@ public struct RRefDeque<T: BitwiseCopyable, let N: Int>: ~Copyable {
   /// The ring's shared-heap address, managed here like RRef's (this file is trusted).
   private let address: UInt
 
-  private var ring: RRefDequeStorage<N> {
-    get { unsafe UnsafeMutableRawPointer(bitPattern: address)!.load(as: RRefDequeStorage<N>.self) }
+  private var base: UnsafeMutableRawPointer { unsafe UnsafeMutableRawPointer(bitPattern: address)! }
+
+  private var head: Int {
+    get { unsafe base.load(fromByteOffset: RRefDequeStorage<N>.headOffset, as: Int.self) }
     nonmutating set {
-      unsafe UnsafeMutableRawPointer(bitPattern: address)!.storeBytes(
-        of: newValue, as: RRefDequeStorage<N>.self)
+      unsafe base.storeBytes(
+        of: newValue, toByteOffset: RRefDequeStorage<N>.headOffset, as: Int.self)
     }
+  }
+
+  private var storedCount: Int {
+    get { unsafe base.load(fromByteOffset: RRefDequeStorage<N>.countOffset, as: Int.self) }
+    nonmutating set {
+      unsafe base.storeBytes(
+        of: newValue, toByteOffset: RRefDequeStorage<N>.countOffset, as: Int.self)
+    }
+  }
+
+  /// The address of the RRef in ring slot `slot` (0 ..< N).
+  private func element(_ slot: Int) -> UInt {
+    unsafe base.load(fromByteOffset: RRefDequeStorage<N>.elementOffset(slot), as: UInt.self)
+  }
+
+  private func setElement(_ slot: Int, _ element: UInt) {
+    unsafe base.storeBytes(
+      of: element, toByteOffset: RRefDequeStorage<N>.elementOffset(slot), as: UInt.self)
   }
 
   /// An empty deque, or nil if the shared heap is full.
   public init?() {
+    precondition(
+      MemoryLayout<RRefDequeStorage<N>>.size == RRefDequeStorage<N>.elementOffset(N),
+      "RRefDeque: the ring's layout is not the one its accessors assume")
     guard let storage = RRef(RRefDequeStorage<N>()) else { return nil }
     address = storage.transfer().address
   }
@@ -91,9 +120,9 @@ public struct RRefDeque<T: BitwiseCopyable, let N: Int>: ~Copyable {
     let me = thisDomainID()
     unsafe UnsafeMutableRawPointer(bitPattern: address)!.storeBytes(
       of: me, toByteOffset: RRefHeader.ownerOffset, as: UInt32.self)
-    let ring = self.ring
-    for offset in 0..<ring.count {
-      unsafe UnsafeMutableRawPointer(bitPattern: ring.elements[(ring.head + offset) % N])!
+    let head = self.head
+    for offset in 0..<storedCount {
+      unsafe UnsafeMutableRawPointer(bitPattern: element((head + offset) % N))!
         .storeBytes(of: me, toByteOffset: RRefHeader.ownerOffset, as: UInt32.self)
     }
   }
@@ -110,29 +139,28 @@ public struct RRefDeque<T: BitwiseCopyable, let N: Int>: ~Copyable {
     unsafe kernelRRefFree(UnsafeMutableRawPointer(bitPattern: address))
   }
 
-  public var count: Int { ring.count }
+  public var count: Int { storedCount }
   public var isFull: Bool { count == N }
   public var isEmpty: Bool { count == 0 }
 
   /// Appends `element`, or hands it back if the deque is full.
   public func pushBack(_ element: consuming RRef<T>) -> RRef<T>? {
-    var ring = self.ring
-    guard ring.count < N else { return element }
-    ring.elements[(ring.head + ring.count) % N] = element.transfer().address
-    ring.count += 1
-    self.ring = ring
+    let count = storedCount
+    guard count < N else { return element }
+    setElement((head + count) % N, element.transfer().address)
+    storedCount = count + 1
     return nil
   }
 
   /// Takes the first element out, or nil if the deque is empty.
   public func popFront() -> RRef<T>? {
-    var ring = self.ring
-    guard ring.count > 0 else { return nil }
-    let element = ring.elements[ring.head]
-    ring.head = (ring.head + 1) % N
-    ring.count -= 1
-    self.ring = ring
-    return RRef(owned: RRefTransfer(address: element))
+    let count = storedCount
+    guard count > 0 else { return nil }
+    let head = self.head
+    let first = element(head)
+    self.head = (head + 1) % N
+    storedCount = count - 1
+    return RRef(owned: RRefTransfer(address: first))
   }
 
   /// Gives the deque up for a move; the receiver adopts it and its elements.
