@@ -161,7 +161,7 @@ def chart(records, anchors, mode, path):
     for i, v in enumerate(values):
         ax.text(v * 1.05, i, f"{v:,.0f}", va="center", fontsize=8)
     unit = "instructions (QEMU icount)" if mode == "icount" else "TSC ticks (QEMU)"
-    ax.set_xlabel(f"per operation, log scale: Swiftlet in {unit}; others in cycles on real hardware")
+    ax.set_xlabel(f"per operation, log scale:\nSwiftlet in {unit}; others in cycles on real hardware")
     ax.set_title("Swiftlet's cost of isolation beside published figures")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
