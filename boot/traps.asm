@@ -31,8 +31,9 @@ extern trap_dispatch
 
 RED_ZONE equ 128
 ; What the trap path may use below the hopped frame: the registers and SSE state
-; (648 bytes) and the deepest handler (a watchdog crash in the tick), with a margin.
-TRAP_STACK_ROOM equ 4096
+; (648 bytes) and the deepest handler, a domain crash with its log line, about 3.2 KiB
+; in all as measured on the IST; with a margin for handlers to grow.
+TRAP_STACK_ROOM equ 6 * 1024
 
 ; Vectors whose CPU frame carries an error code.
 %define HAS_ERROR(v) ((v) == 8 || (v) == 10 || (v) == 11 || (v) == 12 || (v) == 13 || (v) == 14 || (v) == 17 || (v) == 21 || (v) == 29 || (v) == 30)
