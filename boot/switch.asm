@@ -14,9 +14,9 @@ bits 64
 section .text
 
 ; void context_switch(uint64_t *save_rsp, const uint64_t *load)
-; load[0] is the next thread's saved rsp, load[1] the bottom of its stack, which the trap
-; path checks its room against (boot/traps.asm, trap_stack_bottom).
-extern trap_stack_bottom
+; load[0] is the next thread's saved rsp, load[1] the bottom of its stack; `load` becomes
+; running_stack, which the trap path checks its room against (boot/traps.asm).
+extern running_stack
 global context_switch
 context_switch:
     push rbp
@@ -29,8 +29,7 @@ context_switch:
     stmxcsr [rsp]
     fnstcw [rsp + 4]
     mov [rdi], rsp
-    mov rax, [rsi + 8]
-    mov [rel trap_stack_bottom], rax
+    mov [rel running_stack], rsi
     mov rsp, [rsi]
     ldmxcsr [rsp]
     fldcw [rsp + 4]

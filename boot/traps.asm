@@ -18,7 +18,7 @@
 ; there: the fault would look like the interrupted code's (a domain crash), and
 ; containing it would abandon the interrupt half-entered, its end-of-interrupt never
 ; sent. So a hop that would leave less than TRAP_STACK_ROOM above the running
-; thread's stack bottom (trap_stack_bottom, which context_switch keeps current) stays
+; thread's stack bottom (from running_stack, which context_switch keeps current) stays
 ; on the IST instead; the handler runs there and the scheduler does not switch threads
 ; at the end of it (kernel/arch/Interrupts.swift).
 ;
@@ -70,8 +70,10 @@ trap_hop:
     sub rax, RED_ZONE
     and rax, ~0xF                   ; the CPU aligns its frame too
     sub rax, 9 * 8
-    lea rdx, [rax - TRAP_STACK_ROOM]
-    cmp rdx, [rel trap_stack_bottom]
+    mov rdx, [rel running_stack]
+    mov rdx, [rdx + 8]              ; the running thread's stack bottom
+    add rdx, TRAP_STACK_ROOM
+    cmp rax, rdx
     jb .stay                        ; too deep in its stack: take the trap on the IST
 %assign i 0
 %rep 9
@@ -135,12 +137,15 @@ trap_common:
     iretq
 
 section .data
-; The lowest address of the running thread's stack (above its guard page). The boot
-; code runs on the boot stack until the scheduler's first switch.
+; The running thread's stack record: its saved rsp and the lowest address of its stack
+; (above its guard page), the first two words of its control block
+; (kernel/sched/Thread.swift, ThreadControl). Until the scheduler's first switch the
+; boot code runs on the boot stack, described by a record of its own.
 extern boot_stack_bottom
-global trap_stack_bottom
+global running_stack
 align 8
-trap_stack_bottom:  dq boot_stack_bottom
+running_stack:      dq boot_stack
+boot_stack:         dq 0, boot_stack_bottom
 
 section .rodata
 align 8
