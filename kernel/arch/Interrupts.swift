@@ -30,7 +30,7 @@ enum Interrupts {
   nonisolated(unsafe) static var afterInterrupt: () -> Void = {}
   /// The interrupt stack (IST1) that traps stay on when the thread's stack is too full.
   nonisolated(unsafe) private static var interruptStack: Range<UInt64> = 0..<0
-  static let interruptStackSize: UInt64 = 16 * 1024
+  private static let interruptStackSize: UInt64 = 16 * 1024
 
   /// Silences the PICs and brings up the local and I/O APICs. Interrupts stay disabled.
   static func setUp() {

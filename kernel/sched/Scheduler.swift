@@ -5,7 +5,8 @@
 ///   most `quantumTicks` timer ticks before the tick preempts it.
 /// - A thread runs until it blocks (a wait queue, `sleep`, `join`), yields, finishes,
 ///   or is preempted. Preemption happens only at the end of an interrupt, after the
-///   end-of-interrupt, on the interrupted thread's stack (which holds its full state).
+///   end-of-interrupt, on the interrupted thread's stack (which holds its full state),
+///   never from a trap that stayed on the interrupt stack (arch/Interrupts.swift).
 /// - Waking a thread of higher priority than the running one preempts at the next
 ///   chance: at once from thread code, at the end of the interrupt from a handler.
 /// - The idle thread runs when nothing else is ready and halts the CPU until an
