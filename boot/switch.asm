@@ -13,7 +13,10 @@
 bits 64
 section .text
 
-; void context_switch(uint64_t *save_rsp, uint64_t load_rsp)
+; void context_switch(uint64_t *save_rsp, const uint64_t *load)
+; load[0] is the next thread's saved rsp, load[1] the bottom of its stack; `load` becomes
+; running_stack, which the trap path checks its room against (boot/traps.asm).
+extern running_stack
 global context_switch
 context_switch:
     push rbp
@@ -26,7 +29,8 @@ context_switch:
     stmxcsr [rsp]
     fnstcw [rsp + 4]
     mov [rdi], rsp
-    mov rsp, rsi
+    mov [rel running_stack], rsi
+    mov rsp, [rsi]
     ldmxcsr [rsp]
     fldcw [rsp + 4]
     add rsp, 8

@@ -12,6 +12,16 @@
 ; trap_ist_index below is the one place that says which vector uses which stack; the IDT
 ; is built from it (kernel/arch/InterruptTable.swift).
 ;
+; A hop needs room: the frame, the registers, the SSE state and the handler's own calls
+; all go below the interrupted rsp, and code deep in its stack (a domain recursing
+; toward its guard page) may have less than that left. The trap path must never fault
+; there: the fault would look like the interrupted code's (a domain crash), and
+; containing it would abandon the interrupt half-entered, its end-of-interrupt never
+; sent. So a hop that would leave less than TRAP_STACK_ROOM above the running
+; thread's stack bottom (from running_stack, which context_switch keeps current) stays
+; on the IST instead; the handler runs there and the scheduler does not switch threads
+; at the end of it (kernel/arch/Interrupts.swift).
+;
 ; TrapFrame layout, lowest address first (kernel/arch/TrapFrame.swift mirrors it):
 ;   r15 r14 r13 r12 r11 r10 r9 r8 rbp rdi rsi rdx rcx rbx rax vector error rip cs rflags rsp ss
 ; Below it sits the 512-byte fxsave area with the interrupted SSE state.
@@ -20,6 +30,10 @@ bits 64
 extern trap_dispatch
 
 RED_ZONE equ 128
+; What the trap path may use below the hopped frame: the registers and SSE state
+; (648 bytes) and the deepest handler, a domain crash with its log line, about 3.2 KiB
+; in all as measured on the IST; with a margin for handlers to grow.
+TRAP_STACK_ROOM equ 6 * 1024
 
 ; Vectors whose CPU frame carries an error code.
 %define HAS_ERROR(v) ((v) == 8 || (v) == 10 || (v) == 11 || (v) == 12 || (v) == 13 || (v) == 14 || (v) == 17 || (v) == 21 || (v) == 29 || (v) == 30)
@@ -56,6 +70,11 @@ trap_hop:
     sub rax, RED_ZONE
     and rax, ~0xF                   ; the CPU aligns its frame too
     sub rax, 9 * 8
+    mov rdx, [rel running_stack]
+    mov rdx, [rdx + 8]              ; the running thread's stack bottom
+    add rdx, TRAP_STACK_ROOM
+    cmp rax, rdx
+    jb .stay                        ; too deep in its stack: take the trap on the IST
 %assign i 0
 %rep 9
     mov rdx, [rsp + i * 8]
@@ -63,6 +82,7 @@ trap_hop:
 %assign i i + 1
 %endrep
     mov rsp, rax
+.stay:
     pop rdx
     pop rax
     ; fall through
@@ -115,6 +135,17 @@ trap_common:
     pop rax
     add rsp, 16                     ; vector and error
     iretq
+
+section .data
+; The running thread's stack record: its saved rsp and the lowest address of its stack
+; (above its guard page), the first two words of its control block
+; (kernel/sched/Thread.swift, ThreadControl). Until the scheduler's first switch the
+; boot code runs on the boot stack, described by a record of its own.
+extern boot_stack_bottom
+global running_stack
+align 8
+running_stack:      dq boot_stack
+boot_stack:         dq 0, boot_stack_bottom
 
 section .rodata
 align 8

@@ -9,6 +9,8 @@
 ///   0xFF        the local APIC's spurious vector
 /// Handlers run on the interrupted thread's stack with interrupts disabled, must not
 /// block, and should be short; the end-of-interrupt is sent after the handler returns.
+/// When that stack is nearly full they run on the interrupt stack instead, and the
+/// scheduler does not switch threads at their end (boot/traps.asm).
 typealias InterruptHandler = (inout TrapFrame) -> Void
 
 enum Interrupts {
@@ -23,13 +25,18 @@ enum Interrupts {
   nonisolated(unsafe) private(set) static var counts: [UInt64] = []
   nonisolated(unsafe) private(set) static var unexpected: UInt64 = 0
   nonisolated(unsafe) private static var nextDeviceVector = deviceVectors.lowerBound
-  /// Runs at the end of every interrupt, after the end-of-interrupt: where the
-  /// scheduler preempts.
+  /// Runs at the end of every interrupt taken on its thread's stack, after the
+  /// end-of-interrupt: where the scheduler preempts.
   nonisolated(unsafe) static var afterInterrupt: () -> Void = {}
+  /// The interrupt stack (IST1) that traps stay on when the thread's stack is too full.
+  nonisolated(unsafe) private static var interruptStack: Range<UInt64> = 0..<0
+  private static let interruptStackSize: UInt64 = 16 * 1024
 
   /// Silences the PICs and brings up the local and I/O APICs. Interrupts stay disabled.
   static func setUp() {
     handlers = Array(repeating: nil, count: InterruptTable.vectorCount)
+    let stack = LinkerAddress.interruptStack1.value
+    interruptStack = stack..<stack + interruptStackSize
     counts = Array(repeating: 0, count: InterruptTable.vectorCount)
     LegacyPIC.disable()
     LocalAPIC.enable()
@@ -76,6 +83,16 @@ enum Interrupts {
       unexpected &+= 1
     }
     LocalAPIC.endOfInterrupt()
+    // A frame on the interrupt stack must be returned from before the next trap reuses
+    // that stack: no switching away from it. A requested preemption waits for the next
+    // interrupt taken on the thread's stack, or the thread's next yield or block.
+    guard !isOnInterruptStack(&frame) else { return }
     afterInterrupt()
+  }
+
+  /// Whether `frame` is on the interrupt stack rather than its thread's.
+  @inline(__always)
+  static func isOnInterruptStack(_ frame: inout TrapFrame) -> Bool {
+    interruptStack.contains(withUnsafeMutablePointer(to: &frame) { UInt64(UInt(bitPattern: $0)) })
   }
 }

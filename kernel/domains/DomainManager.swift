@@ -276,7 +276,14 @@ enum DomainManager {
   }
 
   /// An exception in domain code: contain it. False if the kernel itself faulted.
+  ///
+  /// Domain code runs with interrupts enabled. A fault with them disabled is the
+  /// kernel's own, in an interrupt handler or a critical section, even when a domain
+  /// was interrupted: containing it would abandon that work half done (an interrupt
+  /// never acknowledged, a queue half changed), so it is not contained.
   static func handleException(_ frame: inout TrapFrame) -> Bool {
+    let interruptFlag: UInt64 = 1 << 9
+    guard frame.rflags & interruptFlag != 0 else { return false }
     guard let domain = current, domain.state == .running else { return false }
     let vector = ExceptionVector(rawValue: frame.vector)
     var why: TextLine = "\(vector?.name ?? "exception") at \(hex: frame.rip)"

@@ -5,7 +5,8 @@
 ///   most `quantumTicks` timer ticks before the tick preempts it.
 /// - A thread runs until it blocks (a wait queue, `sleep`, `join`), yields, finishes,
 ///   or is preempted. Preemption happens only at the end of an interrupt, after the
-///   end-of-interrupt, on the interrupted thread's stack (which holds its full state).
+///   end-of-interrupt, on the interrupted thread's stack (which holds its full state),
+///   never from a trap that stayed on the interrupt stack (arch/Interrupts.swift).
 /// - Waking a thread of higher priority than the running one preempts at the next
 ///   chance: at once from thread code, at the end of the interrupt from a handler.
 /// - The idle thread runs when nothing else is ready and halts the CPU until an
@@ -13,7 +14,7 @@
 /// - All of this state changes only with interrupts disabled (sched/InterruptLock.swift).
 
 @_extern(c, "context_switch")
-private func contextSwitch(_ save: UnsafeMutablePointer<UInt64>, _ load: UInt64)
+private func contextSwitch(_ save: UnsafeMutablePointer<UInt64>, _ load: UnsafePointer<UInt64>)
 @_extern(c, "thread_trampoline") private func threadTrampoline()
 @_extern(c, "thread_kill_trampoline") private func threadKillTrampoline()
 
@@ -133,7 +134,7 @@ enum Scheduler {
   /// Makes the best ready thread (or idle) current and returns where to save the old
   /// stack pointer and which one to load, holding no reference once it returns.
   @inline(never)
-  private static func takeNextContext() -> (UnsafeMutablePointer<UInt64>, UInt64) {
+  private static func takeNextContext() -> (UnsafeMutablePointer<UInt64>, UnsafePointer<UInt64>) {
     let current = running!
     let next = takeNext(atLeast: .low) ?? idle!
     next.pointee.state = .running
@@ -141,7 +142,7 @@ enum Scheduler {
     running = next
     quantumLeft = quantumTicks
     switches &+= 1
-    return (stackPointerSlot(current), next.pointee.savedStackPointer)
+    return (stackPointerSlot(current), UnsafePointer(stackPointerSlot(next)))
   }
 
   // MARK: - For wait queues and interrupts (interrupts disabled)
@@ -237,13 +238,14 @@ enum Scheduler {
     running = next
     switches &+= 1
     swapDomainState(from: previous, to: next)
-    contextSwitch(stackPointerSlot(previous), next.pointee.savedStackPointer)
+    contextSwitch(stackPointerSlot(previous), UnsafePointer(stackPointerSlot(next)))
     // Running as `previous` again, switched back to by someone.
     if !finished.isEmpty { reapFinished() }
   }
 
-  /// Where `context_switch` stores a thread's stack pointer: its control block's
-  /// first field, a fixed address (see `ThreadControl.savedStackPointer`).
+  /// Where `context_switch` stores a thread's stack pointer, and loads it and the stack's
+  /// bottom from: its control block's first two fields, at a fixed address (see
+  /// `ThreadControl.savedStackPointer`).
   @inline(__always)
   private static func stackPointerSlot(_ thread: ThreadHandle) -> UnsafeMutablePointer<UInt64> {
     UnsafeMutableRawPointer(thread).assumingMemoryBound(to: UInt64.self)

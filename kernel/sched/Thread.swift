@@ -77,6 +77,7 @@ final class Thread {
     control = .allocate(capacity: 1)
     stackFrames = nil
     control.initialize(to: ThreadControl(owner: self, priority: .normal, state: .running))
+    control.pointee.stackBottom = LinkerAddress.bootStackBottom.value
   }
 
   /// A new thread that will run `entry` once the scheduler switches to it.
@@ -90,6 +91,7 @@ final class Thread {
     control.initialize(to: ThreadControl(owner: self, priority: priority, state: .ready))
     let bottom = stack.address + Paging.pageSize
     GuardPages.add(below: bottom, owner: "thread '\(name)'")
+    control.pointee.stackBottom = bottom
     control.pointee.savedStackPointer = buildFirstFrame(top: bottom + UInt64(Thread.stackSize))
   }
 
@@ -151,6 +153,9 @@ struct ThreadControl {
   /// It is written after the switch has left this thread, so it must be a fixed
   /// address: a field of this block, never a temporary.
   var savedStackPointer: UInt64 = 0
+  /// The lowest address of the thread's stack, just above its guard page: second, for
+  /// `context_switch`, which hands it to the trap path (boot/traps.asm says why).
+  var stackBottom: UInt64 = 0
   /// The link of whichever queue the thread is in: a ready queue, a wait queue or the
   /// sleepers. A thread is in at most one.
   var next: ThreadHandle?

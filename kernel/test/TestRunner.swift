@@ -37,6 +37,7 @@ enum TestRunner {
   static func allTests() -> [KernelTest] {
     BootTests.tests + ConsoleTests.tests + HeapTests.tests + TrapTests.tests
       + SymbolTests.tests + PagingTests.tests + InterruptTests.tests + SchedulerTests.tests
+      + StackRoomTests.tests
       + DomainTests.tests + DomainThreadTests.tests + RRefTests.tests + RRefBatchTests.tests
       + PCITests.tests + BlockTests.tests + SelfTests.tests
   }
