@@ -14,7 +14,7 @@ extern swiftlet_domain_id, swiftlet_time_ns, swiftlet_fault, swiftlet_fault_chec
 extern swiftlet_rref_alloc, swiftlet_rref_free, swiftlet_rref_free_orphan
 extern swiftlet_spawn, swiftlet_sleep_ns
 extern swiftlet_device_status, swiftlet_device_config_read, swiftlet_device_bar
-extern swiftlet_device_wait_interrupt
+extern swiftlet_device_wait_interrupt, swiftlet_device_interrupt_kind
 extern swiftlet_yield
 
 %macro export 2
@@ -61,6 +61,7 @@ system_interface:
     export "swiftlet_device_config_read", swiftlet_device_config_read
     export "swiftlet_device_bar", swiftlet_device_bar
     export "swiftlet_device_wait_interrupt", swiftlet_device_wait_interrupt
+    export "swiftlet_device_interrupt_kind", swiftlet_device_interrupt_kind
 system_interface_end:
 
 section .text

@@ -143,3 +143,15 @@ func swiftletDeviceWaitInterrupt() -> Int64 {
     return -1
   }
 }
+
+@_cdecl("swiftlet_device_interrupt_kind")
+func swiftletDeviceInterruptKind() -> Int32 {
+  guard let handle = DomainDevices.callerDevice, let device = DeviceManager.device(handle) else {
+    return -1
+  }
+  switch device.interrupt {
+  case .none: return 0
+  case .msix: return 1
+  case .intx: return 2
+  }
+}

@@ -65,18 +65,8 @@ public struct Device: BitwiseCopyable {
     return count < 0 ? nil : UInt64(count)
   }
 
-  /// Whether the kernel set up MSI-X for the device (its MSI-X capability is enabled):
-  /// then every queue may use table entry 0, which the kernel routed to the device's
-  /// interrupt; otherwise the device interrupts through INTx.
-  public var usesMSIX: Bool {
-    guard let status = configRead(at: 0x06, width: 2), status & 0x10 != 0,
-      var offset = configRead(at: 0x34, width: 1).map({ Int($0) & 0xFC })
-    else { return false }
-    for _ in 0..<48 where offset >= 0x40 {
-      guard let header = configRead(at: offset, width: 4) else { return false }
-      if header & 0xFF == 0x11 { return header & (1 << 31) != 0 }  // MSI-X, enable bit
-      offset = Int(header >> 8) & 0xFC
-    }
-    return false
-  }
+  /// Whether the kernel set up MSI-X for the device: then every queue may use table
+  /// entry 0, which the kernel routed to the device's interrupt; otherwise the device
+  /// interrupts through INTx (or not at all).
+  public var usesMSIX: Bool { kernelDeviceInterruptKind() == 1 }
 }

@@ -25,6 +25,11 @@ func kernelDeviceBar(
 @_extern(c, "swiftlet_device_wait_interrupt")
 func kernelDeviceWaitInterrupt() -> Int64
 
+/// How the device interrupts, as the kernel set it up: 1 MSI-X, 2 INTx, 0 not at all,
+/// negative if this domain has no device.
+@_extern(c, "swiftlet_device_interrupt_kind")
+func kernelDeviceInterruptKind() -> Int32
+
 /// A shared-heap allocation for DMA: `size` bytes at `alignment`, owned by this domain.
 @_extern(c, "swiftlet_rref_alloc")
 func kernelSharedAllocate(_ size: Int, _ alignment: Int, _ typeTag: UInt64)
