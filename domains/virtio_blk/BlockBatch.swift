@@ -21,11 +21,9 @@ struct BlockBatch {
     for index in 0..<count {
       guard let request = batch.popFront() else { break }
       let (operation, block) = request.read { ($0.operation, $0.block) }
-      let address = request.deviceAddress
       do {
         try disk.driver.submit(
-          operation == .read
-            ? .read(block: block, into: address) : .write(block: block, from: address),
+          VirtioBlockRequest(operation, block: block, buffer: request.deviceAddress),
           tag: UInt64(index))
         inFlight += 1
       } catch {

@@ -92,11 +92,9 @@ final class VirtioBlockService: BlockDevice {
 
   private func run(_ operation: BlockOperation, block: UInt64, buffer: UInt64) -> BlockStatus {
     guard let disk else { return .noDevice }
-    let request: VirtioBlockRequest =
-      operation == .read
-      ? .read(block: block, into: buffer) : .write(block: block, from: buffer)
     do {
-      try disk.driver.perform(request, waiting: disk.waitForInterrupt)
+      try disk.driver.perform(
+        VirtioBlockRequest(operation, block: block, buffer: buffer), waiting: disk.waitForInterrupt)
       return .ok
     } catch .deviceMisbehaved, .timedOut {
       restartDevice()
@@ -115,5 +113,14 @@ final class VirtioBlockService: BlockDevice {
     // request did not happen as asked.
     default: .ioError
     }
+  }
+}
+
+extension VirtioBlockRequest {
+  /// The virtio request that does `operation` on `block`, the device reading or writing
+  /// the 4 KiB at device address `buffer` in place.
+  init(_ operation: BlockOperation, block: UInt64, buffer: UInt64) {
+    self =
+      operation == .read ? .read(block: block, into: buffer) : .write(block: block, from: buffer)
   }
 }
