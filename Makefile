@@ -56,9 +56,15 @@ help:
 deps:
 	@scripts/deps.sh
 
-$(BUILD)/boot/%.o: boot/%.asm | deps
+# The call boundary's layouts and status words, defined once (scripts/callabi.py) and
+# written for the assembly and the kernel.
+CALL_ABI := $(BUILD)/generated/abi
+$(CALL_ABI)/callabi.inc $(CALL_ABI)/CallABI.swift &: scripts/callabi.py domains/lib/CallStatus.swift
+	$(PYTHON) scripts/callabi.py $(CALL_ABI) domains/lib/CallStatus.swift
+
+$(BUILD)/boot/%.o: boot/%.asm $(CALL_ABI)/callabi.inc | deps
 	@mkdir -p $(dir $@)
-	$(NASM) -f elf64 -o $@ $<
+	$(NASM) -f elf64 -I $(CALL_ABI)/ -o $@ $<
 
 define portable_module
 $(BUILD)/swift/$(1).o: $(wildcard $(2)/*.swift)
@@ -77,8 +83,8 @@ $(BUILD)/swift/SwiftletInterfaces.o: $(wildcard domains/interfaces/*.swift) $(BU
 	  -emit-module-path $(BUILD)/swift/SwiftletInterfaces.swiftmodule \
 	  -c $(wildcard domains/interfaces/*.swift) $(BUILD)/generated/interfaces/Proxies.swift -o $@
 
-$(BUILD)/swift/Kernel.o: $(KERNEL_SOURCES) $(PORTABLE_OBJECTS) $(KERNEL_DOMAIN_OBJECTS)
-	$(SWIFTC) $(SWIFT_FLAGS) -module-name Kernel -c $(KERNEL_SOURCES) -o $@
+$(BUILD)/swift/Kernel.o: $(KERNEL_SOURCES) $(CALL_ABI)/CallABI.swift $(PORTABLE_OBJECTS) $(KERNEL_DOMAIN_OBJECTS)
+	$(SWIFTC) $(SWIFT_FLAGS) -module-name Kernel -c $(KERNEL_SOURCES) $(CALL_ABI)/CallABI.swift -o $@
 
 LINK = $(LD) -T linker.ld -nostdlib -static -z max-page-size=4096 --no-dynamic-linker
 

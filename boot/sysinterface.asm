@@ -4,8 +4,18 @@
 ; this table). The domain side of the list is domains/lib/SystemInterface.swift.
 ;
 ; Layout: pairs of (address of the NUL-terminated name, address of the function).
+;
+; Kernel calls are bound to a wrapper, not to the kernel function itself (`service`
+; below): the wrapper checks that the domain's stack has room for kernel code to finish
+; (boot/domaincall.asm, check_stack_room), and on the way back it does not return into
+; a domain that died while the thread was in the kernel: the thread is unwound to its
+; call into that domain instead (unwind_current). Leaf C library functions that need
+; no stack and never block (memcpy and the like) are bound directly.
 
 bits 64
+%include "callabi.inc"
+
+extern check_stack_room, unwind_current, running_stack
 
 extern swiftlet_domain_posix_memalign, swiftlet_domain_free
 extern memcpy, memmove, memset, memcmp, ceil, floor, putchar, arc4random_buf
@@ -24,44 +34,69 @@ extern swiftlet_yield
 __SECT__
 %endmacro
 
+; A kernel call as domains import it: `service "name", function`.
+%macro service 2
+    dq %%name, %%wrapper
+[section .rodata.interface_names]
+%%name: db %1, 0
+[section .text]
+%%wrapper:
+    call check_stack_room
+    sub rsp, 8                      ; rsp was 8 mod 16 at entry, as at every call
+    call %2
+    add rsp, 8
+    mov rcx, [rel running_stack]
+    cmp qword [rcx + THREAD_UNWIND_STATUS], 0
+    jne service_unwind
+    ret
+__SECT__
+%endmacro
+
+section .text
+; A kernel call returns while its domain has died: unwind instead of returning into it.
+service_unwind:
+    mov rax, [rcx + THREAD_UNWIND_STATUS]
+    mov qword [rcx + THREAD_UNWIND_STATUS], 0
+    jmp unwind_current
+
 section .rodata
 align 8
 global system_interface
 system_interface:
     ; The Embedded Swift runtime's C library; allocation is the calling domain's heap.
-    export "posix_memalign", swiftlet_domain_posix_memalign
-    export "free", swiftlet_domain_free
+    service "posix_memalign", swiftlet_domain_posix_memalign
+    service "free", swiftlet_domain_free
     export "memcpy", memcpy
     export "memmove", memmove
     export "memset", memset
     export "memcmp", memcmp
     export "ceil", ceil
     export "floor", floor
-    export "putchar", putchar
-    export "arc4random_buf", arc4random_buf
+    service "putchar", putchar
+    service "arc4random_buf", arc4random_buf
     ; Kernel calls.
     export "swiftlet_call", swiftlet_call
-    export "swiftlet_connect", swiftlet_connect
-    export "swiftlet_recover", swiftlet_recover
-    export "swiftlet_log", swiftlet_log
-    export "swiftlet_domain_id", swiftlet_domain_id
-    export "swiftlet_time_ns", swiftlet_time_ns
-    export "swiftlet_fault", swiftlet_fault
-    export "swiftlet_fault_checkpoint", swiftlet_fault_checkpoint
+    service "swiftlet_connect", swiftlet_connect
+    service "swiftlet_recover", swiftlet_recover
+    service "swiftlet_log", swiftlet_log
+    service "swiftlet_domain_id", swiftlet_domain_id
+    service "swiftlet_time_ns", swiftlet_time_ns
+    service "swiftlet_fault", swiftlet_fault
+    service "swiftlet_fault_checkpoint", swiftlet_fault_checkpoint
     ; Threads of the calling domain.
-    export "swiftlet_spawn", swiftlet_spawn
-    export "swiftlet_sleep_ns", swiftlet_sleep_ns
-    export "swiftlet_yield", swiftlet_yield
+    service "swiftlet_spawn", swiftlet_spawn
+    service "swiftlet_sleep_ns", swiftlet_sleep_ns
+    service "swiftlet_yield", swiftlet_yield
     ; The shared heap (kernel/domains/SharedMemory.swift).
-    export "swiftlet_rref_alloc", swiftlet_rref_alloc
-    export "swiftlet_rref_free", swiftlet_rref_free
-    export "swiftlet_rref_free_orphan", swiftlet_rref_free_orphan
+    service "swiftlet_rref_alloc", swiftlet_rref_alloc
+    service "swiftlet_rref_free", swiftlet_rref_free
+    service "swiftlet_rref_free_orphan", swiftlet_rref_free_orphan
     ; The calling domain's own device (kernel/domains/DeviceCalls.swift).
-    export "swiftlet_device_status", swiftlet_device_status
-    export "swiftlet_device_config_read", swiftlet_device_config_read
-    export "swiftlet_device_bar", swiftlet_device_bar
-    export "swiftlet_device_wait_interrupt", swiftlet_device_wait_interrupt
-    export "swiftlet_device_interrupt_kind", swiftlet_device_interrupt_kind
+    service "swiftlet_device_status", swiftlet_device_status
+    service "swiftlet_device_config_read", swiftlet_device_config_read
+    service "swiftlet_device_bar", swiftlet_device_bar
+    service "swiftlet_device_wait_interrupt", swiftlet_device_wait_interrupt
+    service "swiftlet_device_interrupt_kind", swiftlet_device_interrupt_kind
 system_interface_end:
 
 section .text

@@ -26,6 +26,7 @@ func kmain(_ magic: UInt32, _ bootInfoAddress: UInt32) -> Never {
   Clock.start()  // TSC and APIC timer measured; the tick starts
   Serial.enableInterrupts()  // console input by interrupt
   Scheduler.start()  // kmain becomes thread "main"; an idle thread waits for work
+  DomainCall.checkLayouts()  // the call boundary as the assembly lays it out
   Kernel.initializeGlobalsInterruptsUse()
   CPU.enableInterrupts()
   Kernel.printBanner()

@@ -88,6 +88,9 @@ enum Interrupts {
     // interrupt taken on the thread's stack, or the thread's next yield or block.
     guard !isOnInterruptStack(&frame) else { return }
     afterInterrupt()
+    // Running again (perhaps after other threads ran): if the domain this thread was
+    // interrupted in died meanwhile, it does not go back into it.
+    DomainManager.unwindInterrupted(&frame)
   }
 
   /// Whether `frame` is on the interrupt stack rather than its thread's.

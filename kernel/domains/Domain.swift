@@ -26,6 +26,8 @@ final class Domain {
   /// init.
   var exportSlots: [(interface: String, slot: Int)] = []
   var controlSlot = -1
+  /// Threads waiting to run the domain while another runs it (DomainHolding).
+  let holderQueue = WaitQueue()
   var crashes = 0
   var restarts = 0
 

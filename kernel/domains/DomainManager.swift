@@ -65,6 +65,9 @@ enum DomainManager {
       return .failure(DomainError(message: "a domain named '\(name)' exists"))
     }
     // Registered before it starts: its init runs as the domain, allocating from its heap.
+    guard domains.count + 1 < CallABI.maxDomains else {
+      return .failure(DomainError(message: "all \(CallABI.maxDomains - 1) domains are in use"))
+    }
     let domain = Domain(id: DomainID(rawValue: domains.count + 1), name: name, image: image)
     domains.append(domain)
     do throws(DomainError) {
@@ -88,6 +91,7 @@ enum DomainManager {
       teardown(domain)
       throw error
     }
+    DomainHolding.reset(domain.id)
     let status = callControl(domain)
     guard status == 0 else {
       teardown(domain)
@@ -130,7 +134,7 @@ enum DomainManager {
       for index in 0..<count {
         DomainCall.exports[first + index] = ExportRecord(
           entry: entries[slots.count], domain: UInt32(domain.id.rawValue), running: 0, calls: 0,
-          padding: 0)
+          spare: 0)
         slots.append((interface: interface, slot: first + index))
       }
     }
@@ -138,7 +142,7 @@ enum DomainManager {
     let initEntry = try symbol("swiftlet_domain_init")
     domain.controlSlot = try slotsFor("\(domain.name)#init", count: 1)
     DomainCall.exports[domain.controlSlot] = ExportRecord(
-      entry: initEntry, domain: UInt32(domain.id.rawValue), running: 1, calls: 0, padding: 0)
+      entry: initEntry, domain: UInt32(domain.id.rawValue), running: 1, calls: 0, spare: 0)
   }
 
   /// Every method's entry point, as the image's `swiftlet_domain_entries` lists them:
@@ -197,6 +201,7 @@ enum DomainManager {
   /// Stops the domain's slots and gives back its heap and image.
   private static func teardown(_ domain: Domain) {
     DeviceManager.revoke(owner: domain.id)  // no DMA into what is freed next
+    DomainHolding.reset(domain.id)
     SharedMemory.reclaim(domain.id)
     for (_, slot) in domain.exportSlots { DomainCall.exports[slot].running = 0 }
     if domain.controlSlot >= 0 { DomainCall.exports[domain.controlSlot].running = 0 }
@@ -207,6 +212,7 @@ enum DomainManager {
   }
 
   static func destroy(_ domain: Domain) {
+    if domain.state == .running { unwindThreads(in: domain.id, status: .stopped) }
     teardown(domain)
     DomainDevices.release(domain)  // its device is free for another owner
     domain.state = .destroyed
@@ -259,6 +265,8 @@ enum DomainManager {
   }
 
   /// Starts a thread of the calling domain that runs `entry(argument)` in the domain.
+  /// The thread holds the domain while it runs there (DomainHolding), and never starts
+  /// in a life of the domain other than the one that spawned it.
   static func spawnThread(entry: UInt64, argument: UInt64) -> Int32 {
     guard let domain = current else { return -1 }
     let id = domain.id
@@ -266,7 +274,10 @@ enum DomainManager {
     let thread = Scheduler.spawn("\(domain.name) thread") {
       let function = unsafeBitCast(entry, to: (@convention(c) (UInt64) -> Void).self)
       DomainCall.currentDomain = id
-      function(argument)
+      if DomainHolding.take(id, life: life) == CallABI.Wait.entered {
+        function(argument)
+        DomainHolding.release(id)
+      }
       DomainCall.currentDomain = .kernel
     }
     guard let thread else { return -1 }
@@ -287,35 +298,74 @@ enum DomainManager {
     guard let domain = current, domain.state == .running else { return false }
     let vector = ExceptionVector(rawValue: frame.vector)
     var why: TextLine = "\(vector?.name ?? "exception") at \(hex: frame.rip)"
-    if vector == .pageFault { why.append(" (address \(hex: CPU.cr2))") }
-    crash(domain, why)
+    if frame.rip == DomainCall.stackExhaustedAddress {
+      why =
+        "its stack is nearly full: kernel code it called needs \(CallABI.serviceStackRoom) bytes"
+    } else if vector == .pageFault {
+      why.append(" (address \(hex: CPU.cr2))")
+    }
+    crash(domain, why, status: .crashed)
     return endCall(&frame, .crashed)
   }
 
-  /// A call that has run past its budget: end it like a crash. Called from the tick.
+  /// The watchdog, on every tick: a call that has run past its callee's budget, counted
+  /// from the call's entry with time blocked and time in nested calls included, ends
+  /// its callee like a crash. Every thread's calls are looked at, not only the running
+  /// thread's: a callee that sleeps or waits in the kernel is timed too.
   static func watchdogTick(_ frame: inout TrapFrame) {
-    let thread = Scheduler.current!
-    let continuation = DomainCall.currentContinuation
-    guard continuation != 0, let domain = current, domain.state == .running else {
-      thread.watchedCall = 0
-      return
+    let now = DomainCall.ticks
+    let running = Scheduler.currentControl
+    var overdue: (domain: Domain, milliseconds: UInt64)?
+    Scheduler.forEachThread { thread in
+      guard overdue == nil else { return }
+      let (innermost, domainNow) = callState(of: thread, running: running)
+      Continuation.forEach(from: innermost, current: domainNow) { continuation, callee in
+        guard overdue == nil, callee != .kernel, let domain = domain(callee),
+          domain.state == .running
+        else { return }
+        let elapsed = now &- continuation.entryTick
+        let budget = UInt64(domain.manifest.budgetMilliseconds) * UInt64(Clock.tickHertz) / 1000
+        if elapsed > budget { overdue = (domain, elapsed * 1000 / UInt64(Clock.tickHertz)) }
+      }
     }
-    if thread.watchedCall != continuation {
-      thread.watchedCall = continuation
-      thread.watchedSince = Clock.nanoseconds
-      return
-    }
-    let elapsed = Clock.nanoseconds - thread.watchedSince
-    guard elapsed > UInt64(domain.manifest.budgetMilliseconds) * 1_000_000 else { return }
-    thread.watchedCall = 0
+    guard let (domain, milliseconds) = overdue else { return }
     crash(
       domain,
-      "a call ran \(elapsed / 1_000_000) ms, over its \(domain.manifest.budgetMilliseconds) ms budget"
-    )
-    _ = endCall(&frame, .timedOut)
+      "a call ran \(milliseconds) ms, over its \(domain.manifest.budgetMilliseconds) ms budget",
+      status: .timedOut)
+    guard DomainCall.currentDomain == domain.id else { return }
+    // The running thread is in the domain. In its code, the call ends now; in kernel
+    // code the domain called, the kernel call finishes and the thread unwinds on its
+    // way back (boot/sysinterface.asm).
+    if isKernelCode(frame.rip) {
+      running?.pointee.unwindStatus = CallStatus.timedOut.rawValue
+    } else {
+      _ = endCall(&frame, .timedOut)
+    }
   }
 
-  private static func crash(_ domain: Domain, _ why: TextLine) {
+  /// A thread's innermost continuation and current domain: the globals for the running
+  /// thread, what the scheduler saved for the others.
+  private static func callState(of thread: Thread, running: ThreadHandle?) -> (UInt64, DomainID) {
+    if thread.control == running {
+      return (DomainCall.currentContinuation, DomainCall.currentDomain)
+    }
+    return (thread.control.pointee.continuation, thread.control.pointee.domain)
+  }
+
+  static func isKernelCode(_ address: UInt64) -> Bool {
+    address >= LinkerAddress.textStart.value && address < LinkerAddress.textEnd.value
+  }
+
+  /// Ends `domain`: its slots stop, its device stops, its memory goes back, and every
+  /// thread inside it is unwound out of it (rule 2 of boot/domaincall.asm):
+  /// - a continuation whose caller is the domain returns into swiftlet_call_unwound, so
+  ///   the callee (another domain, which finishes its work) unwinds on past the dead
+  ///   frames when it returns;
+  /// - a switched-out thread whose current domain it is unwinds when it next runs: from
+  ///   its interrupt (Interrupts.swift) or its kernel call (boot/sysinterface.asm);
+  /// - the running thread, if it is inside, is the caller's to unwind (`endCall`).
+  static func crash(_ domain: Domain, _ why: TextLine, status: CallStatus) {
     domain.state = .crashed
     domain.crashes += 1
     // Every crash is counted; the log shows the first few and then every 100th, so a
@@ -329,12 +379,39 @@ enum DomainManager {
     DeviceManager.revoke(owner: domain.id)
     domain.dropHeap()
     SharedMemory.reclaim(domain.id)
+    unwindThreads(in: domain.id, status: status)
+    DomainHolding.reset(domain.id)
+  }
+
+  private static func unwindThreads(in id: DomainID, status: CallStatus) {
+    let running = Scheduler.currentControl
+    let unwound = DomainCall.unwoundAddress(status)
+    Scheduler.forEachThread { thread in
+      let (innermost, domainNow) = callState(of: thread, running: running)
+      Continuation.forEach(from: innermost, current: domainNow) { continuation, _ in
+        if continuation.caller == id { continuation.returnAddress = unwound }
+      }
+      if thread.control != running && domainNow == id {
+        thread.control.pointee.unwindStatus = status.rawValue
+        Scheduler.wakeIfSleeping(thread.control)
+      }
+    }
+  }
+
+  /// Unwinds the running thread, interrupted in the code of a domain that died while it
+  /// was switched out (`unwindStatus` set by `crash`).
+  static func unwindInterrupted(_ frame: inout TrapFrame) {
+    guard let control = Scheduler.currentControl, control.pointee.unwindStatus != 0,
+      !isKernelCode(frame.rip)
+    else { return }
+    let status = CallStatus(rawValue: control.pointee.unwindStatus) ?? .crashed
+    control.pointee.unwindStatus = 0
+    _ = endCall(&frame, status)
   }
 
   /// Resumes the innermost call's caller with `status`, or, in a domain's own thread
   /// with no call in progress, ends the thread: its frame resumes at the kill
-  /// trampoline on a fresh top of its stack. (The domain's other threads end when they
-  /// are next switched to: Scheduler.swapDomainState.)
+  /// trampoline on a fresh top of its stack.
   private static func endCall(_ frame: inout TrapFrame, _ status: CallStatus) -> Bool {
     if DomainCall.currentContinuation != 0 {
       DomainCall.unwindInnermostCall(&frame, status: status)

@@ -85,11 +85,14 @@ func swiftletSpawn(_ entry: UInt64, _ argument: UInt64) -> Int32 {
   DomainManager.spawnThread(entry: entry, argument: argument)
 }
 
+/// Sleeping and yielding give the domain back for the while (DomainHolding).
 @_cdecl("swiftlet_sleep_ns")
-func swiftletSleep(_ nanoseconds: UInt64) { Scheduler.sleep(nanoseconds: nanoseconds) }
+func swiftletSleep(_ nanoseconds: UInt64) {
+  DomainHolding.away { Scheduler.sleep(nanoseconds: nanoseconds) }
+}
 
 @_cdecl("swiftlet_yield")
-func swiftletYield() { Scheduler.yield() }
+func swiftletYield() { DomainHolding.away { Scheduler.yield() } }
 
 @_cdecl("swiftlet_domain_id")
 func swiftletDomainID() -> UInt32 { UInt32(DomainCall.currentDomain.rawValue) }

@@ -37,6 +37,19 @@ enum Scheduler {
   /// The running thread, nil before `start`.
   static var current: Thread? { running?.pointee.thread }
 
+  /// The running thread's control block: what boot/domaincall.asm records as a
+  /// domain's holder.
+  static var currentControl: ThreadHandle? { running }
+
+  /// Wakes `thread` now if it sleeps (its domain died: it has no reason to wait).
+  static func wakeIfSleeping(_ thread: ThreadHandle) {
+    withInterruptsDisabled {
+      guard thread.pointee.state == .sleeping else { return }
+      var woken = sleepers.removeAll { $0 == thread }
+      while let each = woken.removeFirst() { makeReady(each) }
+    }
+  }
+
   static var killTrampolineAddress: UInt64 {
     UInt64(
       UInt(
@@ -258,22 +271,10 @@ enum Scheduler {
     let continuation = DomainCall.currentContinuation
     previous.pointee.domain = domain
     previous.pointee.continuation = continuation
-    // A domain's own thread whose domain crashed (or restarted) since it last ran must
-    // not go back into it: it ends instead (DomainManager.swift, "own threads").
-    if next.pointee.ownerDomain != .kernel {
-      checkOwnerAlive(next)
-    }
     // Most switches are between threads in the kernel with no call in progress.
     if next.pointee.domain != domain { DomainCall.currentDomain = next.pointee.domain }
     if next.pointee.continuation != continuation {
       DomainCall.currentContinuation = next.pointee.continuation
-    }
-  }
-
-  @inline(never)
-  private static func checkOwnerAlive(_ thread: ThreadHandle) {
-    if !DomainManager.isAlive(thread.pointee.ownerDomain, life: thread.pointee.ownerLife) {
-      thread.pointee.thread.redirectToKill()
     }
   }
 

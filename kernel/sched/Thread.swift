@@ -61,14 +61,6 @@ final class Thread {
     set { control.pointee.ownerLife = newValue }
   }
   /// The watchdog's view: which call it is timing, and since when.
-  var watchedCall: UInt64 {
-    get { control.pointee.watchedCall }
-    set { control.pointee.watchedCall = newValue }
-  }
-  var watchedSince: UInt64 {
-    get { control.pointee.watchedSince }
-    set { control.pointee.watchedSince = newValue }
-  }
 
   /// The thread that is already running: the boot code on the boot stack.
   init(bootThreadNamed name: String) {
@@ -112,13 +104,6 @@ final class Thread {
     stackFrames.map { $0.address + Paging.pageSize + UInt64(Thread.stackSize) }
   }
 
-  /// Makes the thread, when next switched to, end instead of resuming: its saved
-  /// return address (boot/switch.asm's frame) now leads to thread_kill_trampoline.
-  func redirectToKill() {
-    let frame = UnsafeMutablePointer<UInt64>(bitPattern: UInt(control.pointee.savedStackPointer))!
-    frame[7] = Scheduler.killTrampolineAddress
-  }
-
   /// The frame `context_switch` pops when it first switches here (boot/switch.asm).
   private func buildFirstFrame(top: UInt64) -> UInt64 {
     let frame = UnsafeMutablePointer<UInt64>(bitPattern: UInt(top - 64))!
@@ -156,6 +141,11 @@ struct ThreadControl {
   /// The lowest address of the thread's stack, just above its guard page: second, for
   /// `context_switch`, which hands it to the trap path (boot/traps.asm says why).
   var stackBottom: UInt64 = 0
+  /// Non-zero while the thread must not go back into its current domain, which died
+  /// while the thread was switched out or inside the kernel: the status its unwinding
+  /// gives the caller (SwiftletLib's CallStatus). Third, for boot/domaincall.asm and
+  /// boot/sysinterface.asm, which read it (scripts/callabi.py has the layout).
+  var unwindStatus: UInt64 = 0
   /// The link of whichever queue the thread is in: a ready queue, a wait queue or the
   /// sleepers. A thread is in at most one.
   var next: ThreadHandle?
@@ -165,8 +155,6 @@ struct ThreadControl {
   var continuation: UInt64 = 0
   var ownerDomain = DomainID.kernel
   var ownerLife = 0
-  var watchedCall: UInt64 = 0
-  var watchedSince: UInt64 = 0
   /// When a sleeping thread is due, in `Clock.nanoseconds`.
   var wakeTime: UInt64 = 0
   /// The thread this block belongs to (not retained: the thread owns the block).

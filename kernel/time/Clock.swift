@@ -10,8 +10,9 @@ enum Clock {
 
   nonisolated(unsafe) private(set) static var tscPerSecond: UInt64 = 1
   nonisolated(unsafe) private static var bootTimestamp: UInt64 = 0
-  /// Timer interrupts since `start`.
-  nonisolated(unsafe) private(set) static var ticks: UInt64 = 0
+  /// Timer interrupts since `start` (kept where cross-domain calls read it to stamp
+  /// their start: kernel/domains/DomainCall.swift).
+  static var ticks: UInt64 { DomainCall.ticks }
 
   /// Measures the TSC and the APIC timer and starts the tick. Interrupts stay disabled.
   static func start() {
@@ -20,7 +21,7 @@ enum Clock {
     tscPerSecond = max(1, elapsed * 1000 / UInt64(calibrationMilliseconds))
     LocalAPIC.calibrate(milliseconds: calibrationMilliseconds)
     Interrupts.register(vector: Interrupts.timerVector) { frame in
-      ticks &+= 1
+      DomainCall.ticks &+= 1
       DomainManager.watchdogTick(&frame)
       Scheduler.tick()
     }

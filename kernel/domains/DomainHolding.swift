@@ -1,0 +1,109 @@
+/// One thread at a time in a domain: the kernel's half of the holder words that
+/// boot/domaincall.asm takes and gives back on every call.
+///
+/// A domain's code and state are Swift's non-Sendable world: only one thread may run
+/// them at once, as only one task runs an actor. A thread holds the domain it runs in;
+/// it gives it back while it is away in a call to another domain, and while it sleeps
+/// or yields (the domain's own code is at a resting point then, as an actor is at an
+/// `await`). A thread waiting for its device inside a driver keeps the driver: its
+/// request is half done. The SIL exclusivity rule (docs/SECURITY.md) makes sure no
+/// domain code holds an access to its own state across any of these points.
+///
+/// The fast paths are in the assembly; the waits are here, entered with interrupts
+/// disabled. A wait gives up when the domain it waits for dies, or when the domain the
+/// thread is coming from dies (the thread is then unwound instead: DomainManager).
+import SwiftletLib
+
+enum DomainHolding {
+  /// The running thread, as holder words name it.
+  private static var me: UInt64 {
+    UInt64(UInt(bitPattern: Scheduler.currentControl!))
+  }
+
+  /// Takes `id` for the running thread, waiting while another thread runs it.
+  /// `entered`, or why not: the domain died (or was replaced by a new life) meanwhile,
+  /// or the running thread must unwind out of the domain it came from.
+  static func take(_ id: DomainID, life: Int?) -> UInt64 {
+    withInterruptsDisabled {
+      guard let domain = DomainManager.domain(id) else { return CallABI.Wait.calleeDied }
+      let control = Scheduler.currentControl!
+      let index = id.rawValue
+      while true {
+        if control.pointee.unwindStatus != 0 { return CallABI.Wait.callerDied }
+        guard domain.state == .running, life == nil || domain.restarts == life else {
+          return CallABI.Wait.calleeDied
+        }
+        if DomainCall.holders[index] == 0 {
+          DomainCall.holders[index] = me
+          return CallABI.Wait.entered
+        }
+        DomainCall.waiters[index] += 1
+        domain.holderQueue.wait()
+        DomainCall.waiters[index] -= 1
+      }
+    }
+  }
+
+  /// Gives `id` back if the running thread holds it, and wakes whoever waits for it.
+  static func release(_ id: DomainID) {
+    withInterruptsDisabled {
+      guard id != .kernel, DomainCall.holders[id.rawValue] == me else { return }
+      DomainCall.holders[id.rawValue] = 0
+      if DomainCall.waiters[id.rawValue] != 0 { wakeWaiters(id) }
+    }
+  }
+
+  static func wakeWaiters(_ id: DomainID) {
+    DomainManager.domain(id)?.holderQueue.wakeAll()
+  }
+
+  /// A domain died or starts a new life: nobody holds it, and its waiters look again.
+  static func reset(_ id: DomainID) {
+    withInterruptsDisabled {
+      DomainCall.holders[id.rawValue] = 0
+      wakeWaiters(id)
+    }
+  }
+
+  /// Runs `body` (a sleep or a yield of domain code) with the current domain given
+  /// back; afterwards the thread holds it again, or, if it died meanwhile, is marked to
+  /// unwind out of it when the kernel call returns (boot/sysinterface.asm).
+  static func away(_ body: () -> Void) {
+    let id = DomainCall.currentDomain
+    guard id != .kernel else { return body() }
+    release(id)
+    body()
+    if take(id, life: nil) != CallABI.Wait.entered {
+      withInterruptsDisabled {
+        let control = Scheduler.currentControl!
+        if control.pointee.unwindStatus == 0 {
+          control.pointee.unwindStatus = CallStatus.crashed.rawValue
+        }
+      }
+    }
+  }
+}
+
+// MARK: - The waits boot/domaincall.asm calls, interrupts disabled
+
+/// The callee `id` is held by another thread: wait to enter it.
+@_cdecl("domain_enter_wait")
+func domainEnterWait(_ id: UInt32) -> UInt64 {
+  let status = DomainHolding.take(DomainID(rawValue: Int(id)), life: nil)
+  if status == CallABI.Wait.callerDied { Scheduler.currentControl!.pointee.unwindStatus = 0 }
+  return status
+}
+
+/// Coming back into the caller `id`, which another thread holds now: wait for it.
+@_cdecl("domain_reenter_wait")
+func domainReenterWait(_ id: UInt32) -> UInt64 {
+  let status = DomainHolding.take(DomainID(rawValue: Int(id)), life: nil)
+  if status != CallABI.Wait.entered { Scheduler.currentControl!.pointee.unwindStatus = 0 }
+  return status
+}
+
+/// A domain was given back while threads wait for it.
+@_cdecl("domain_release_wake")
+func domainReleaseWake(_ id: UInt32) {
+  DomainHolding.wakeWaiters(DomainID(rawValue: Int(id)))
+}
