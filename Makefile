@@ -34,7 +34,7 @@ KERNEL_SOURCES := $(filter-out $(addsuffix /%,$(PORTABLE_DIRS)),$(sort $(shell f
 KERNEL_DOMAIN_OBJECTS := $(BUILD)/swift/SwiftletLib.o $(BUILD)/swift/SwiftletInterfaces.o
 OBJECTS := $(ASM_OBJECTS) $(PORTABLE_OBJECTS) $(KERNEL_DOMAIN_OBJECTS) $(BUILD)/swift/Kernel.o
 
-.PHONY: all kernel domains iso run debug test unit harness lint lint-domains format clean deps help bench
+.PHONY: all kernel domains hostile iso run debug test unit harness lint lint-domains format clean deps help bench
 .DELETE_ON_ERROR:
 
 all: kernel domains
@@ -109,11 +109,14 @@ HOST_SWIFT_LIBS := $(SWIFT_BIN)/../lib/swift/host
 PROXYGEN := $(BUILD)/tools/proxygen
 DOMAINS := $(shell $(PYTHON) -c "import json; print(' '.join(d['name'] for d in json.load(open('domains/manifest.json'))['domains']))")
 DOMAIN_BUILD := $(BUILD)/domains
+# The hostile suite's domains (tests/hostile, below).
+HOSTILE_MANIFEST := tests/hostile/manifest.json
+HOSTILE_DOMAINS := $(shell $(PYTHON) -c "import json; print(' '.join(d['name'] for d in json.load(open('$(HOSTILE_MANIFEST)'))['domains']))")
 DOMAIN_IMAGES := $(foreach d,$(DOMAINS),$(DOMAIN_BUILD)/$(d).so)
 DEVICE_LIBRARIES := $(DOMAIN_BUILD)/Registers.o $(DOMAIN_BUILD)/Virtio.o $(DOMAIN_BUILD)/DeviceAccess.o
 # The libraries a domain links besides SwiftletLib and the interfaces: its manifest's
 # "libraries" (device access for drivers), in dependency order.
-domain_libraries = $(foreach l,$(shell $(PYTHON) -c "import json; print(' '.join(next(d for d in json.load(open('domains/manifest.json'))['domains'] if d['name'] == '$(1)').get('libraries', [])))"),$(DOMAIN_BUILD)/$(l).o)
+domain_libraries = $(foreach l,$(shell $(PYTHON) -c "import json; print(' '.join(next(d for m in ('domains/manifest.json', 'tests/hostile/manifest.json') for d in json.load(open(m))['domains'] if d['name'] == '$(1)').get('libraries', [])))"),$(DOMAIN_BUILD)/$(l).o)
 # Domain modules cannot even declare C functions: only the trusted library (LIB_FLAGS)
 # gets the Extern feature.
 DOMAIN_FLAGS := $(EMBEDDED_FLAGS) -I $(DOMAIN_BUILD) -strict-memory-safety -Werror StrictMemorySafety
@@ -125,10 +128,11 @@ domains: $(DOMAIN_IMAGES) $(DEVICE_LIBRARIES)
 # Invariant 1: domain code is safe Swift. -strict-memory-safety lets some constructs
 # through (the `unsafe` marker among them); scripts/lint-domains.py rejects them, and
 # domains/TRUSTED names the only places exempt from it.
-DOMAIN_SOURCES := $(shell find domains -name '*.swift')
+DOMAIN_SOURCES := $(shell find domains tests/hostile -name '*.swift')
 $(BUILD)/domains.lint: scripts/lint-domains.py domains/TRUSTED $(DOMAIN_SOURCES)
 	@mkdir -p $(BUILD)
 	$(PYTHON) scripts/lint-domains.py --trusted domains/TRUSTED domains
+	$(PYTHON) scripts/lint-domains.py --trusted domains/TRUSTED tests/hostile
 	@touch $@
 
 lint-domains: $(BUILD)/domains.lint
@@ -142,8 +146,9 @@ $(PROXYGEN): $(wildcard tools/proxygen/Core/*.swift) $(wildcard tools/proxygen/M
 	  -lSwiftSyntax -lSwiftParser -Xlinker -rpath -Xlinker $(HOST_SWIFT_LIBS) \
 	  $(wildcard tools/proxygen/Main/*.swift) $(BUILD)/tools/ProxyGeneratorCore.o -o $@
 
-$(BUILD)/generated/.stamp: $(PROXYGEN) $(wildcard domains/interfaces/*.swift) domains/manifest.json
-	$(PROXYGEN) --interfaces domains/interfaces --manifest domains/manifest.json --output $(BUILD)/generated
+$(BUILD)/generated/.stamp: $(PROXYGEN) $(wildcard domains/interfaces/*.swift) domains/manifest.json $(HOSTILE_MANIFEST)
+	$(PROXYGEN) --interfaces domains/interfaces --manifest domains/manifest.json \
+	  --suite $(HOSTILE_MANIFEST) --output $(BUILD)/generated
 	@touch $@
 
 $(DOMAIN_BUILD)/SwiftletLib.o: $(wildcard domains/lib/*.swift)
@@ -174,14 +179,23 @@ $(DOMAIN_BUILD)/DeviceAccess.o: $(wildcard domains/lib/device/*.swift) $(DOMAIN_
 	$(SWIFTC) $(LIB_FLAGS) -module-name DeviceAccess -emit-module \
 	  -emit-module-path $(DOMAIN_BUILD)/DeviceAccess.swiftmodule -c $(wildcard domains/lib/device/*.swift) -o $@
 
+# domain_module NAME, SOURCE_DIR, OUTPUT_DIR
 define domain_module
-$(DOMAIN_BUILD)/$(1).o: $(wildcard domains/$(1)/*.swift) $(BUILD)/generated/.stamp $(DOMAIN_BUILD)/SwiftletInterfaces.o $(call domain_libraries,$(1)) | $(BUILD)/domains.lint
+$(3)/$(1).o: $(wildcard $(2)/$(1)/*.swift) $(BUILD)/generated/.stamp $(DOMAIN_BUILD)/SwiftletInterfaces.o $(call domain_libraries,$(1)) | $(BUILD)/domains.lint
+	@mkdir -p $(3)
 	$(SWIFTC) $(DOMAIN_FLAGS) -module-name $(1)_domain \
-	  -c $(wildcard domains/$(1)/*.swift) $(BUILD)/generated/$(1)/Exports.swift -o $$@
-$(DOMAIN_BUILD)/$(1).so: $(DOMAIN_BUILD)/$(1).o $(call domain_libraries,$(1)) $(DOMAIN_BUILD)/SwiftletLib.o $(DOMAIN_BUILD)/SwiftletInterfaces.o
+	  -c $(wildcard $(2)/$(1)/*.swift) $(BUILD)/generated/$(1)/Exports.swift -o $$@
+$(3)/$(1).so: $(3)/$(1).o $(call domain_libraries,$(1)) $(DOMAIN_BUILD)/SwiftletLib.o $(DOMAIN_BUILD)/SwiftletInterfaces.o
 	$(LINK_DOMAIN) -o $$@ $$^
 endef
-$(foreach d,$(DOMAINS),$(eval $(call domain_module,$(d))))
+$(foreach d,$(DOMAINS),$(eval $(call domain_module,$(d),domains,$(DOMAIN_BUILD))))
+
+# The hostile suite (tests/hostile): domains written to attack, built exactly as domains
+# are (same lint, same flags) into build/hostile, and booted only by the hostile tests
+# (scripts/qemu.sh --suite hostile).
+HOSTILE_IMAGES := $(foreach d,$(HOSTILE_DOMAINS),$(BUILD)/hostile/$(d).so)
+$(foreach d,$(HOSTILE_DOMAINS),$(eval $(call domain_module,$(d),tests/hostile,$(BUILD)/hostile)))
+hostile: $(HOSTILE_IMAGES)
 
 # QEMU's -kernel takes multiboot1 ELF32 images only.
 $(BUILD)/swiftlet32.elf: $(BUILD)/swiftlet.elf
@@ -235,7 +249,7 @@ unit:
 	$(SWIFT_BIN)/swift test
 	SWIFT_BIN=$(SWIFT_BIN) $(PYTHON) -m pytest -q tests/lint
 
-harness: kernel domains iso
+harness: kernel domains hostile iso
 	$(PYTHON) -m pytest -q tests/qemu
 
 SWIFT_FILES = $(shell git ls-files -co --exclude-standard '*.swift')

@@ -109,7 +109,11 @@ swiftlet_call:
     pop qword [rel current_domain]
     pop qword [rel current_continuation]
     add rsp, 7 * 8
-    jmp reenter_caller
+    mov edx, [rel current_domain]   ; reenter_caller, inlined for a caller that is the kernel
+    test edx, edx
+    jnz reenter_caller
+    sti
+    ret
 
 ; Calls into the kernel from the entry path keep the entry's three arguments (and rsp
 ; 16-byte aligned: four pushes).
@@ -159,7 +163,7 @@ swiftlet_call:
 .enter_refused:
     cmp ecx, WAIT_CALLER_DIED
     je unwind_current_crashed       ; the caller died while this thread waited
-    mov eax, STATUS_STOPPED         ; the callee died: the call never reached it
+    mov eax, ecx                    ; the callee died or timed out: the call's status
     add rsp, 3 * 8                  ; the continuation is not linked yet
     pop r15
     pop r14
@@ -272,6 +276,7 @@ check_stack_room:
     ret
 service_stack_exhausted:
     sti
+service_stack_exhausted_trap:
     ud2
 
 ; Addresses for the kernel's Swift side.
@@ -279,7 +284,7 @@ global domain_call_state
 ; void *domain_call_state(uint32_t which): 0 export_table, 1 current_domain,
 ; 2 current_continuation, 3 swiftlet_call_crashed, 4 domain_holders, 5 domain_waiters,
 ; 6 kernel_ticks, 7 swiftlet_call_unwound_crashed, 8 swiftlet_call_unwound_timed_out,
-; 9 service_stack_exhausted
+; 9 the trap of service_stack_exhausted, 10 running_stack
 domain_call_state:
     lea rax, [rel .table]
     mov rax, [rax + rdi * 8]
@@ -289,4 +294,4 @@ align 8
 .table:
     dq export_table, current_domain, current_continuation, swiftlet_call_crashed
     dq domain_holders, domain_waiters, kernel_ticks, swiftlet_call_unwound_crashed
-    dq swiftlet_call_unwound_timed_out, service_stack_exhausted
+    dq swiftlet_call_unwound_timed_out, service_stack_exhausted_trap, running_stack

@@ -145,7 +145,7 @@ extern boot_stack_bottom
 global running_stack
 align 8
 running_stack:      dq boot_stack
-boot_stack:         dq 0, boot_stack_bottom
+boot_stack:         dq 0, boot_stack_bottom, 0   ; a ThreadControl's first three fields
 
 section .rodata
 align 8

@@ -35,8 +35,9 @@ CONTINUATION = [
 ]
 # The first fields of a thread's control block (kernel/sched/Thread.swift, ThreadControl).
 THREAD_CONTROL = [("savedStackPointer", 8), ("stackBottom", 8), ("unwindStatus", 8)]
-# What the kernel's waits for a domain answer the call path.
-WAIT = [("entered", 0), ("calleeDied", 1), ("callerDied", 2)]
+# What the kernel's waits for a domain answer the call path, besides a call status to
+# return to the caller (the callee died, or timed out, while the thread waited).
+WAIT = [("entered", 0), ("callerDied", 0x1000)]
 
 
 def offsets(fields):

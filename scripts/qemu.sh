@@ -2,7 +2,7 @@
 # Boots Swiftlet in QEMU with the serial console on this terminal, or on stdout.
 #
 # usage: scripts/qemu.sh [--iso] [--cmdline TEXT] [--timeout SECONDS] [--debug] [--icount]
-#                        [--disk PATH] [--disk-options OPTIONS]
+#                        [--disk PATH] [--disk-options OPTIONS] [--suite NAME]
 #
 # On a terminal, Ctrl-A X quits. Without one (a script, a pipe, </dev/null), stdin is
 # fed to the kernel's shell followed by a `shutdown` line, so the command returns.
@@ -14,11 +14,13 @@
 # guest instructions (-icount shift=0), for deterministic benchmark figures. --disk
 # attaches the raw image PATH as a virtio-blk PCI device; --disk-options adds QEMU device
 # properties to it (e.g. disable-modern=on: a legacy-only device, which the driver refuses).
+# --suite NAME boots the domains of a test suite (build/NAME/*.so, e.g. the hostile suite
+# of tests/hostile) besides the usual ones.
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-$root/build}
-iso=0 cmdline="" timeout="" debug=0 icount=0 disk= disk_options=
+iso=0 cmdline="" timeout="" debug=0 icount=0 disk= disk_options= suite=
 while [ $# -gt 0 ]; do
   case "$1" in
     --iso) iso=1 ;;
@@ -28,6 +30,7 @@ while [ $# -gt 0 ]; do
     --icount) icount=1 ;;
     --disk) disk=${2-}; shift ;;
     --disk-options) disk_options=${2-}; shift ;;
+    --suite) suite=${2-}; shift ;;
     *) echo "qemu.sh: unknown option '$1' (see the usage at the top of $0)" >&2; exit 64 ;;
   esac
   shift
@@ -46,7 +49,7 @@ if [ $iso -eq 1 ]; then
 else
   args+=(-kernel "$build/swiftlet32.elf" -append "$cmdline")
   # Every domain image is a boot module; the kernel names each by its file name.
-  modules=$(ls "$build"/domains/*.so 2>/dev/null | paste -sd, -)
+  modules=$(ls "$build"/domains/*.so ${suite:+"$build/$suite"/*.so} 2>/dev/null | paste -sd, -)
   [ -n "$modules" ] && args+=(-initrd "$modules")
   [ -e /usr/share/qemu/qboot.rom ] && args+=(-bios /usr/share/qemu/qboot.rom)
 fi

@@ -30,6 +30,15 @@ final class Domain {
   let holderQueue = WaitQueue()
   var crashes = 0
   var restarts = 0
+  /// Why it crashed last (for the shell).
+  var lastCrash: TextLine = ""
+  /// Whether the last crash was the watchdog's (a call over its budget).
+  var lastCrashTimedOut = false
+  /// Crashes for calling the kernel with too little stack left (DomainManager).
+  var stackExhaustions = 0
+  /// Its log lines that reached the console, and those the rate limit held back.
+  var logLinesShown = 0
+  var logLinesSuppressed = 0
 
   init(id: DomainID, name: String, image: UnsafeRawBufferPointer) {
     self.id = id
@@ -90,6 +99,10 @@ struct DomainManifestInfo {
   var imports: [String] = []
   var heapKiB = 256
   var budgetMilliseconds = 200
+  /// Limits: shared-heap bytes it may own, threads of its own, frames it may use.
+  var sharedHeapKiB = 1024
+  var threads = 8
+  var frames = 1024
   /// The PCI device the domain drives, "vendor:device,..." in hex; empty for none.
   var device = ""
   /// Each export's method names in order: they name its entry points and slots.
@@ -113,6 +126,9 @@ struct DomainManifestInfo {
       case "imports": imports = value.split(separator: ",").map { String($0) }
       case "heapKiB": heapKiB = Int(value) ?? heapKiB
       case "budgetMilliseconds": budgetMilliseconds = Int(value) ?? budgetMilliseconds
+      case "sharedHeapKiB": sharedHeapKiB = Int(value) ?? sharedHeapKiB
+      case "threads": threads = Int(value) ?? threads
+      case "frames": frames = Int(value) ?? frames
       case "device": device = value
       case let key where key.hasPrefix("methods."):
         let names = value.split(separator: ",").map { String($0) }

@@ -47,6 +47,12 @@ enum DomainCall {
   /// The kernel address at which a domain out of stack crashes (check_stack_room).
   static var stackExhaustedAddress: UInt64 { address(9) }
 
+  /// The running thread's control block as the assembly sees it (boot/traps.asm):
+  /// the scheduler points it at the boot thread's once it has one.
+  static var runningStack: UnsafeMutablePointer<UInt64> {
+    domainCallState(10).assumingMemoryBound(to: UInt64.self)
+  }
+
   private static func address(_ which: UInt32) -> UInt64 {
     UInt64(UInt(bitPattern: domainCallState(which)))
   }

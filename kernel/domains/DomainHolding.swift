@@ -21,21 +21,33 @@ enum DomainHolding {
   }
 
   /// Takes `id` for the running thread, waiting while another thread runs it.
-  /// `entered`, or why not: the domain died (or was replaced by a new life) meanwhile,
-  /// or the running thread must unwind out of the domain it came from.
-  static func take(_ id: DomainID, life: Int?) -> UInt64 {
+  /// `entered`, or why not: `callerDied` if the running thread must unwind out of the
+  /// domain it came from, else the status of a call that could not enter: `stopped`
+  /// if the domain died (or was replaced by a new life) meanwhile, `timedOut` if it
+  /// was ended for hogging itself past its budget while this thread waited.
+  ///
+  /// A wait to enter is timed like the call it begins (`entering` is set): a domain
+  /// whose own thread never lets go of it is hung as far as its callers can tell.
+  static func take(_ id: DomainID, life: Int?, entering: Bool = false) -> UInt64 {
     withInterruptsDisabled {
-      guard let domain = DomainManager.domain(id) else { return CallABI.Wait.calleeDied }
+      guard let domain = DomainManager.domain(id) else { return CallStatus.stopped.rawValue }
       let control = Scheduler.currentControl!
       let index = id.rawValue
+      let crashes = domain.crashes
+      defer { control.pointee.entering = .kernel }
       while true {
         if control.pointee.unwindStatus != 0 { return CallABI.Wait.callerDied }
         guard domain.state == .running, life == nil || domain.restarts == life else {
-          return CallABI.Wait.calleeDied
+          let timedOut = domain.crashes != crashes && domain.lastCrashTimedOut
+          return (timedOut ? CallStatus.timedOut : CallStatus.stopped).rawValue
         }
         if DomainCall.holders[index] == 0 {
           DomainCall.holders[index] = me
           return CallABI.Wait.entered
+        }
+        if entering && control.pointee.entering == .kernel {
+          control.pointee.entering = id
+          control.pointee.enteringSince = DomainCall.ticks
         }
         DomainCall.waiters[index] += 1
         domain.holderQueue.wait()
@@ -89,7 +101,7 @@ enum DomainHolding {
 /// The callee `id` is held by another thread: wait to enter it.
 @_cdecl("domain_enter_wait")
 func domainEnterWait(_ id: UInt32) -> UInt64 {
-  let status = DomainHolding.take(DomainID(rawValue: Int(id)), life: nil)
+  let status = DomainHolding.take(DomainID(rawValue: Int(id)), life: nil, entering: true)
   if status == CallABI.Wait.callerDied { Scheduler.currentControl!.pointee.unwindStatus = 0 }
   return status
 }

@@ -299,6 +299,7 @@ enum DomainManager {
     let vector = ExceptionVector(rawValue: frame.vector)
     var why: TextLine = "\(vector?.name ?? "exception") at \(hex: frame.rip)"
     if frame.rip == DomainCall.stackExhaustedAddress {
+      domain.stackExhaustions += 1
       why =
         "its stack is nearly full: kernel code it called needs \(CallABI.serviceStackRoom) bytes"
     } else if vector == .pageFault {
@@ -316,17 +317,20 @@ enum DomainManager {
     let now = DomainCall.ticks
     let running = Scheduler.currentControl
     var overdue: (domain: Domain, milliseconds: UInt64)?
+    func check(_ callee: DomainID, since: UInt64) {
+      guard overdue == nil, callee != .kernel, let domain = domain(callee),
+        domain.state == .running
+      else { return }
+      let elapsed = now &- since
+      let budget = UInt64(domain.manifest.budgetMilliseconds) * UInt64(Clock.tickHertz) / 1000
+      if elapsed > budget { overdue = (domain, elapsed * 1000 / UInt64(Clock.tickHertz)) }
+    }
     Scheduler.forEachThread { thread in
-      guard overdue == nil else { return }
       let (innermost, domainNow) = callState(of: thread, running: running)
       Continuation.forEach(from: innermost, current: domainNow) { continuation, callee in
-        guard overdue == nil, callee != .kernel, let domain = domain(callee),
-          domain.state == .running
-        else { return }
-        let elapsed = now &- continuation.entryTick
-        let budget = UInt64(domain.manifest.budgetMilliseconds) * UInt64(Clock.tickHertz) / 1000
-        if elapsed > budget { overdue = (domain, elapsed * 1000 / UInt64(Clock.tickHertz)) }
+        check(callee, since: continuation.entryTick)
       }
+      check(thread.control.pointee.entering, since: thread.control.pointee.enteringSince)
     }
     guard let (domain, milliseconds) = overdue else { return }
     crash(
@@ -368,6 +372,8 @@ enum DomainManager {
   static func crash(_ domain: Domain, _ why: TextLine, status: CallStatus) {
     domain.state = .crashed
     domain.crashes += 1
+    domain.lastCrash = why
+    domain.lastCrashTimedOut = status == .timedOut
     // Every crash is counted; the log shows the first few and then every 100th, so a
     // domain crashing in a loop cannot drown the console.
     if domain.crashes <= 3 || domain.crashes % 100 == 0 {

@@ -76,6 +76,7 @@ func swiftletLog(_ level: Int, _ text: UnsafePointer<UInt8>?, _ length: Int) {
   var line = TextLine()
   line.append("[\(DomainManager.current?.name ?? "kernel")] ")
   for index in 0..<min(length, TextLine.capacity) { line.append(text[index]) }
+  DomainManager.current?.logLinesShown += 1
   Log.info(line)
 }
 

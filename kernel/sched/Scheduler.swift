@@ -69,6 +69,8 @@ enum Scheduler {
   static func start() {
     let boot = Thread(bootThreadNamed: "main")
     running = boot.control
+    // The call path names a domain's holder by this pointer (boot/domaincall.asm).
+    DomainCall.runningStack.pointee = UInt64(UInt(bitPattern: boot.control))
     link(boot)
     guard let idleThread = Thread(name: "idle", priority: .low, entry: idleLoop) else {
       panic("scheduler: no memory for the idle thread")

@@ -155,6 +155,10 @@ struct ThreadControl {
   var continuation: UInt64 = 0
   var ownerDomain = DomainID.kernel
   var ownerLife = 0
+  /// The domain the thread waits to enter (the kernel: none), and since which tick:
+  /// the watchdog times the wait as part of the call (DomainHolding).
+  var entering = DomainID.kernel
+  var enteringSince: UInt64 = 0
   /// When a sleeping thread is due, in `Clock.nanoseconds`.
   var wakeTime: UInt64 = 0
   /// The thread this block belongs to (not retained: the thread owns the block).

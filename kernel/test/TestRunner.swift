@@ -4,8 +4,9 @@
 /// Output (DESIGN.md, "Testing and measuring"): `TEST <name> ... ok` or
 /// `TEST <name> ... FAIL <why>`, then `N passed, N failed`. A pattern is a
 /// comma-separated list of: `all` (every test except the `selftest` group, whose tests
-/// crash the kernel on purpose, and the `pcidisk` and `block` groups, which need a boot
-/// with the test disk, `--disk`), a group (`heap` runs `heap.*`), a full name, or a prefix ending in `*`.
+/// crash the kernel on purpose, the `pcidisk` and `block` groups, which need a boot
+/// with the test disk, `--disk`, and the `hostile` group, which needs the hostile
+/// suite's domains too, `--suite hostile`), a group (`heap` runs `heap.*`), a full name, or a prefix ending in `*`.
 
 /// One in-kernel test: a name "<group>.<name>" and the function that runs it.
 struct KernelTest {
@@ -39,7 +40,7 @@ enum TestRunner {
       + SymbolTests.tests + PagingTests.tests + InterruptTests.tests + SchedulerTests.tests
       + StackRoomTests.tests
       + DomainTests.tests + DomainThreadTests.tests + RRefTests.tests + RRefBatchTests.tests
-      + PCITests.tests + BlockTests.tests + SelfTests.tests
+      + PCITests.tests + BlockTests.tests + HostileTests.tests + SelfTests.tests
   }
 
   /// Runs the tests `pattern` selects and leaves QEMU with the result.
@@ -69,7 +70,7 @@ enum TestRunner {
   }
 
   /// Groups `all` leaves out: tests that crash the kernel, and tests that need a disk.
-  static let notInAll = ["selftest.", "pcidisk.", "block."]
+  static let notInAll = ["selftest.", "pcidisk.", "block.", "hostile."]
 
   static func selected(_ name: String, by pattern: String) -> Bool {
     pattern.split(separator: ",").contains { matches(name, $0) }

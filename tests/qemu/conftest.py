@@ -82,14 +82,16 @@ class Boot:
 
 
 @functools.lru_cache(maxsize=None)
-def boot(cmdline="", iso=False, stdin="", timeout=BOOT_TIMEOUT, disk=None, disk_options=None):
+def boot(cmdline="", iso=False, stdin="", timeout=BOOT_TIMEOUT, disk=None, disk_options=None,
+         suite=None):
     """Boots once per distinct set of arguments; later calls reuse the result. `disk`
     names a raw image to attach as a virtio-blk device, `disk_options` QEMU properties
-    for that device."""
+    for that device; `suite` boots a test suite's domains too (build/<suite>/*.so)."""
     args = [str(QEMU), "--timeout", str(timeout)]
     args += ["--iso"] if iso else ["--cmdline", cmdline]
     args += ["--disk", str(disk)] if disk else []
     args += ["--disk-options", disk_options] if disk_options else []
+    args += ["--suite", suite] if suite else []
     result = subprocess.run(args, input=stdin, capture_output=True, text=True,
                             timeout=timeout + 30)
     return Boot(args[1:], result.returncode, result.stdout, result.stderr)

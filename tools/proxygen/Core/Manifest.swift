@@ -61,7 +61,7 @@ public struct Manifest: Codable, Equatable, Sendable {
   /// The rules: names are unique and well formed, every interface named exists, each
   /// is exported by one domain at most and imported only if exported, and heaps and
   /// time budgets are within the kernel's bounds.
-  func check(file: String, text: String, interfaces: [Interface]) throws(GeneratorError) {
+  public func check(file: String, text: String, interfaces: [Interface]) throws(GeneratorError) {
     let known = Set(interfaces.map(\.name))
     var names: Set<String> = []
     var exporters: [String: String] = [:]

@@ -3,6 +3,10 @@
 //   proxygen --interfaces domains/interfaces --manifest domains/manifest.json --output build/generated
 //   proxygen --list domains/manifest.json        prints the domain names, one a line
 //
+// `--suite FILE` adds the domains of a second manifest (tests/hostile/manifest.json):
+// checked together with the first (they may import its exports), and given entry
+// points too, but kept out of it, so that a normal boot does not load them.
+//
 // Writes <output>/interfaces/Proxies.swift and <output>/<domain>/Exports.swift, only
 // when their contents change (so make rebuilds only what is affected). Errors name the
 // file and line and exit with status 1.
@@ -56,7 +60,21 @@ do {
   guard let data = FileManager.default.contents(atPath: manifestPath) else {
     fail("\(manifestPath):1: error: cannot read the manifest")
   }
-  let manifest = try Manifest.load(json: data, file: manifestPath, interfaces: interfaces)
+  var manifest = try Manifest.load(json: data, file: manifestPath, interfaces: interfaces)
+  if let suitePath = argument("--suite") {
+    guard let suiteData = FileManager.default.contents(atPath: suitePath) else {
+      fail("\(suitePath):1: error: cannot read the manifest")
+    }
+    let suite: Manifest
+    do {
+      suite = try JSONDecoder().decode(Manifest.self, from: suiteData)
+    } catch {
+      fail("\(suitePath):1: error: not a valid manifest: \(error)")
+    }
+    try Manifest(domains: manifest.domains + suite.domains).check(
+      file: suitePath, text: String(decoding: suiteData, as: UTF8.self), interfaces: interfaces)
+    manifest = Manifest(domains: manifest.domains + suite.domains)
+  }
   writeIfChanged(CodeGenerator.proxies(for: interfaces), to: "\(output)/interfaces/Proxies.swift")
   for domain in manifest.domains {
     writeIfChanged(
