@@ -12,6 +12,9 @@
 /// The fast paths are in the assembly; the waits are here, entered with interrupts
 /// disabled. A wait gives up when the domain it waits for dies, or when the domain the
 /// thread is coming from dies (the thread is then unwound instead: DomainManager).
+/// A domain given back while threads wait goes to the one that has waited longest,
+/// directly: a thread that gives it back and asks again at once (a caller looping on a
+/// driver) would otherwise take it every time and starve the others.
 import SwiftletLib
 
 enum DomainHolding {
@@ -36,12 +39,19 @@ enum DomainHolding {
       let crashes = domain.crashes
       defer { control.pointee.entering = .kernel }
       while true {
-        if control.pointee.unwindStatus != 0 { return CallABI.Wait.callerDied }
+        // Handed over while waiting (`handOver`), the thread holds it already: it gives
+        // it on if it must leave instead.
+        let handed = DomainCall.holders[index] == me
+        if control.pointee.unwindStatus != 0 {
+          if handed { release(id) }
+          return CallABI.Wait.callerDied
+        }
         guard domain.state == .running, life == nil || domain.restarts == life else {
+          if handed { release(id) }
           let timedOut = domain.crashes != crashes && domain.lastCrashTimedOut
           return (timedOut ? CallStatus.timedOut : CallStatus.stopped).rawValue
         }
-        if DomainCall.holders[index] == 0 {
+        if handed || DomainCall.holders[index] == 0 {
           DomainCall.holders[index] = me
           return CallABI.Wait.entered
         }
@@ -56,24 +66,31 @@ enum DomainHolding {
     }
   }
 
-  /// Gives `id` back if the running thread holds it, and wakes whoever waits for it.
+  /// Gives `id` back if the running thread holds it: to the thread waiting longest.
   static func release(_ id: DomainID) {
     withInterruptsDisabled {
       guard id != .kernel, DomainCall.holders[id.rawValue] == me else { return }
       DomainCall.holders[id.rawValue] = 0
-      if DomainCall.waiters[id.rawValue] != 0 { wakeWaiters(id) }
+      if DomainCall.waiters[id.rawValue] != 0 { handOver(id) }
     }
   }
 
-  static func wakeWaiters(_ id: DomainID) {
-    DomainManager.domain(id)?.holderQueue.wakeAll()
+  /// `id` was just given back (its holder word is 0) while threads wait: the first of
+  /// them holds it now, and runs when the scheduler gets to it.
+  static func handOver(_ id: DomainID) {
+    withInterruptsDisabled {
+      guard DomainCall.holders[id.rawValue] == 0,
+        let next = DomainManager.domain(id)?.holderQueue.wakeFirst()
+      else { return }
+      DomainCall.holders[id.rawValue] = UInt64(UInt(bitPattern: next))
+    }
   }
 
   /// A domain died or starts a new life: nobody holds it, and its waiters look again.
   static func reset(_ id: DomainID) {
     withInterruptsDisabled {
       DomainCall.holders[id.rawValue] = 0
-      wakeWaiters(id)
+      DomainManager.domain(id)?.holderQueue.wakeAll()
     }
   }
 
@@ -117,5 +134,5 @@ func domainReenterWait(_ id: UInt32) -> UInt64 {
 /// A domain was given back while threads wait for it.
 @_cdecl("domain_release_wake")
 func domainReleaseWake(_ id: UInt32) {
-  DomainHolding.wakeWaiters(DomainID(rawValue: Int(id)))
+  DomainHolding.handOver(DomainID(rawValue: Int(id)))
 }

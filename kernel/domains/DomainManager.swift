@@ -400,6 +400,10 @@ enum DomainManager {
       if thread.control != running && domainNow == id {
         thread.control.pointee.unwindStatus = status.rawValue
         Scheduler.wakeIfSleeping(thread.control)
+        // Waiting to enter another domain: woken to leave (the others waiting there
+        // look again and wait on).
+        let entering = thread.control.pointee.entering
+        if entering != .kernel { self.domain(entering)?.holderQueue.wakeAll() }
       }
     }
   }

@@ -14,8 +14,17 @@ final class WaitQueue {
   }
 
   func wakeOne() {
+    _ = wakeFirst()
+  }
+
+  /// Wakes the thread that has waited longest and says which it was (nil if none):
+  /// for handing something over to it directly.
+  @discardableResult
+  func wakeFirst() -> ThreadHandle? {
     withInterruptsDisabled {
-      if let thread = waiters.removeFirst() { Scheduler.makeReady(thread) }
+      guard let thread = waiters.removeFirst() else { return nil }
+      Scheduler.makeReady(thread)
+      return thread
     }
   }
 
