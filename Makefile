@@ -238,6 +238,12 @@ $(foreach m,SwiftletLib SwiftletInterfaces Registers Virtio DeviceAccess,\
 $(foreach d,$(DOMAINS),$(eval $(DOMAIN_BUILD)/$(d).so: | $(DOMAIN_BUILD)/$(d).exclusivity))
 domains: $(foreach m,$(EXCLUSIVITY_MODULES),$(DOMAIN_BUILD)/$(m).exclusivity)
 
+# The flags the check compiles domain code with, for tests/lint/test_exclusivity.py.
+.PHONY: exclusivity-flags
+exclusivity-flags:
+	@echo '$(DOMAIN_FLAGS)'
+	@echo '$(EXCLUSIVITY_KEEP_ACCESSES)'
+
 # ---- End of exclusivity ------------------------------------------------------------------
 
 # QEMU's -kernel takes multiboot1 ELF32 images only.

@@ -266,7 +266,12 @@ def inside_access(sil, function, start_block, start_index, access):
             return 0
         if "closure or function value" in what or "chosen at run time" in what:
             return 1
-        return 2 if what.startswith("a yield") else 3 if "deinit" in what else 4
+        if what.startswith("a yield"):
+            return 2
+        if "deinit" in what:
+            return 3
+        # The standard library's own helpers come last: they explain least.
+        return 5 if re.match(r"a call to (specialized )?_", what) else 4
     unique = []
     for item in sorted(found, key=rank):
         if item not in unique:
