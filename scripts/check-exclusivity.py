@@ -11,8 +11,9 @@ can touch the same storage. Then no run-time check could ever fail, and dropping
 costs nothing. docs/EXCLUSIVITY.md gives the argument and what it assumes.
 
 Give it the SIL of a module twice: as optimized for the object file, and with the
-passes that delete dead accesses switched off (the Makefile's EXCLUSIVITY_KEEP_ACCESSES),
-because those passes may delete an overlapping access before the optimizer has judged it.
+passes switched off that forward, move or delete loads, stores and objects (the
+Makefile's EXCLUSIVITY_KEEP_ACCESSES): they may leave an overlapping access unused, and
+an unused access is deleted before the optimizer has judged it.
 
 Usage: check-exclusivity.py FILE.sil...   (exit status 1 if an access is rejected)
 """
