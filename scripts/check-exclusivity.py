@@ -218,7 +218,11 @@ def callee_of(function, instruction):
     if isinstance(definition, Instruction):
         if definition.opcode in ("function_ref", "dynamic_function_ref", "prev_dynamic_function_ref"):
             name = re.search(r"@([^\s:,]+)", definition.rest)
-            return demangle(name.group(1)) if name else "a function"
+            if not name:
+                return "a function"
+            pretty = demangle(name.group(1))
+            # A C declaration (`@_extern(c)`): its body is not Swift the optimizer can see.
+            return f"the C function {pretty[6:]}" if pretty.startswith("@objc ") else pretty
         if definition.opcode in ("class_method", "super_method", "witness_method", "objc_method"):
             return "a method chosen at run time"
     return "a closure or function value"
