@@ -197,6 +197,75 @@ HOSTILE_IMAGES := $(foreach d,$(HOSTILE_DOMAINS),$(BUILD)/hostile/$(d).so)
 $(foreach d,$(HOSTILE_DOMAINS),$(eval $(call domain_module,$(d),tests/hostile,$(BUILD)/hostile)))
 hostile: $(HOSTILE_IMAGES)
 
+# ---- Exclusivity: no dynamic access in domain code may overlap another -----------------
+# Embedded Swift compiles the run-time exclusivity check away, so the build rejects every
+# dynamic access in code that runs inside a domain that the optimizer could not prove free
+# of nested conflicts (scripts/check-exclusivity.py; the argument is docs/EXCLUSIVITY.md).
+# It reads the module's SIL twice, from separate `swiftc -emit-sil` runs with the flags and
+# sources of its object (the optimizer is deterministic, so the first is the object's SIL):
+#   <module>.sil       as optimized for the object file;
+#   <module>.kept.sil  with every pass switched off that forwards, moves or deletes loads,
+#                      stores or objects (or removes accesses in bulk): such a pass may make
+#                      an overlapping access unused, and a dead access is deleted before the
+#                      optimizer judges it (a local object's attack then leaves no marker at
+#                      all in <module>.sil). What stays is inlining, specialization,
+#                      devirtualization and reference-count work, enough for the same proofs.
+# Each module's flags and sources are in exclusivity_input.<module>; a module that moves
+# sources (say, the generated Exports.swift) changes only that line.
+EXCLUSIVITY_BUILD := $(DOMAIN_BUILD)/exclusivity
+EXCLUSIVITY_KEEP_ACCESSES := -Xllvm -sil-disable-pass=dce,dead-store-elimination,deadobject-elim,$\
+sil-combine,mem2reg,sroa,cse,redundant-load-elimination,temp-rvalue-elimination,$\
+temp-lvalue-elimination,simplification,loop-invariant-code-motion,codemotion,code-sinking,$\
+cow-opts,cowarray-opt,redundant-phi-elimination,phi-expansion,array-count-propagation,$\
+access-enforcement-wmo,access-enforcement-dom
+EXCLUSIVITY_MODULES := SwiftletLib SwiftletInterfaces Registers Virtio DeviceAccess $(DOMAINS)
+
+exclusivity_input.SwiftletLib := $(LIB_FLAGS) -module-name SwiftletLib $(wildcard domains/lib/*.swift)
+exclusivity_input.SwiftletInterfaces := $(DOMAIN_FLAGS) -module-name SwiftletInterfaces \
+  $(wildcard domains/interfaces/*.swift) $(BUILD)/generated/interfaces/Proxies.swift
+exclusivity_input.Registers := $(DOMAIN_FLAGS) -module-name Registers $(wildcard domains/lib/registers/*.swift)
+exclusivity_input.Virtio := $(DOMAIN_FLAGS) -module-name Virtio $(wildcard domains/lib/virtio/*.swift)
+exclusivity_input.DeviceAccess := $(LIB_FLAGS) -module-name DeviceAccess $(wildcard domains/lib/device/*.swift)
+$(foreach d,$(DOMAINS),$(eval exclusivity_input.$(d) := $(DOMAIN_FLAGS) -module-name $(d)_domain \
+  $(wildcard domains/$(d)/*.swift) $(BUILD)/generated/$(d)/Exports.swift))
+
+# What a module's SIL needs first: the modules it imports (their .o rules write them) and
+# the generated sources (the generator's stamp).
+exclusivity_needs.SwiftletLib :=
+exclusivity_needs.SwiftletInterfaces := $(BUILD)/generated/.stamp $(DOMAIN_BUILD)/SwiftletLib.o
+exclusivity_needs.Registers :=
+exclusivity_needs.Virtio := $(DOMAIN_BUILD)/Registers.o
+exclusivity_needs.DeviceAccess := $(DOMAIN_BUILD)/Registers.o
+$(foreach d,$(DOMAINS),$(eval exclusivity_needs.$(d) := $(BUILD)/generated/.stamp \
+  $(DOMAIN_BUILD)/SwiftletInterfaces.o $(call domain_libraries,$(d))))
+
+define exclusivity_check
+$(DOMAIN_BUILD)/$(1).exclusivity: $(filter-out $(BUILD)/%,$(filter %.swift,$(exclusivity_input.$(1)))) \
+    $(exclusivity_needs.$(1)) scripts/check-exclusivity.py | $(BUILD)/domains.lint
+	@mkdir -p $(EXCLUSIVITY_BUILD)
+	$(SWIFTC) $(exclusivity_input.$(1)) -emit-sil -Xllvm -sil-print-debuginfo -o $(EXCLUSIVITY_BUILD)/$(1).sil
+	$(SWIFTC) $(exclusivity_input.$(1)) -emit-sil -Xllvm -sil-print-debuginfo $(EXCLUSIVITY_KEEP_ACCESSES) \
+	  -o $(EXCLUSIVITY_BUILD)/$(1).kept.sil
+	$(PYTHON) scripts/check-exclusivity.py $(EXCLUSIVITY_BUILD)/$(1).sil $(EXCLUSIVITY_BUILD)/$(1).kept.sil
+	@touch $$@
+endef
+$(foreach m,$(EXCLUSIVITY_MODULES),$(eval $(call exclusivity_check,$(m))))
+
+# Nothing that runs in a domain is linked before its check passed (order-only: the
+# recipes above link and compile `$^`).
+$(foreach m,SwiftletLib SwiftletInterfaces Registers Virtio DeviceAccess,\
+  $(eval $(DOMAIN_BUILD)/$(m).o: | $(DOMAIN_BUILD)/$(m).exclusivity))
+$(foreach d,$(DOMAINS),$(eval $(DOMAIN_BUILD)/$(d).so: | $(DOMAIN_BUILD)/$(d).exclusivity))
+domains: $(foreach m,$(EXCLUSIVITY_MODULES),$(DOMAIN_BUILD)/$(m).exclusivity)
+
+# The flags the check compiles domain code with, for tests/lint/test_exclusivity.py.
+.PHONY: exclusivity-flags
+exclusivity-flags:
+	@echo '$(DOMAIN_FLAGS)'
+	@echo '$(EXCLUSIVITY_KEEP_ACCESSES)'
+
+# ---- End of exclusivity ------------------------------------------------------------------
+
 # QEMU's -kernel takes multiboot1 ELF32 images only.
 $(BUILD)/swiftlet32.elf: $(BUILD)/swiftlet.elf
 	$(OBJCOPY) -O elf32-i386 $< $@

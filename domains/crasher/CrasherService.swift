@@ -69,7 +69,10 @@ final class CrasherService: Crasher, Mailbox, Background {
   func keep(_ letter: consuming RRef<Letter>) -> Result<Int, RpcError> {
     served += 1
     let number = letter.value.number
-    kept = consume letter
+    // The letter kept before is swapped out and dropped after the access to `kept` has
+    // ended: its drop calls the kernel, and no call may run inside that access.
+    var replaced: RRef<Letter>? = consume letter
+    swap(&kept, &replaced)
     return .success(number)
   }
 

@@ -4,9 +4,11 @@
 /// It is also `DMAMemory`, at a device address of the test's choosing, so a simulated
 /// device can find the rings a driver writes by the addresses the driver gives it.
 public final class ArrayWindow: DMAMemory {
-  /// The memory itself. Tests and simulated devices read and write it directly: that
-  /// is the device's side, which no driver check applies to.
-  public var bytes: [UInt8]
+  /// The memory itself. Tests and simulated devices read it directly and write it with
+  /// `write(_:at:)`: that is the device's side, which no driver check applies to. No
+  /// public setter, so no caller keeps an access to it open across code of its own (a
+  /// settable public property would; docs/EXCLUSIVITY.md).
+  public private(set) var bytes: [UInt8]
   public let deviceAddress: UInt64
 
   /// `byteCount` zero bytes that a device finds at `deviceAddress`.
@@ -16,6 +18,11 @@ public final class ArrayWindow: DMAMemory {
   }
 
   public var byteCount: Int { bytes.count }
+
+  /// Puts `newBytes` at `offset`, as a device writing this memory does.
+  public func write(_ newBytes: [UInt8], at offset: Int) {
+    for (index, byte) in newBytes.enumerated() { bytes[offset + index] = byte }
+  }
 
   public func fence() {}
 

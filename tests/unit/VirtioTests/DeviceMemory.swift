@@ -53,7 +53,7 @@ final class DeviceMemory {
 
   func write(_ bytes: [UInt8], to address: UInt64) -> Bool {
     guard let (region, offset) = locate(address, count: bytes.count) else { return false }
-    region.bytes.replaceSubrange(offset..<offset + bytes.count, with: bytes)
+    region.write(bytes, at: offset)
     return true
   }
 }

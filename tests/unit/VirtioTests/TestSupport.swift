@@ -55,9 +55,8 @@ struct BlockTestBed {
   func buffer(_ index: Int) -> [UInt8] { Array(buffers.bytes[index * 4096..<(index + 1) * 4096]) }
 
   func fill(_ index: Int, with seed: UInt8) {
-    for offset in 0..<4096 {
-      buffers.bytes[index * 4096 + offset] = seed &+ UInt8(truncatingIfNeeded: offset * 13)
-    }
+    let pattern = (0..<4096).map { seed &+ UInt8(truncatingIfNeeded: $0 * 13) }
+    buffers.write(pattern, at: index * 4096)
   }
 
   /// Polls every completion there is.

@@ -42,7 +42,7 @@ struct VirtQueueTests {
   @Test func newQueueZeroesItsRingsAndGivesTheirAddresses() throws {
     let layout = try #require(VirtQueueLayout(size: 8))
     let memory = ArrayWindow(byteCount: 16 + layout.byteCount + 16, deviceAddress: 0x5000)
-    memory.bytes = [UInt8](repeating: 0xAA, count: memory.byteCount)
+    memory.write([UInt8](repeating: 0xAA, count: memory.byteCount), at: 0)
     let queue = try VirtQueue(size: 8, memory: memory, offset: 16)
     #expect(memory.bytes[16..<16 + layout.byteCount].allSatisfy { $0 == 0 })
     #expect(memory.bytes[0..<16].allSatisfy { $0 == 0xAA })
