@@ -101,3 +101,42 @@ func swiftletRRefFreeOrphan(_ payload: UnsafeMutableRawPointer?) {
     try heap.freeOrphan(payload)
   }
 }
+
+/// A moved RRef's receiver takes it (domains/lib/RRef.swift, RRefHeader.adopt): 0 if the
+/// calling domain now owns `payload`, non-zero if refused. `fromSlot` is -1 for a callee
+/// adopting an argument (the sender must be the caller of the innermost call into it),
+/// or the export slot a caller just called, adopting its result (the sender must be the
+/// domain behind the slot). The payload must be a live allocation tagged `typeTag`, in
+/// transit from that sender, and lent to nobody.
+///
+/// A minimal version, so that the generated code can be built and booted: the registry's
+/// own (kernel/mem) replaces it.
+@_cdecl("swiftlet_rref_adopt")
+func swiftletRRefAdopt(_ payload: UnsafeMutableRawPointer?, _ typeTag: UInt64, _ fromSlot: Int64)
+  -> Int32
+{
+  guard let payload else { return 1 }
+  let receiver = DomainCall.currentDomain
+  let sender: UInt32
+  if fromSlot < 0 {
+    let continuation = DomainCall.currentContinuation
+    guard continuation != 0 else { return 1 }
+    sender = UInt32(
+      truncatingIfNeeded: UnsafePointer<UInt64>(bitPattern: UInt(continuation))!.pointee)
+  } else {
+    guard fromSlot < DomainCall.exportSlots else { return 1 }
+    sender = DomainCall.exports[Int(fromSlot)].domain
+  }
+  return withInterruptsDisabled {
+    guard let entry = SharedMemory.entry(payload), entry.typeTag == typeTag,
+      entry.owner.rawValue == sender, entry.borrows == 0
+    else { return 1 }
+    let inTransit: UInt32 = 2
+    let state = payload.load(fromByteOffset: SharedHeap.stateOffset, as: UInt32.self)
+    guard state == inTransit else { return 1 }
+    payload.storeBytes(
+      of: UInt32(receiver.rawValue), toByteOffset: SharedHeap.ownerOffset, as: UInt32.self)
+    payload.storeBytes(of: UInt32(0), toByteOffset: SharedHeap.stateOffset, as: UInt32.self)
+    return 0
+  }
+}
