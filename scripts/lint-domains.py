@@ -30,7 +30,14 @@ What is reported:
   `@_unsafeInheritExecutor`, ...), the compiler's internal escape hatches;
 - `import` of anything but SwiftletInterfaces, SwiftletLib and the device-access
   libraries (Registers, Virtio, DeviceAccess);
-- `#externalMacro`: a macro plugin writes code this lint never sees.
+- `#externalMacro`: a macro plugin writes code this lint never sees;
+- `#sourceLocation`: it makes the compiler's diagnostics (and debug information) name
+  another file and line, so a report about this code could point into trusted code;
+- a declaration (type, typealias, function, variable) with a reserved name: named like
+  a module a domain links with (RESERVED_MODULES), or starting with `_` or with
+  `swiftlet`/`Swiftlet`. The generated glue compiled in the domain's module qualifies
+  every name by its module and names its own things that way; a domain declaration
+  named like that would take their place.
 
 The lint works on tokens, not on text, so that a word in a comment or a string is
 never reported while code inside a string interpolation always is. The lexer follows
@@ -57,7 +64,23 @@ ALLOWED_IMPORTS = frozenset(
 POINTER_HINT = "use Span, InlineArray, an RRef or an API of SwiftletLib; raw pointers live in domains/lib"
 BINDING_HINT = "it reinterprets raw memory as another type; that belongs in a trusted library in domains/lib"
 
+# Modules a domain's code or its generated glue refers to by name (`Swift.UInt64`,
+# `SwiftletLib.fillExportTable`): a type of the same name in the domain would win.
+RESERVED_MODULES = frozenset({
+    "Swift", "SwiftletLib", "SwiftletInterfaces", "Registers", "Virtio", "DeviceAccess",
+    "Synchronization", "_Concurrency", "_StringProcessing", "_Volatile", "_Builtin_float",
+    "SwiftShims", "Builtin"})
+# Keywords that declare the name that follows them.
+DECLARATION_KEYWORDS = frozenset({
+    "struct", "class", "enum", "protocol", "actor", "typealias", "associatedtype", "func",
+    "var", "let", "macro"})
+RESERVED_HINT = "reserved for the generated glue compiled with the domain"
+RAW_REFERENCE_HINT = ("the trusted library's raw form of a reference; generated proxies carry "
+                      "it, domain code uses the RRef or the proxy")
+
 FORBIDDEN_NAMES = {
+    "RRefTransfer": RAW_REFERENCE_HINT,
+    "InterfaceHandle": RAW_REFERENCE_HINT,
     "Unmanaged": "manual reference counting can free an object that is still in use",
     "OpaquePointer": "a raw pointer type; " + POINTER_HINT,
     "AutoreleasingUnsafeMutablePointer": "a raw pointer type; " + POINTER_HINT,
@@ -420,6 +443,10 @@ def check_tokens(tokens):
         elif punct(k, "#") and at(k + 1).text == "externalMacro" and at(k + 1).pos == tok.end:
             consumed.add(k + 1)
             report(tok, "`#externalMacro`", "a macro plugin writes code that this lint never sees")
+        elif punct(k, "#") and at(k + 1).text == "sourceLocation" and at(k + 1).pos == tok.end:
+            consumed.add(k + 1)
+            report(tok, "`#sourceLocation`",
+                   "it makes diagnostics name another file and line, which could be trusted code")
         elif tok.kind == "ident" and tok.text == "unsafe" and not tok.quoted and k not in consumed \
                 and punct(k - 1, "(") and at(k - 2).text in ("unowned", "nonisolated") and punct(k + 1, ")"):
             consumed.add(k)
@@ -439,11 +466,54 @@ def check_tokens(tokens):
             if module.kind != "ident" or module.text not in ALLOWED_IMPORTS:
                 named = f"`import {module.text}`" if module.kind == "ident" else "this `import`"
                 report(tok, named, IMPORT_HINT)
+        if tok.kind == "ident" and not tok.quoted and tok.text in DECLARATION_KEYWORDS \
+                and not punct(k - 1, ".") and at(k - 1).text != "import":
+            for name in declared_names(tokens, k + 1):
+                why = reserved_name_rule(name.text)
+                if why:
+                    consumed.add(tokens.index(name))
+                    report(name, f"a declaration named `{name.text}`", why)
         if tok.kind == "ident" and k not in consumed:
             rule = name_rule(tok.text)
             if rule:
                 report(tok, *rule)
     return findings
+
+
+def declared_names(tokens, k):
+    """The names a declaration keyword at k - 1 declares: the identifier after it, or for
+    `let (a, b)` the identifiers of the tuple pattern. Another keyword there (`class
+    func`, `case let`) declares nothing itself."""
+    if k >= len(tokens):
+        return []
+    tok = tokens[k]
+    if tok.kind == "ident" and (tok.quoted or tok.text not in KEYWORDS | DECLARATION_KEYWORDS):
+        return [tok]
+    if tok.kind == "punct" and tok.text == "(":
+        names, depth = [], 0
+        for t in tokens[k:]:
+            if t.kind == "punct" and t.text in "([":
+                depth += 1
+            elif t.kind == "punct" and t.text in ")]":
+                depth -= 1
+                if depth == 0:
+                    break
+            elif t.kind == "ident" and (t.quoted or t.text not in KEYWORDS):
+                names.append(t)
+        return names
+    return []
+
+
+def reserved_name_rule(name):
+    """Why `name` may not be declared in domain code, or None."""
+    if name in RESERVED_MODULES:
+        return ("it is named like a module, and would take that module's place in the generated "
+                "glue's qualified names (`Swift.UInt64`, `SwiftletLib.fillExportTable`)")
+    if name.startswith("_") and name != "_":
+        return "names starting with `_` are " + RESERVED_HINT
+    if name.lower().startswith("swiftlet"):
+        return "names starting with `swiftlet` are " + RESERVED_HINT
+    return None
 
 
 def lint_source(source):

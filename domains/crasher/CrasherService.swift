@@ -7,8 +7,9 @@ final class CrasherService: Crasher, Mailbox, Background {
   private var served = 0
   /// A letter given to keep: this domain's until it is replaced or the domain dies.
   private var kept: RRef<Letter>? = nil
-  /// Shared with the domain's own threads; a box, so the threads' closures can hold it.
-  private let state = BackgroundState()
+  /// Shared with the domain's own threads: Sendable, as what a thread captures must be.
+  private let loopRounds = SharedCounter()
+  private let loopers = SharedCounter()
 
   func crash(_ kind: CrashKind) -> Result<Void, RpcError> {
     served += 1
@@ -85,35 +86,29 @@ final class CrasherService: Crasher, Mailbox, Background {
   // MARK: - Background
 
   func startLooper() -> Result<Int, RpcError> {
-    let state = self.state
+    let rounds = loopRounds
     guard
       DomainThread.spawn({
         while true {
-          state.rounds += 1
+          rounds.add(1)
           DomainThread.sleep(nanoseconds: 1_000_000)
         }
       })
     else { return .failure(.failed(code: 1)) }
-    state.loopers += 1
-    return .success(state.loopers)
+    return .success(loopers.add(1))
   }
 
   func trapInThread(after milliseconds: Int) -> Result<Void, RpcError> {
-    let state = self.state
+    let rounds = loopRounds
     guard
       DomainThread.spawn({
         DomainThread.sleep(nanoseconds: UInt64(milliseconds) * 1_000_000)
-        state.rounds = Int.max
-        state.rounds += 1  // overflows: a Swift trap in the domain's own thread
+        rounds.set(Int.max)
+        rounds.set(rounds.value + 1)  // overflows: a Swift trap in the domain's own thread
       })
     else { return .failure(.failed(code: 1)) }
     return .success(())
   }
 
-  func rounds() -> Result<Int, RpcError> { .success(state.rounds) }
-}
-
-final class BackgroundState {
-  var rounds = 0
-  var loopers = 0
+  func rounds() -> Result<Int, RpcError> { .success(loopRounds.value) }
 }

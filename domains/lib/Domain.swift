@@ -13,26 +13,28 @@ public enum DomainKernel {
   public static var domainID: UInt32 { kernelDomainID() }
 }
 
-/// An interface reference: which export of which domain a proxy calls. Plain data,
-/// so it may cross domains. Its number is the export-table slot of the interface's
-/// first method; only the kernel hands numbers out (`connect`), and only trusted code
-/// may make a handle from a number: a forged one would call another interface's entry
-/// points with the wrong arguments.
-public struct InterfaceHandle: Equatable, BitwiseCopyable {
+/// An interface reference: which export of which domain a proxy calls. Its number is
+/// the export-table slot of the interface's first method; only the kernel hands numbers
+/// out (`connect`, which checks the caller's manifest imports). A forged handle would
+/// call another interface's entry points with the wrong arguments, so the type is
+/// `@unsafe`: domain code cannot name it. It reaches domains inside the generated proxies
+/// only (`GreeterProxy.connect()`), which is also how an interface crosses a call.
+@unsafe
+public struct InterfaceHandle: BitwiseCopyable {
   public let rawValue: UInt64
 
-  @unsafe public init(rawValue: UInt64) { self.rawValue = rawValue }
+  public init(rawValue: UInt64) { unsafe self.rawValue = rawValue }
 
   /// Asks the kernel for the domain that exports `interface`; refused unless this
   /// domain's manifest imports it.
   public static func connect(_ interface: StaticString) -> Result<InterfaceHandle, RpcError> {
     let handle = unsafe kernelConnect(interface.utf8Start, interface.utf8CodeUnitCount)
-    guard handle >= 0 else { return .failure(.notConnected) }
-    return .success(unsafe InterfaceHandle(rawValue: UInt64(handle)))
+    guard handle >= 0 else { return unsafe .failure(.notConnected) }
+    return unsafe .success(InterfaceHandle(rawValue: UInt64(handle)))
   }
 
   /// Restarts the exporting domain if it has crashed. Returns whether it runs now.
   public func recover() -> Bool {
-    kernelRecover(rawValue) == 0
+    kernelRecover(unsafe rawValue) == 0
   }
 }

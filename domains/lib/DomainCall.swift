@@ -11,28 +11,29 @@
 ///
 /// The calls and the entry points' stores are `@unsafe`: a call with the wrong argument
 /// or result type for its slot would read and write memory as the wrong type, so only
-/// generated code uses them.
+/// generated code uses them. CallStatus defines the status words.
 public enum DomainCall {
   /// Calls a method that takes nothing and returns nothing.
   @unsafe @inline(__always)
   public static func invoke(_ handle: InterfaceHandle, method: UInt64) -> Result<Void, RpcError> {
-    let status = kernelCall(handle.rawValue &+ method, nil, nil)
+    let status = kernelCall(unsafe handle.rawValue &+ method, nil, nil)
     return status == 0 ? .success(()) : .failure(RpcError(status: status))
   }
 
-  /// Calls a method that takes `arguments` and returns nothing. If the call never
-  /// reached the callee (it was stopped, or there is no such slot), `undelivered` gets
-  /// the arguments back: RRefs moved into them are still this domain's to free.
+  /// Calls a method that takes `arguments` and returns nothing. If the call ended
+  /// before the callee's service answered (it was never entered, crashed, timed out or
+  /// refused an argument), `undelivered` gets the arguments back: RRefs moved into them
+  /// that nobody adopted are still this domain's to free.
   @unsafe @inline(__always)
   public static func invoke<Arguments: BitwiseCopyable>(
     _ handle: InterfaceHandle, method: UInt64, _ arguments: inout Arguments,
     undelivered: (Arguments) -> Void = { _ in }
   ) -> Result<Void, RpcError> {
     let status = unsafe withUnsafePointer(to: &arguments) { arguments in
-      unsafe kernelCall(handle.rawValue &+ method, arguments, nil)
+      unsafe kernelCall(unsafe handle.rawValue &+ method, arguments, nil)
     }
     if status == 0 { return .success(()) }
-    if Status.isUndelivered(status) { undelivered(arguments) }
+    if !CallStatus.isFromCallee(status) { undelivered(arguments) }
     return .failure(RpcError(status: status))
   }
 
@@ -44,11 +45,11 @@ public enum DomainCall {
   ) -> Result<Value, RpcError> {
     unsafe withUnsafeTemporaryAllocation(of: Value.self, capacity: 1) { slot in
       let status = unsafe withUnsafePointer(to: &arguments) { arguments in
-        unsafe kernelCall(handle.rawValue &+ method, arguments, slot.baseAddress)
+        unsafe kernelCall(unsafe handle.rawValue &+ method, arguments, slot.baseAddress)
       }
       // Status 0: the callee's entry point stored the value.
       if status == 0 { return .success(unsafe slot[0]) }
-      if Status.isUndelivered(status) { undelivered(arguments) }
+      if !CallStatus.isFromCallee(status) { undelivered(arguments) }
       return .failure(RpcError(status: status))
     }
   }
@@ -59,7 +60,7 @@ public enum DomainCall {
     _ handle: InterfaceHandle, method: UInt64, returning: Value.Type
   ) -> Result<Value, RpcError> {
     unsafe withUnsafeTemporaryAllocation(of: Value.self, capacity: 1) { slot in
-      let status = unsafe kernelCall(handle.rawValue &+ method, nil, slot.baseAddress)
+      let status = unsafe kernelCall(unsafe handle.rawValue &+ method, nil, slot.baseAddress)
       return status == 0 ? .success(unsafe slot[0]) : .failure(RpcError(status: status))
     }
   }
@@ -70,12 +71,6 @@ public enum DomainCall {
   /// (Its first argument is the kernel's; entry points ignore it.)
   public typealias Entry =
     @convention(c) (UInt64, UnsafeRawPointer, UnsafeMutableRawPointer) -> UInt64
-
-  /// An entry point's address, for the kernel's export table.
-  @unsafe @inline(__always)
-  public static func address(of entry: Entry) -> UInt {
-    unsafe unsafeBitCast(entry, to: UInt.self)
-  }
 
   /// An entry point's answer for a method with no value: its status word.
   @inline(__always)
@@ -106,50 +101,65 @@ public enum DomainCall {
     unsafe result.storeBytes(of: value, as: Value.self)
     return 0
   }
+}
 
-  /// The status words the kernel itself returns (boot/domaincall.asm).
-  enum Status {
-    static let crashed: UInt64 = 1
-    static let stopped: UInt64 = 2
-    static let noSuchSlot: UInt64 = 3
-    static let timedOut: UInt64 = 4
-    /// `.failed(code:)`, with the code in the high half.
-    static let failed: UInt64 = 5
-    /// Set in every status an entry point returns for an error of the callee's own.
-    static let fromCallee: UInt64 = 0x100
-
-    /// The call never reached the callee's entry point.
-    static func isUndelivered(_ status: UInt64) -> Bool {
-      status == stopped || status == noSuchSlot
-    }
-  }
+/// An entry point's address, for the kernel's export table (the generated
+/// `swiftlet_domain_entries`). A function of the module, not a member of a type, because
+/// generated code compiled in a domain's module calls it: a domain can extend a type
+/// with an overload that would win, but it cannot add to another module's functions.
+@unsafe @inline(__always)
+public func exportEntryAddress(_ entry: DomainCall.Entry) -> UInt {
+  unsafe unsafeBitCast(entry, to: UInt.self)
 }
 
 extension RpcError {
-  /// The error as a call's status word: the kernel's statuses for the errors it causes
-  /// itself; with `fromCallee` set for an error the callee returned (so the proxy can
-  /// tell "never delivered" from "the callee said unavailable"); `.failed`'s code in the
-  /// high half.
+  /// The error as a call's status word (CallStatus): the status of the same name, with
+  /// `fromCallee` set, since an RpcError value is always the callee's answer (so the
+  /// proxy can tell "never delivered" from "the callee said unavailable"); `.failed`'s
+  /// code in the high half.
   public var status: UInt64 {
-    let fromCallee = DomainCall.Status.fromCallee
-    return switch self {
-    case .domainCrashed: fromCallee | DomainCall.Status.crashed
-    case .unavailable: fromCallee | DomainCall.Status.stopped
-    case .notConnected: fromCallee | DomainCall.Status.noSuchSlot
-    case .timedOut: fromCallee | DomainCall.Status.timedOut
-    case .failed(let code):
-      fromCallee | DomainCall.Status.failed | UInt64(UInt32(bitPattern: code)) << 32
-    }
+    let kind: CallStatus =
+      switch self {
+      case .domainCrashed: .crashed
+      case .unavailable: .stopped
+      case .notConnected: .noSuchSlot
+      case .timedOut: .timedOut
+      case .refused: .badArgument
+      case .failed: .failed
+      }
+    let code: UInt64 =
+      if case .failed(let code) = self { UInt64(UInt32(bitPattern: code)) << 32 } else { 0 }
+    return CallStatus.fromCallee.rawValue | kind.rawValue | code
   }
 
   /// The error a non-zero status word stands for.
   public init(status: UInt64) {
-    switch status & 0xff {
-    case DomainCall.Status.crashed: self = .domainCrashed
-    case DomainCall.Status.stopped: self = .unavailable
-    case DomainCall.Status.timedOut: self = .timedOut
-    case DomainCall.Status.failed: self = .failed(code: Int32(truncatingIfNeeded: status >> 32))
+    switch CallStatus(rawValue: CallStatus.kind(of: status)) {
+    case .crashed: self = .domainCrashed
+    case .stopped: self = .unavailable
+    case .timedOut: self = .timedOut
+    case .badArgument: self = .refused
+    case .failed: self = .failed(code: Int32(truncatingIfNeeded: status >> 32))
     default: self = .notConnected
     }
   }
+}
+
+/// Fills the kernel's copy of a domain's export table with `entries`, if it has room for
+/// exactly that many: what the generated `swiftlet_domain_entries` does. Here rather
+/// than in generated code for the reason `exportEntryAddress` gives.
+@unsafe @inline(__always)
+public func fillExportTable<let count: Int>(
+  _ table: UnsafeMutablePointer<UInt>, _ capacity: Int,
+  _ entries: InlineArray<count, DomainCall.Entry>
+) -> Int {
+  guard capacity == count else { return 0 }
+  for index in 0..<count { unsafe table[index] = unsafe exportEntryAddress(entries[index]) }
+  return count
+}
+
+/// The address of a domain's manifest text, for the generated `swiftlet_domain_manifest`.
+@unsafe @inline(__always)
+public func manifestTextAddress(_ text: StaticString) -> UnsafePointer<UInt8> {
+  unsafe text.utf8Start
 }

@@ -2,14 +2,17 @@
 ///
 /// A domain thread runs in the domain (its allocations come from the domain's heap).
 /// If it traps, the domain crashes and all its threads end; a restart starts none of
-/// them again.
+/// them again. It runs at the same time as calls into the domain and as its other
+/// threads, so its body is `@Sendable`: the compiler refuses one that captures the
+/// service's (non-Sendable) state, as it would for any other thread. State they share
+/// must be Sendable, such as a SharedCounter.
 @_extern(c, "swiftlet_spawn") func kernelSpawn(_ entry: UInt, _ argument: UInt) -> Int32
 @_extern(c, "swiftlet_sleep_ns") func kernelSleep(_ nanoseconds: UInt64)
 @_extern(c, "swiftlet_yield") func kernelYield()
 
 public enum DomainThread {
   /// Runs `body` on a new thread of this domain; false if the kernel has no room.
-  public static func spawn(_ body: @escaping () -> Void) -> Bool {
+  public static func spawn(_ body: @escaping @Sendable () -> Void) -> Bool {
     let box = ThreadBody(body)
     let argument = unsafe UInt(bitPattern: Unmanaged.passRetained(box).toOpaque())
     let entry = unsafe unsafeBitCast(threadEntry, to: UInt.self)
@@ -26,8 +29,8 @@ public enum DomainThread {
 }
 
 final class ThreadBody {
-  let body: () -> Void
-  init(_ body: @escaping () -> Void) { self.body = body }
+  let body: @Sendable () -> Void
+  init(_ body: @escaping @Sendable () -> Void) { self.body = body }
 }
 
 /// What the kernel's new thread calls, in the domain, with the boxed body.

@@ -4,11 +4,12 @@
 /// lent as a unit, like an RRef. `RRefDeque<T, N>` is a ring of up to `N` RRefs, each
 /// still a registry entry of its own; pushing into a full deque hands the element back
 /// instead of losing it. Moving a deque into or out of a call moves every element with
-/// it: the receiver adopts the ring and each element (docs/DOMAINS.md, the buffer
-/// rules). A deque cannot be lent: a borrower could take elements out of it.
+/// it: the sender marks the ring and each element in transit, the receiver adopts the
+/// ring and then each element through the kernel (docs/DOMAINS.md, the buffer rules). A
+/// deque cannot be lent: a borrower could take elements out of it.
 ///
-/// As for RRef, the generated proxies and entry points use `transfer`, `lend`,
-/// `endLend` and the `adopting:`, `lent:` and `undelivered:` initializers.
+/// As for RRef, the transfers and what makes, adopts, lends or views them are `@unsafe`:
+/// for generated code only.
 
 public struct RRefArray<T: BitwiseCopyable, let N: Int>: ~Copyable {
   private let storage: RRef<InlineArray<N, T>>
@@ -26,29 +27,51 @@ public struct RRefArray<T: BitwiseCopyable, let N: Int>: ~Copyable {
     nonmutating set { storage.value[index] = newValue }
   }
 
-  /// Takes ownership of an array moved to this domain.
-  public init(adopting transfer: RRefTransfer) {
-    storage = RRef(adopting: transfer)
+  /// The storage's transfer: the same address, typed as what it is.
+  private static func storage(
+    _ transfer: RRefTransfer<RRefArray<T, N>>
+  ) -> RRefTransfer<RRef<InlineArray<N, T>>> {
+    unsafe RRefTransfer(address: transfer.address)
   }
 
-  /// A view of an array lent to this domain for one call.
-  public init(lent transfer: RRefTransfer) {
-    storage = RRef(lent: transfer)
+  /// Takes ownership of an array moved to this domain from `sender` (RRef's, as for an
+  /// RRef); nil if the kernel refuses.
+  @unsafe
+  public init?(adopting transfer: RRefTransfer<RRefArray<T, N>>, from sender: Int64) {
+    guard let storage = unsafe RRef(adopting: Self.storage(transfer), from: sender) else {
+      return nil
+    }
+    self.storage = storage
   }
 
-  /// An array moved into a call that never reached the callee: this domain's again.
-  public init(undelivered transfer: RRefTransfer) {
-    storage = RRef(undelivered: transfer)
+  /// A view of an array lent to this domain for one call; nil unless it is lent.
+  @unsafe
+  public init?(lent transfer: RRefTransfer<RRefArray<T, N>>) {
+    guard let storage = unsafe RRef(lent: Self.storage(transfer)) else { return nil }
+    self.storage = storage
   }
 
-  /// Gives the array up for a move: the receiver adopts it.
-  public consuming func transfer() -> RRefTransfer { storage.transfer() }
+  /// Frees an array moved into a call that did not take it (see RRef.dropUndelivered).
+  @unsafe
+  public static func dropUndelivered(_ transfer: RRefTransfer<RRefArray<T, N>>) {
+    unsafe RRef.dropUndelivered(storage(transfer))
+  }
+
+  /// Gives the array up for a move (see RRef.transfer).
+  @unsafe
+  public consuming func transfer() -> RRefTransfer<RRefArray<T, N>> {
+    unsafe RRefTransfer(address: storage.transfer().address)
+  }
 
   /// Lends the array for a call: its borrow count goes up until `endLend`.
-  public func lend() -> RRefTransfer { storage.lend() }
+  @unsafe
+  public func lend() -> RRefTransfer<RRefArray<T, N>> {
+    unsafe RRefTransfer(address: storage.lend().address)
+  }
 
   /// Ends a loan (see RRef.endLend).
-  public func endLend() { storage.endLend() }
+  @unsafe
+  public func endLend() { unsafe storage.endLend() }
 
   /// The domain that owns it.
   public var owner: UInt32 { storage.owner }
@@ -110,32 +133,86 @@ public struct RRefDeque<T: BitwiseCopyable, let N: Int>: ~Copyable {
       MemoryLayout<RRefDequeStorage<N>>.size == RRefDequeStorage<N>.elementOffset(N),
       "RRefDeque: the ring's layout is not the one its accessors assume")
     guard let storage = RRef(RRefDequeStorage<N>()) else { return nil }
-    address = storage.transfer().address
+    address = storage.releaseToContainer()
   }
 
-  /// Takes ownership of a deque moved to this domain, and of every element in it: a
-  /// store into each registry header, as RRef(adopting:) does.
-  public init(adopting transfer: RRefTransfer) {
-    address = transfer.address
-    let me = thisDomainID()
-    unsafe UnsafeMutableRawPointer(bitPattern: address)!.storeBytes(
-      of: me, toByteOffset: RRefHeader.ownerOffset, as: UInt32.self)
-    let head = self.head
-    for offset in 0..<storedCount {
-      unsafe UnsafeMutableRawPointer(bitPattern: element((head + offset) % N))!
-        .storeBytes(of: me, toByteOffset: RRefHeader.ownerOffset, as: UInt32.self)
+  /// The ring's registry tag (it is allocated as an RRef of its storage).
+  private static var ringTag: UInt64 { RRef<RRefDequeStorage<N>>.typeTag }
+
+  /// Takes ownership of a deque moved to this domain from `sender` (see RRef's), and of
+  /// every element in it; nil if the kernel refuses the ring or any element. The ring is
+  /// adopted first, so that nobody else can change the list of elements read from it.
+  /// Then each element is adopted in turn; if one is refused, what was adopted (the
+  /// ring and the other elements) is this domain's, so it is freed here, and the call
+  /// is refused: nothing runs, nothing stays behind in this domain. What was refused
+  /// was never the sender's to move.
+  @unsafe
+  public init?(adopting transfer: RRefTransfer<RRefDeque<T, N>>, from sender: Int64) {
+    let ring = unsafe transfer.address
+    guard unsafe RRefHeader.adopt(ring, Self.ringTag, from: sender) else { return nil }
+    let head = Self.load(ring, RRefDequeStorage<N>.headOffset)
+    let count = Self.load(ring, RRefDequeStorage<N>.countOffset)
+    guard head >= 0 && head < N && count >= 0 && count <= N else {
+      unsafe kernelRRefFree(UnsafeMutableRawPointer(bitPattern: ring))
+      return nil
+    }
+    var refused = false
+    for offset in 0..<count {
+      let slot = RRefDequeStorage<N>.elementOffset((head + offset) % N)
+      let element = UInt(bitPattern: Self.load(ring, slot))
+      if !(unsafe RRefHeader.adopt(element, RRef<T>.typeTag, from: sender)) {
+        Self.store(ring, slot, 0)
+        refused = true
+      }
+    }
+    guard !refused else {
+      for offset in 0..<count {
+        let slot = RRefDequeStorage<N>.elementOffset((head + offset) % N)
+        let element = UInt(bitPattern: Self.load(ring, slot))
+        if element != 0 { unsafe kernelRRefFree(UnsafeMutableRawPointer(bitPattern: element)) }
+      }
+      unsafe kernelRRefFree(UnsafeMutableRawPointer(bitPattern: ring))
+      return nil
+    }
+    address = ring
+  }
+
+  /// Frees a deque moved into a call that did not take it, with its elements: still this
+  /// domain's, in transit (see RRef.dropUndelivered). An element that is not (it cannot
+  /// be, unless the ring was adopted, and then the ring is not either) is left alone.
+  @unsafe
+  public static func dropUndelivered(_ transfer: RRefTransfer<RRefDeque<T, N>>) {
+    let ring = unsafe transfer.address
+    guard unsafe RRefHeader(ring).takeBack(ringTag) else { return }
+    let deque = RRefDeque(owning: ring)
+    let head = deque.head
+    for offset in 0..<deque.storedCount {
+      let slot = (head + offset) % N
+      if !(unsafe RRefHeader(deque.element(slot)).takeBack(RRef<T>.typeTag)) {
+        deque.setElement(slot, 0)
+      }
     }
   }
 
-  /// A deque moved into a call that never reached the callee: it and its elements are
-  /// still this domain's.
-  public init(undelivered transfer: RRefTransfer) {
-    address = transfer.address
+  private init(owning ring: UInt) { address = ring }
+
+  private static func load(_ ring: UInt, _ offset: Int) -> Int {
+    unsafe UnsafeMutableRawPointer(bitPattern: ring)!.load(fromByteOffset: offset, as: Int.self)
   }
 
-  /// Frees the elements left in it, then the ring.
+  private static func store(_ ring: UInt, _ offset: Int, _ value: Int) {
+    unsafe UnsafeMutableRawPointer(bitPattern: ring)!.storeBytes(
+      of: value, toByteOffset: offset, as: Int.self)
+  }
+
+  /// Frees the elements left in it (a slot emptied by a refused move holds 0), then the
+  /// ring.
   deinit {
-    while popFront() != nil {}
+    let head = self.head
+    for offset in 0..<storedCount {
+      let element = element((head + offset) % N)
+      if element != 0 { unsafe kernelRRefFree(UnsafeMutableRawPointer(bitPattern: element)) }
+    }
     unsafe kernelRRefFree(UnsafeMutableRawPointer(bitPattern: address))
   }
 
@@ -143,11 +220,13 @@ public struct RRefDeque<T: BitwiseCopyable, let N: Int>: ~Copyable {
   public var isFull: Bool { count == N }
   public var isEmpty: Bool { count == 0 }
 
-  /// Appends `element`, or hands it back if the deque is full.
+  /// Appends `element`, or hands it back if the deque is full. Traps if `element` is not
+  /// this domain's own to store (a lent view).
   public func pushBack(_ element: consuming RRef<T>) -> RRef<T>? {
     let count = storedCount
     guard count < N else { return element }
-    setElement((head + count) % N, element.transfer().address)
+    unsafe RRefHeader(element.address).checkMovable(by: thisDomainID())
+    setElement((head + count) % N, element.releaseToContainer())
     storedCount = count + 1
     return nil
   }
@@ -160,19 +239,25 @@ public struct RRefDeque<T: BitwiseCopyable, let N: Int>: ~Copyable {
     let first = element(head)
     self.head = (head + 1) % N
     storedCount = count - 1
-    return RRef(owned: RRefTransfer(address: first))
+    return RRef(owned: first)
   }
 
-  /// Gives the deque up for a move; the receiver adopts it and its elements.
-  public consuming func transfer() -> RRefTransfer {
-    let transfer = RRefTransfer(address: address)
+  /// Gives the deque up for a move: marks the ring and every element in transit, for the
+  /// receiver to adopt. Traps unless all of them are this domain's to move.
+  @unsafe
+  public consuming func transfer() -> RRefTransfer<RRefDeque<T, N>> {
+    let me = thisDomainID()
+    unsafe RRefHeader(address).checkMovable(by: me)
+    let head = self.head
+    for offset in 0..<storedCount {
+      unsafe RRefHeader(element((head + offset) % N)).beginTransit(by: me)
+    }
+    unsafe RRefHeader(address).beginTransit(by: me)
+    let transfer = unsafe RRefTransfer<RRefDeque<T, N>>(address: address)
     discard self
-    return transfer
+    return unsafe transfer
   }
 
   /// The domain that owns the deque itself.
-  public var owner: UInt32 {
-    unsafe UnsafeMutableRawPointer(bitPattern: address)!.load(
-      fromByteOffset: RRefHeader.ownerOffset, as: UInt32.self)
-  }
+  public var owner: UInt32 { unsafe RRefHeader(address).owner }
 }

@@ -10,6 +10,11 @@ public enum RpcError: Error, Equatable, BitwiseCopyable {
   case unavailable
   /// No domain exports that interface, or this domain may not call it.
   case notConnected
+  /// An RRef did not cross: the callee refused an argument, or this domain refused the
+  /// result, because the kernel's registry did not show a valid move or loan. Generated
+  /// code on both sides never causes it; it means a forged or reused reference, and the
+  /// service did not run (for a refused argument).
+  case refused
   /// The callee reports a failure of its own, with a code its interface documents.
   case failed(code: Int32)
 }

@@ -14,6 +14,9 @@ enum SharedMemory {
   /// 4 MiB of frames, enough for the tests and the block driver's buffers.
   static let frameCount = 1024
   nonisolated(unsafe) private static var heap = SharedHeap()
+  /// Where the region lies, for the adoption check (swiftletRRefAdopt).
+  nonisolated(unsafe) static var regionBase: UInt = 0
+  nonisolated(unsafe) static var regionSize: UInt = 0
 
   static func setUp() {
     guard let frames = Frames.allocateContiguous(count: frameCount) else {
@@ -22,6 +25,8 @@ enum SharedMemory {
     }
     let base = UnsafeMutableRawPointer(bitPattern: UInt(frames.address))!
     _ = heap.addRegion(base: base, size: frameCount * Int(Paging.pageSize))
+    regionBase = UInt(bitPattern: base)
+    regionSize = UInt(frameCount) * UInt(Paging.pageSize)
   }
 
   static var caller: DomainOwner { owner(DomainCall.currentDomain) }
@@ -99,5 +104,48 @@ func swiftletRRefFree(_ payload: UnsafeMutableRawPointer?) {
 func swiftletRRefFreeOrphan(_ payload: UnsafeMutableRawPointer?) {
   SharedMemory.checked("free of an orphan", payload) { heap, payload throws(SharedHeapError) in
     try heap.freeOrphan(payload)
+  }
+}
+
+/// A moved RRef's receiver takes it (domains/lib/RRef.swift, RRefHeader.adopt): 0 if the
+/// calling domain now owns `payload`, non-zero if refused. `fromSlot` is -1 for a callee
+/// adopting an argument (the sender must be the caller of the innermost call into it),
+/// or the export slot a caller just called, adopting its result (the sender must be the
+/// domain behind the slot). The payload must be a live allocation (in the region, its
+/// magic right) tagged `typeTag`, in transit from that sender, and lent to nobody.
+///
+/// A minimal version, so that the generated code can be built and booted: the registry's
+/// own (kernel/mem) replaces it.
+@_cdecl("swiftlet_rref_adopt")
+func swiftletRRefAdopt(_ payload: UnsafeMutableRawPointer?, _ typeTag: UInt64, _ fromSlot: Int64)
+  -> Int32
+{
+  guard let payload else { return 1 }
+  let receiver = UInt64(DomainCall.currentDomain.rawValue)
+  let sender: UInt64
+  if fromSlot < 0 {
+    let continuation = DomainCall.currentContinuation
+    guard continuation != 0 else { return 1 }
+    sender = UnsafePointer<UInt64>(bitPattern: UInt(continuation))!.pointee
+  } else {
+    guard fromSlot < DomainCall.exportSlots else { return 1 }
+    sender = UInt64(DomainCall.exports[Int(fromSlot)].domain)
+  }
+  let address = UInt(bitPattern: payload)
+  let header = UInt64(address &- UInt(SharedHeap.headerSize))
+  guard address &- SharedMemory.regionBase &- UInt(SharedHeap.headerSize) < SharedMemory.regionSize,
+    address % 16 == 0
+  else { return 1 }
+  let inTransit = UInt64(2) << 32
+  return withInterruptsDisabled {
+    guard
+      payload.load(fromByteOffset: SharedHeap.magicOffset, as: UInt64.self)
+        == SharedHeap.headerMagic ^ header,
+      payload.load(fromByteOffset: SharedHeap.typeTagOffset, as: UInt64.self) == typeTag,
+      payload.load(fromByteOffset: SharedHeap.ownerOffset, as: UInt64.self) == sender | inTransit,
+      payload.load(fromByteOffset: SharedHeap.borrowsOffset, as: UInt32.self) == 0
+    else { return 1 }
+    payload.storeBytes(of: receiver, toByteOffset: SharedHeap.ownerOffset, as: UInt64.self)
+    return 0
   }
 }

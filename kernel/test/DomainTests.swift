@@ -275,7 +275,7 @@ enum DomainTests {
   /// statuses: the client's nested call finds hello stopped and returns that error.
   static func calleeErrorsCross(_ t: inout TestContext) {
     let errors: [RpcError] = [
-      .domainCrashed, .timedOut, .unavailable, .notConnected, .failed(code: 7),
+      .domainCrashed, .timedOut, .unavailable, .notConnected, .refused, .failed(code: 7),
       .failed(code: -1), .failed(code: .min),
     ]
     for error in errors {
@@ -412,6 +412,7 @@ enum DomainTests {
     case .failure(.timedOut): "timedOut"
     case .failure(.unavailable): "unavailable"
     case .failure(.notConnected): "notConnected"
+    case .failure(.refused): "refused"
     case .failure(.failed(let code)): "failed(\(code))"
     }
   }

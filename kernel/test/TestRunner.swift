@@ -40,6 +40,7 @@ enum TestRunner {
       + SymbolTests.tests + PagingTests.tests + InterruptTests.tests + SchedulerTests.tests
       + StackRoomTests.tests
       + DomainTests.tests + DomainThreadTests.tests + RRefTests.tests + RRefBatchTests.tests
+      + RRefCheckTests.tests
       + PCITests.tests + BlockTests.tests + HostileTests.tests + SelfTests.tests
   }
 

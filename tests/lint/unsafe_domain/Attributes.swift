@@ -20,6 +20,6 @@ final class Node {
 @preconcurrency
 protocol LegacyDelegate: AnyObject {}
 
-final class Registers {
+final class RegisterFile {
   @exclusivity(unchecked) var value = 0
 }

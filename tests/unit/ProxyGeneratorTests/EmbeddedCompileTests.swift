@@ -23,28 +23,6 @@ let domainFlags = [
   "StrictMemorySafety", "-warnings-as-errors",
 ]
 
-/// Stands in for domains/lib/RRef.swift while there is none: the API the generated code
-/// calls, with bodies that only need to type-check.
-let rrefStub = """
-  public struct RRefTransfer: BitwiseCopyable {
-    let address: UInt
-  }
-
-  public struct RRef<T: BitwiseCopyable>: ~Copyable {
-    private var stored: T
-    public init?(_ value: T) { stored = value }
-    public init(adopting transfer: RRefTransfer) { fatalError("stub") }
-    public init(lent transfer: RRefTransfer) { fatalError("stub") }
-    public var value: T {
-      get { stored }
-      nonmutating set {}
-    }
-    public consuming func transfer() -> RRefTransfer { RRefTransfer(address: 0) }
-    public func lend() -> RRefTransfer { RRefTransfer(address: 0) }
-    public func endLend() {}
-  }
-  """
-
 /// A scratch directory where the three modules of a domain build are compiled in turn:
 /// SwiftletLib, SwiftletInterfaces (interfaces and proxies), the domain.
 struct DomainBuild {
@@ -78,26 +56,15 @@ struct DomainBuild {
       ]
     }
     arguments += ["-c"] + sources + ["-o", directory.appendingPathComponent("\(module).o").path]
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: swiftc)
-    process.arguments = arguments
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = output
-    try process.run()
-    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    return process.terminationStatus == 0 ? nil : "swiftc \(module) failed:\n\(text)"
+    let (status, text) = try run(swiftc, arguments)
+    return status == 0 ? nil : "swiftc \(module) failed:\n\(text)"
   }
 
-  /// SwiftletLib from domains/lib, with the RRef stub if RRef is not written yet.
+  /// SwiftletLib from domains/lib.
   func compileLibrary() throws -> String? {
     let lib = repositoryRoot.appendingPathComponent("domains/lib")
-    var sources = try FileManager.default.contentsOfDirectory(atPath: lib.path)
+    let sources = try FileManager.default.contentsOfDirectory(atPath: lib.path)
       .filter { $0.hasSuffix(".swift") }.sorted().map { lib.appendingPathComponent($0).path }
-    if !sources.contains(where: { $0.hasSuffix("/RRef.swift") }) {
-      sources.append(try write(rrefStub, to: "RRefStub.swift"))
-    }
     return try compile(
       "SwiftletLib", sources, extraFlags: ["-enable-experimental-feature", "Extern"])
   }
@@ -112,13 +79,32 @@ struct DomainBuild {
     return try compile("SwiftletInterfaces", sources)
   }
 
-  /// The demo domain: its service and `exports`.
-  func compileDomain(exports: String) throws -> String? {
-    let sources = [
-      try write(Demo.service, to: "DemoService.swift"), try write(exports, to: "Exports.swift"),
+  /// The demo domain: its service and `exports`, and `extra`, more of the domain's own
+  /// source. Each compile has its own file names, so that tests may share a build.
+  func compileDomain(exports: String, extra: String = "", object: String = "demo_domain")
+    throws -> String?
+  {
+    var sources = [
+      try write(Demo.service, to: "\(object)_DemoService.swift"),
+      try write(exports, to: "\(object)_Exports.swift"),
     ]
-    return try compile("demo_domain", sources, emitModule: false)
+    if !extra.isEmpty { sources.append(try write(extra, to: "\(object)_Extra.swift")) }
+    return try compile(object, sources, emitModule: false)
   }
+}
+
+/// Runs `executable` with `arguments`: its exit status and its output (and errors).
+func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+  let process = Process()
+  process.executableURL = URL(fileURLWithPath: executable)
+  process.arguments = arguments
+  let output = Pipe()
+  process.standardOutput = output
+  process.standardError = output
+  try process.run()
+  let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+  process.waitUntilExit()
+  return (process.terminationStatus, text)
 }
 
 @Suite(.enabled(if: FileManager.default.isExecutableFile(atPath: swiftc)))

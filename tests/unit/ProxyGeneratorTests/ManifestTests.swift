@@ -1,5 +1,6 @@
 /// The manifest's checks: every interface it names exists, one exporter per interface,
-/// imports that someone exports, well-formed names, heaps and budgets in bounds.
+/// imports that someone else exports, well-formed names, heaps, budgets and quotas in
+/// bounds, no unknown keys; and the quotas as the kernel reads them.
 import Foundation
 import ProxyGeneratorCore
 import Testing
@@ -13,13 +14,13 @@ let manifestInterfaces = [
 /// One domain's entry in manifest.json, on one line.
 func domainJSON(
   _ name: String, service: String = "Service", exports: [String] = [], imports: [String] = [],
-  heapKiB: Int = 256, budgetMilliseconds: Int = 200
+  heapKiB: Int = 256, budgetMilliseconds: Int = 200, extra: String = ""
 ) -> String {
   let exports = exports.map { "\"\($0)\"" }.joined(separator: ", ")
   let imports = imports.map { "\"\($0)\"" }.joined(separator: ", ")
   return
     "    { \"name\": \"\(name)\", \"service\": \"\(service)\", \"exports\": [\(exports)], \"imports\": [\(imports)], "
-    + "\"heapKiB\": \(heapKiB), \"budgetMilliseconds\": \(budgetMilliseconds) }"
+    + "\"heapKiB\": \(heapKiB), \"budgetMilliseconds\": \(budgetMilliseconds)\(extra) }"
 }
 
 /// A manifest of `domains`, one a line from line 3 on.
@@ -123,8 +124,81 @@ func manifestRejection(_ domains: [String]) -> String? {
   @Test func boundsAreInclusive() throws {
     _ = try loadManifest([
       domainJSON("small", heapKiB: 16, budgetMilliseconds: 1),
-      domainJSON("large", heapKiB: 65536, budgetMilliseconds: 60_000),
+      domainJSON(
+        "large", heapKiB: 65536, budgetMilliseconds: 60_000,
+        extra: #", "sharedHeapKiB": 65536, "threads": 1024, "frames": 65536"#),
+      domainJSON("none", extra: #", "sharedHeapKiB": 0, "threads": 0, "frames": 65"#),
     ])
+  }
+
+  // MARK: - Quotas
+
+  @Test func quotasTakeTheirDefaultsWhenLeftOut() throws {
+    let domain = try loadManifest([domainJSON("plain")]).domains[0]
+    #expect(domain.sharedHeapKiB == 1024 && domain.threads == 8 && domain.frames == 1024)
+  }
+
+  @Test func quotasAreRead() throws {
+    let domain = try loadManifest([
+      domainJSON("tight", extra: #", "sharedHeapKiB": 64, "threads": 2, "frames": 100"#)
+    ]).domains[0]
+    #expect(domain.sharedHeapKiB == 64 && domain.threads == 2 && domain.frames == 100)
+  }
+
+  @Test(arguments: [
+    ("sharedHeapKiB", -1, "0...65536"), ("sharedHeapKiB", 65537, "0...65536"),
+    ("threads", -1, "0...1024"), ("threads", 100_000, "0...1024"),
+    ("frames", 0, "1...65536"), ("frames", -3, "1...65536"), ("frames", 65537, "1...65536"),
+  ])
+  func quotaOutOfBounds(_ key: String, _ value: Int, _ bounds: String) {
+    #expect(
+      manifestRejection([domainJSON("one", extra: ", \"\(key)\": \(value)")])
+        == "manifest.json:3: error: domain 'one': \(key) \(value) is outside \(bounds)")
+  }
+
+  @Test func framesMustHoldTheHeapAndMore() {
+    #expect(
+      manifestRejection([domainJSON("one", heapKiB: 4096)])
+        == "manifest.json:3: error: domain 'one': frames 1024 leave no room beside its 4096 KiB heap (1024 frames) for its image and stacks"
+    )
+    #expect(
+      manifestRejection([domainJSON("one", heapKiB: 4096, extra: #", "frames": 1025"#)]) == nil)
+  }
+
+  @Test func anUnknownKeyIsRefused() {
+    #expect(
+      manifestRejection([domainJSON("fine"), domainJSON("typo", extra: #", "thread": 4"#)])
+        == "manifest.json:4: error: domain 'typo': no key 'thread' (there are name, service, exports, imports, heapKiB, budgetMilliseconds, sharedHeapKiB, threads, frames, device, libraries)"
+    )
+  }
+
+  /// The kernel reads the quotas from the manifest text, always with their values.
+  @Test func theManifestTextCarriesTheResolvedQuotas() throws {
+    let manifest = try loadManifest([
+      domainJSON("first", exports: ["A"]),
+      domainJSON("second", extra: #", "threads": 3"#),
+    ])
+    let first = CodeGenerator.exports(for: manifest.domains[0], interfaces: manifestInterfaces)
+    #expect(first.contains(#"\nsharedHeapKiB=1024\nthreads=8\nframes=1024\n"#))
+    let second = CodeGenerator.exports(for: manifest.domains[1], interfaces: manifestInterfaces)
+    #expect(second.contains(#"\nsharedHeapKiB=1024\nthreads=3\nframes=1024\n"#))
+  }
+
+  // MARK: - Whom a domain may call
+
+  @Test func aDomainMayNotImportItsOwnExport() {
+    #expect(
+      manifestRejection([domainJSON("loop", exports: ["A", "B"], imports: ["B"])])
+        == "manifest.json:3: error: domain 'loop': imports 'B', which it exports itself: a domain does not call itself (it would enter itself while inside a call)"
+    )
+  }
+
+  @Test(arguments: ["_Service", "SwiftletService", "swiftletService"])
+  func aServiceMayNotHaveAReservedName(_ service: String) {
+    #expect(
+      manifestRejection([domainJSON("one", service: service)])
+        == "manifest.json:3: error: domain 'one': service '\(service)' has a name reserved for generated code (starting with _ or swiftlet)"
+    )
   }
 
   @Test func notAManifest() throws {

@@ -260,6 +260,146 @@ let rejections: [Rejected] = [
     "RRefDeque result without a count", member: "  func f() throws(RpcError) -> RRefDeque<Letter>",
     "P.f: its result is RRefDeque<Letter>: write RRefDeque<T, N>"),
 
+  // Rule 9: nothing that crosses holds an address.
+  Rejected(
+    "StaticString", parameters: "_ text: StaticString",
+    "P.f: parameter 'text' is StaticString, which points into the sender's image: what crosses holds no address"
+  ),
+  Rejected(
+    "qualified StaticString", parameters: "_ text: Swift.StaticString",
+    "P.f: parameter 'text' is StaticString, which points into the sender's image: what crosses holds no address"
+  ),
+  Rejected(
+    "ObjectIdentifier", parameters: "_ id: ObjectIdentifier",
+    "P.f: parameter 'id' is ObjectIdentifier, which is an object's address: what crosses holds no address"
+  ),
+  Rejected(
+    "raw pointer", parameters: "_ pointer: UnsafeRawPointer",
+    "P.f: parameter 'pointer' is UnsafeRawPointer, which is a raw pointer: what crosses holds no address"
+  ),
+  Rejected(
+    "optional pointer", parameters: "_ pointer: Optional<UnsafePointer<Int>>",
+    "P.f: parameter 'pointer' is UnsafePointer, which is a raw pointer: what crosses holds no address"
+  ),
+  Rejected(
+    "OpaquePointer", parameters: "_ pointer: OpaquePointer?",
+    "P.f: parameter 'pointer' is OpaquePointer, which is a raw pointer: what crosses holds no address"
+  ),
+  Rejected(
+    "RRefTransfer", parameters: "_ transfer: RRefTransfer<RRef<Int>>",
+    "P.f: parameter 'transfer' is RRefTransfer, which is the trusted library's raw form of a shared-heap reference: pass the RRef itself: what crosses holds no address"
+  ),
+  Rejected(
+    "InterfaceHandle", parameters: "_ handle: InterfaceHandle",
+    "P.f: parameter 'handle' is InterfaceHandle, which is a raw export slot: pass the interface's proxy: what crosses holds no address"
+  ),
+  Rejected(
+    "metatype", parameters: "_ type: Int.Type",
+    "P.f: parameter 'type' is a metatype (Int.Type), a type's address in the sender's image: what crosses holds no address"
+  ),
+  Rejected(
+    "address in a tuple", parameters: "_ pair: (Int, ObjectIdentifier)",
+    "P.f: parameter 'pair' is ObjectIdentifier, which is an object's address: what crosses holds no address"
+  ),
+  Rejected(
+    "address as an inline array's element", parameters: "_ texts: InlineArray<4, StaticString>",
+    "P.f: parameter 'texts' is StaticString, which points into the sender's image: what crosses holds no address"
+  ),
+  Rejected(
+    "address in an RRef", parameters: "_ text: consuming RRef<StaticString>",
+    "P.f: parameter 'text' is StaticString, which points into the sender's image: what crosses holds no address"
+  ),
+  Rejected(
+    "address in a lent RRefArray", parameters: "_ ids: borrowing RRefArray<ObjectIdentifier, 4>",
+    "P.f: parameter 'ids' is ObjectIdentifier, which is an object's address: what crosses holds no address"
+  ),
+  Rejected(
+    "Never result", member: "  func f() -> Result<Never, RpcError>",
+    "P.f: its result is Never, which has no values: a call must be able to answer: what crosses holds no address"
+  ),
+  Rejected(
+    "throws Never", member: "  func f() throws(RpcError) -> Never",
+    "P.f: its result is Never, which has no values: a call must be able to answer: what crosses holds no address"
+  ),
+  Rejected(
+    "address result", member: "  func f() -> Result<UnsafeMutableRawPointer, RpcError>",
+    "P.f: its result is UnsafeMutableRawPointer, which is a raw pointer: what crosses holds no address"
+  ),
+  Rejected(
+    "address in an RRef result", member: "  func f() throws(RpcError) -> RRef<ObjectIdentifier>",
+    "P.f: its result is ObjectIdentifier, which is an object's address: what crosses holds no address"
+  ),
+  Rejected(
+    "address in a struct's field",
+    source: """
+      struct Holder {
+        var count: Int
+        var name: StaticString
+        var computed: ObjectIdentifier { ObjectIdentifier(Int.self) }
+        static var shared: StaticString = ""
+      }
+      protocol P {
+        func f(_ holder: Holder) -> Result<Int, RpcError>
+      }
+      """, line: 8,
+    "P.f: parameter 'holder' is Holder (P.swift:1), whose field 'name' (line 3) is StaticString, which points into the sender's image: what crosses holds no address"
+  ),
+  Rejected(
+    "address two structs down, in an RRef result",
+    source: """
+      struct Outer { var inner: Inner }
+      struct Inner { let raw: UnsafeRawPointer? }
+      protocol P {
+        func f() -> Result<RRef<Outer>, RpcError>
+      }
+      """, line: 4,
+    "P.f: its result is Outer (P.swift:1), whose field 'inner' (line 1) is Inner (P.swift:2), whose field 'raw' (line 2) is UnsafeRawPointer, which is a raw pointer: what crosses holds no address"
+  ),
+  Rejected(
+    "address in an enum's case",
+    source: """
+      enum Choice {
+        case number(Int)
+        case text(StaticString, count: Int)
+      }
+      protocol P {
+        func f(_ choice: Choice) -> Result<Int, RpcError>
+      }
+      """, line: 6,
+    "P.f: parameter 'choice' is Choice (P.swift:1), whose case 'text' (line 3) holds a value that is StaticString, which points into the sender's image: what crosses holds no address"
+  ),
+  Rejected(
+    "address behind a typealias",
+    source: """
+      typealias Name = StaticString
+      protocol P {
+        func f() -> Result<Name, RpcError>
+      }
+      """, line: 3,
+    "P.f: its result is Name (P.swift:1), which is an alias of a type that is StaticString, which points into the sender's image: what crosses holds no address"
+  ),
+  Rejected(
+    "class of the interfaces",
+    source: """
+      final class Node {}
+      protocol P {
+        func f(_ node: Node?) -> Result<Int, RpcError>
+      }
+      """, line: 3,
+    "P.f: parameter 'node' is Node (P.swift:1), a class: a reference into the sender's heap: what crosses holds no address"
+  ),
+  Rejected(
+    "stored property of unwritten type",
+    source: """
+      struct Letter {
+        var number = 0
+      }
+      protocol P {
+        func f(_ letter: consuming RRef<Letter>) -> Result<Int, RpcError>
+      }
+      """, line: 5,
+    "P.f: parameter 'letter' is Letter (P.swift:1), whose stored property 'number' does not write out its type, so it cannot be checked: write it: what crosses holds no address"
+  ),
   // Rule 8: the Idempotent marker is well formed and not on a method that moves an RRef.
   Rejected(
     "Idempotent on a consuming RRef",
@@ -300,5 +440,24 @@ let rejections: [Rejected] = [
 
   @Test func theFineMethodIsFine() {
     #expect(rejection(protocolP("")) == nil)
+  }
+
+  /// Plain data of the interfaces' own, an enum that holds itself, and computed and
+  /// static members of any type: nothing there is an address.
+  @Test func plainDataOfTheInterfacesIsFine() {
+    let source = """
+      struct Point {
+        var x: Int
+        let y: Int
+        var length: Int { x + y }
+        static let origin = ObjectIdentifier(Int.self)
+      }
+      indirect enum Tree { case leaf(Point), node(Tree, Tree) }
+      typealias Points = InlineArray<4, Point>
+      protocol P {
+        func f(_ points: Points, _ tree: Tree) -> Result<RRef<Point>, RpcError>
+      }
+      """
+    #expect(rejection(source) == nil)
   }
 }

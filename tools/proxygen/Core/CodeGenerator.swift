@@ -1,18 +1,26 @@
 // Writes the code that crosses domains: a proxy and a shadow per interface (the caller's
-// side) and, per domain, an entry point for every method of its exports (the callee's
-// side). Nobody writes this by hand; docs/DOMAINS.md describes what it does.
+// side) and, per method, the body of its entry point (the callee's side), all in the
+// SwiftletInterfaces module; and per domain the entry points themselves (Exports.swift,
+// EntryPoints.swift has that part). Nobody writes this by hand; docs/DOMAINS.md
+// describes what it does.
 //
 // A call packs its arguments into a BitwiseCopyable struct on the caller's stack and
 // gives the kernel (swiftlet_call) the method's export slot (the interface handle plus
 // the method's number) and the addresses of the arguments and of a result slot. The
-// method's own entry point, `swiftlet_export_<Interface>_<method>`, reads the one,
-// calls the service, writes the value into the other and returns the call's status
-// word: 0, or the error (SwiftletLib's DomainCall has the encoding). A method without
-// arguments passes none, and one without a value has no result slot, so the null call
-// is a handful of instructions on either side. RRefs cross as their payload addresses:
-// the receiver adopts a moved one (becomes its owner), a lent one has its borrow count
-// raised by the proxy for the call, and a moved one that never reached the callee (it
-// was stopped) is freed by the proxy, whose it still is.
+// method's own entry point, `swiftlet_export_<Interface>_<method>`, passes both to
+// `_<Interface>_<method>_entry`, which reads the one, calls the service through the
+// interface's protocol requirement, writes the value into the other and returns the
+// call's status word: 0, or the error (SwiftletLib's CallStatus has the encoding). A
+// method without arguments passes none, and one without a value has no result slot, so
+// the null call is a handful of instructions on either side.
+//
+// RRefs cross as typed transfers (SwiftletLib's RRefTransfer): the sender marks a moved
+// one in transit, the receiver adopts it through the kernel, which checks it; a lent
+// one has its borrow count raised by the proxy for the call and is checked by the
+// callee's view. An entry point whose argument is refused returns `badArgument` without
+// running the service; a proxy whose result is refused returns `.refused`. A moved RRef
+// that nobody adopted (the callee was stopped, crashed first, or refused the call) is
+// freed by the proxy, whose it still is.
 //
 // The shadow (`XShadow`, after RedLeaf's shadow domains) wraps the proxy and is what a
 // caller uses to survive the callee's crash: when a call fails with `.domainCrashed`,
@@ -32,14 +40,17 @@ public enum CodeGenerator {
 
   // MARK: - Proxies
 
-  /// The argument structs, proxy and shadow of every interface: one file of the
-  /// SwiftletInterfaces module.
+  /// The argument structs, proxy, shadow and entry-point bodies of every interface: one
+  /// file of the SwiftletInterfaces module.
   public static func proxies(for interfaces: [Interface]) -> String {
     var out = header + "import SwiftletLib\n\n" + restartCanHelp
     for interface in interfaces.sorted(by: { $0.name < $1.name }) {
       out += "\n// MARK: - \(interface.name)\n\n"
       out += argumentStructs(interface) + resultsCheck(interface)
       out += "\n" + proxy(interface) + "\n" + shadow(interface)
+      for method in interface.methods {
+        out += "\n" + entryBody(interface, method)
+      }
     }
     return out
   }
@@ -48,17 +59,28 @@ public enum CodeGenerator {
     "_\(interface.name)_\(method.name)_Arguments"
   }
 
+  /// How an RRef, RRefArray or RRefDeque of type `type` crosses: as a transfer that
+  /// names the type, so that nothing can adopt it as another.
+  static func transferType(_ type: String) -> String { "SwiftletLib.RRefTransfer<\(type)>" }
+
   static func crossingType(_ parameter: Parameter) -> String {
     switch parameter.kind {
     case .value, .interface: parameter.type
-    case .movedRRef, .borrowedRRef: "RRefTransfer"
+    case .movedRRef, .borrowedRRef: transferType(parameter.type)
+    }
+  }
+
+  static func isRRef(_ kind: CrossingKind) -> Bool {
+    switch kind {
+    case .movedRRef, .borrowedRRef: true
+    case .value, .interface: false
     }
   }
 
   /// What the callee's entry point stores in the caller's result slot: the value, or
-  /// the address of a moved RRef; nil if the method has no value.
+  /// the transfer of a moved RRef; nil if the method has no value.
   static func resultSlotType(_ method: Method) -> String? {
-    if case .movedRRef = method.resultKind { return "RRefTransfer" }
+    if case .movedRRef = method.resultKind { return transferType(method.resultType) }
     return method.resultType == "Void" ? nil : method.resultType
   }
 
@@ -67,22 +89,26 @@ public enum CodeGenerator {
     return false
   }
 
+  /// Whether a method's arguments hold an RRef transfer, which only `unsafe` code touches.
+  static func passesRRefs(_ method: Method) -> Bool {
+    method.parameters.contains { isRRef($0.kind) }
+  }
+
+  /// The structs the arguments cross in. Internal to SwiftletInterfaces: only its proxies
+  /// and entry-point bodies use them, so no domain can name one or declare its own in
+  /// their place. One that holds transfers is `@safe`: they stay unsafe to touch.
   static func argumentStructs(_ interface: Interface) -> String {
     var out = ""
     for method in interface.methods where !method.parameters.isEmpty {
       if !out.isEmpty { out += "\n" }
       out +=
-        "/// \(interface.name).\(method.name)'s arguments as they cross: values, and RRefs as addresses.\n"
-      out += "public struct \(argumentsType(interface, method)): BitwiseCopyable {\n"
+        "/// \(interface.name).\(method.name)'s arguments as they cross: values, and RRefs as transfers.\n"
+      if passesRRefs(method) { out += "@safe\n" }
+      out += "struct \(argumentsType(interface, method)): BitwiseCopyable {\n"
       for parameter in method.parameters {
-        out += "  public var \(parameter.name): \(crossingType(parameter))\n"
+        out += "  var \(parameter.name): \(crossingType(parameter))\n"
       }
-      let list = method.parameters.map { "\($0.name): \(crossingType($0))" }.joined(separator: ", ")
-      out += "  public init(\(list)) {\n"
-      for parameter in method.parameters {
-        out += "    self.\(parameter.name) = \(parameter.name)\n"
-      }
-      out += "  }\n}\n"
+      out += "}\n"
     }
     return out
   }
@@ -135,25 +161,28 @@ public enum CodeGenerator {
     return "func \(method.name)(\(parameters)) -> Result<\(result), RpcError>"
   }
 
+  /// The proxy: plain data that crosses calls as an interface reference. Its handle is
+  /// internal, so domain code can neither read one out nor aim a proxy at a slot.
   static func proxy(_ interface: Interface) -> String {
     var out = """
       /// Calls \(interface.name) in the domain that exports it.
+      @safe
       public struct \(interface.name)Proxy: \(interface.name), BitwiseCopyable {
-        public let handle: InterfaceHandle
+        let handle: SwiftletLib.InterfaceHandle
 
         /// A proxy for the export behind `handle`, which must be one for \(interface.name).
-        @unsafe public init(handle: InterfaceHandle) { self.handle = handle }
+        @unsafe init(handle: SwiftletLib.InterfaceHandle) { unsafe self.handle = handle }
 
         /// The proxy for the domain that exports \(interface.name), if this domain may call it.
         public static func connect() -> Result<\(interface.name)Proxy, RpcError> {
-          switch InterfaceHandle.connect("\(interface.name)") {
+          switch unsafe SwiftletLib.InterfaceHandle.connect("\(interface.name)") {
           case .success(let handle): return .success(unsafe \(interface.name)Proxy(handle: handle))
           case .failure(let error): return .failure(error)
           }
         }
 
         /// Restarts the exporting domain if it has crashed; whether it runs now.
-        public func recover() -> Bool { handle.recover() }
+        public func recover() -> Bool { unsafe handle.recover() }
 
       """
     for method in interface.methods {
@@ -163,15 +192,15 @@ public enum CodeGenerator {
   }
 
   /// A proxy method's body: lend, pack, call, and turn the outcome into the method's
-  /// result (adopting a moved RRef).
+  /// result (adopting a moved RRef, through the kernel).
   static func proxyBody(_ interface: Interface, _ method: Method) -> String {
     var out = ""
     for parameter in method.parameters {
       if case .borrowedRRef = parameter.kind {
-        out += "    defer { \(parameter.name).endLend() }\n"
+        out += "    defer { unsafe \(parameter.name).endLend() }\n"
       }
     }
-    var invoke = "unsafe DomainCall.invoke(self.handle, method: \(method.index)"
+    var invoke = "unsafe SwiftletLib.DomainCall.invoke(self.handle, method: \(method.index)"
     if !method.parameters.isEmpty {
       let arguments = method.parameters.map { parameter -> String in
         switch parameter.kind {
@@ -180,7 +209,8 @@ public enum CodeGenerator {
         case .borrowedRRef: "\(parameter.name): \(parameter.name).lend()"
         }
       }.joined(separator: ", ")
-      out += "    var arguments = \(argumentsType(interface, method))(\(arguments))\n"
+      let marker = passesRRefs(method) ? "unsafe " : ""
+      out += "    var arguments = \(marker)\(argumentsType(interface, method))(\(arguments))\n"
       invoke += ", &arguments"
     }
     if let slot = resultSlotType(method) { invoke += ", returning: \(slot).self" }
@@ -189,158 +219,111 @@ public enum CodeGenerator {
       if case .movedRRef = $0.kind { return true }
       return false
     }
-    if !moved.isEmpty {
-      // What never reached the callee is still this domain's: dropped here, it is freed.
-      out += "    let outcome = \(invoke) { arguments in\n"
-      for parameter in moved {
-        out += "      _ = \(parameter.type)(undelivered: arguments.\(parameter.name))\n"
+    let movesOut = movesResult(method)
+    if !moved.isEmpty || movesOut {
+      if moved.isEmpty {
+        out += "    let outcome = \(invoke)\n"
+      } else {
+        // What nobody adopted is still this domain's: freed here.
+        out += "    let outcome = \(invoke) { arguments in\n"
+        for parameter in moved {
+          out += "      unsafe \(parameter.type).dropUndelivered(arguments.\(parameter.name))\n"
+        }
+        out += "    }\n"
       }
-      out += "    }\n"
-      invoke = "outcome"
+      invoke = movesOut ? "unsafe outcome" : "outcome"
     }
-    let adopted = "\(method.resultType)(adopting: value)"
-    switch (method.throwsRpcError, movesResult(method)) {
+    let sender = "SwiftletLib.RRefSender.callee(self.handle, method: \(method.index))"
+    let adopt =
+      "guard let value = unsafe \(method.resultType)(adopting: value, from: \(sender)) else {"
+    switch (method.throwsRpcError, movesOut) {
     case (false, false):
       out += "    return \(invoke)\n"
     case (true, false):
       out += "    return try \(invoke).get()\n"
     case (false, true):
       out += "    switch \(invoke) {\n"
-      out += "    case .success(let value): return .success(\(adopted))\n"
+      out += "    case .success(let value):\n      \(adopt)\n"
+      out += "        return .failure(.refused)\n      }\n      return .success(value)\n"
       out += "    case .failure(let error): return .failure(error)\n    }\n"
     case (true, true):
       out += "    switch \(invoke) {\n"
-      out += "    case .success(let value): return \(adopted)\n"
+      out += "    case .success(let value):\n      \(adopt)\n"
+      out += "        throw RpcError.refused\n      }\n      return value\n"
       out += "    case .failure(let error): throw error\n    }\n"
     }
     return out
   }
 
-  // MARK: - Exports
+  // MARK: - Entry-point bodies
 
-  /// One domain's entry points: init, manifest, and one function per method of each
-  /// export.
-  public static func exports(for domain: DomainManifest, interfaces: [Interface]) -> String {
-    let byName = Dictionary(uniqueKeysWithValues: interfaces.map { ($0.name, $0) })
-    let exported = domain.exports.compactMap { byName[$0] }
-    var out = header + "import SwiftletInterfaces\nimport SwiftletLib\n\n"
-    out += """
-      /// The domain's one service object: made by swiftlet_domain_init, gone when the
-      /// domain is destroyed (its heap with it).
-      nonisolated(unsafe) private var service: \(domain.service)? = nil
+  /// What an entry point returns for a refused argument.
+  static let refusedArgument = "return SwiftletLib.CallStatus.badArgument.rawValue"
 
-      /// Called by the kernel once the image is loaded, as a call into the domain (a crash
-      /// here is contained like any other); its status word is 0.
-      @c(swiftlet_domain_init)
-      public func swiftletDomainInit() -> UInt64 {
-        unsafe service = \(domain.service)()
-        return 0
-      }
-
-      /// What the manifest says about this domain, for the kernel to enforce.
-      @c(swiftlet_domain_manifest)
-      public func swiftletDomainManifest() -> UnsafePointer<UInt8> {
-        let text: StaticString = "\(manifestText(domain, exported))"
-        return unsafe text.utf8Start
-      }
-
-      """
-    out += "\n" + entryTable(exported)
-    for interface in exported {
-      for method in interface.methods {
-        out += "\n" + entryPoint(interface, method)
-      }
-    }
-    return out
+  /// The name of the function in SwiftletInterfaces that does the work of a method's
+  /// entry point.
+  static func entryBodyName(_ interface: Interface, _ method: Method) -> String {
+    "_\(interface.name)_\(method.name)_entry"
   }
 
-  /// The function that hands the kernel every entry point, in the manifest's order, so
-  /// that filling the export table takes no symbol lookup per method.
-  static func entryTable(_ exported: [Interface]) -> String {
-    let entries = exported.flatMap { interface in interface.methods.map { (interface, $0) } }
+  /// One method's entry-point body: unpack, view lent RRefs, adopt moved ones, call the
+  /// service through the protocol's requirement, reply. Generic over the service and
+  /// compiled here, in SwiftletInterfaces, where no domain's declarations are visible:
+  /// the argument struct, the requirement called and the type of the value stored are
+  /// the interface's own, and the domain's generated entry point only compiles if its
+  /// service conforms to the real interface. Lent RRefs are checked before any is
+  /// adopted; an adopted one whose call is then refused is dropped, which frees it (it
+  /// was this domain's by then).
+  static func entryBody(_ interface: Interface, _ method: Method) -> String {
     var out = """
-      /// Every method's entry point, by export and then by method as the manifest lists
-      /// them: what the kernel fills this domain's export slots with.
-      @c(swiftlet_domain_entries)
-      public func swiftletDomainEntries(_ table: UnsafeMutablePointer<UInt>, _ capacity: Int) -> Int {
-        guard capacity == \(entries.count) else { return 0 }
-
-      """
-    for (index, (interface, method)) in entries.enumerated() {
-      out +=
-        "  unsafe table[\(index)] = unsafe DomainCall.address(of: swiftletExport_\(interface.name)_\(method.name))\n"
-    }
-    return out + "  return \(entries.count)\n}\n"
-  }
-
-  /// The manifest as the kernel reads it: `key=value` lines, and for each export the
-  /// names of its methods in order, which name their entry points and slots.
-  static func manifestText(_ domain: DomainManifest, _ exported: [Interface]) -> String {
-    var lines = [
-      "name=\(domain.name)", "exports=\(domain.exports.joined(separator: ","))",
-      "imports=\(domain.imports.joined(separator: ","))", "heapKiB=\(domain.heapKiB)",
-      "budgetMilliseconds=\(domain.budgetMilliseconds)",
-    ]
-    if let device = domain.device { lines.append("device=\(device)") }
-    for interface in exported {
-      lines.append(
-        "methods.\(interface.name)=\(interface.methods.map(\.name).joined(separator: ","))")
-    }
-    return lines.joined(separator: "\\n") + "\\n"
-  }
-
-  /// The symbol the kernel looks up for a method's entry point.
-  static func entrySymbol(_ interface: Interface, _ method: Method) -> String {
-    "swiftlet_export_\(interface.name)_\(method.name)"
-  }
-
-  /// One method's entry point: unpack, adopt or view RRefs, call the service, reply.
-  static func entryPoint(_ interface: Interface, _ method: Method) -> String {
-    var out = """
-      /// \(interface.name).\(method.name) calls arrive here: arguments, result slot; returns the status.
-      @c(\(entrySymbol(interface, method)))
-      public func swiftletExport_\(interface.name)_\(method.name)(
-        _ _: UInt64, _ arguments: UnsafeRawPointer, _ result: UnsafeMutableRawPointer
-      ) -> UInt64 {
+      /// The work of \(interface.name).\(method.name)'s entry point in the exporting domain: returns the status.
+      @unsafe @inline(__always)
+      public func \(entryBodyName(interface, method))<Service: SwiftletInterfaces.\(interface.name)>(
+        _ service: Service, _ arguments: Swift.UnsafeRawPointer, _ result: Swift.UnsafeMutableRawPointer
+      ) -> Swift.UInt64 {
 
       """
     if !method.parameters.isEmpty {
       out +=
         "  let arguments = unsafe arguments.load(as: \(argumentsType(interface, method)).self)\n"
     }
-    var passed: [String] = []
     for parameter in method.parameters {
-      let value: String
-      switch parameter.kind {
-      case .value, .interface: value = "arguments.\(parameter.name)"
-      case .movedRRef:
+      if case .borrowedRRef = parameter.kind {
         out +=
-          "  let \(parameter.name) = \(parameter.type)(adopting: arguments.\(parameter.name))\n"
-        value = parameter.name
-      case .borrowedRRef:
-        out += "  let \(parameter.name) = \(parameter.type)(lent: arguments.\(parameter.name))\n"
-        value = parameter.name
+          "  guard let \(parameter.name) = unsafe \(parameter.type)(lent: arguments.\(parameter.name))"
+        out += " else {\n    \(refusedArgument)\n  }\n"
       }
-      passed.append(parameter.label.map { "\($0): \(value)" } ?? value)
     }
-    let call = "service!.\(method.name)(\(passed.joined(separator: ", ")))"
+    for parameter in method.parameters {
+      if case .movedRRef = parameter.kind {
+        out += "  guard\n    let \(parameter.name) = unsafe \(parameter.type)("
+        out += "adopting: arguments.\(parameter.name), from: SwiftletLib.RRefSender.caller)\n"
+        out += "  else {\n    \(refusedArgument)\n  }\n"
+      }
+    }
+    let passed = method.parameters.map { parameter -> String in
+      let value = isRRef(parameter.kind) ? parameter.name : "arguments.\(parameter.name)"
+      return parameter.label.map { "\($0): \(value)" } ?? value
+    }
+    let call = "service.\(method.name)(\(passed.joined(separator: ", ")))"
     let hasValue = resultSlotType(method) != nil
     let reply = movesResult(method) ? "value.transfer()" : "value"
+    let store = "unsafe SwiftletLib.DomainCall.reply(\(reply), into: result)"
     switch (method.throwsRpcError, hasValue, movesResult(method)) {
     case (false, false, _):
-      out += "  return DomainCall.reply(unsafe \(call))\n"
+      out += "  return SwiftletLib.DomainCall.reply(\(call))\n"
     case (false, true, false):
-      out += "  return unsafe DomainCall.reply(\(call), into: result)\n"
+      out += "  return unsafe SwiftletLib.DomainCall.reply(\(call), into: result)\n"
     case (false, true, true):
-      out += "  switch unsafe \(call) {\n"
-      out += "  case .success(let value): return unsafe DomainCall.reply(\(reply), into: result)\n"
+      out += "  switch \(call) {\n"
+      out += "  case .success(let value): return \(store)\n"
       out += "  case .failure(let error): return error.status\n  }\n"
     case (true, false, _):
-      out += "  do throws(RpcError) {\n    try unsafe \(call)\n    return 0\n"
+      out += "  do throws(RpcError) {\n    try \(call)\n    return 0\n"
       out += "  } catch {\n    return error.status\n  }\n"
     case (true, true, _):
-      out += "  do throws(RpcError) {\n    let value = try unsafe \(call)\n"
-      out += "    return unsafe DomainCall.reply(\(reply), into: result)\n"
+      out += "  do throws(RpcError) {\n    let value = try \(call)\n"
+      out += "    return \(store)\n"
       out += "  } catch {\n    return error.status\n  }\n"
     }
     return out + "}\n"

@@ -28,6 +28,10 @@
 //  8. A method whose doc comment has a line `/// - Idempotent: <why>` may be retried
 //     by the shadow (CodeGenerator) after a restart. A method that moves an RRef (or an
 //     RRefArray or RRefDeque) cannot be: the first try consumed it.
+//  9. Nothing that crosses holds an address (PlainData.swift): no StaticString,
+//     ObjectIdentifier, Unsafe* or OpaquePointer, metatype, class, RRefTransfer or
+//     InterfaceHandle, and no Never, as a parameter, a result, an RRef's payload, or in
+//     any field or case of the interfaces' own structs and enums that cross.
 import SwiftParser
 import SwiftSyntax
 
@@ -38,9 +42,12 @@ public enum InterfaceParser {
     files: [(path: String, source: String)]
   ) throws(GeneratorError) -> [Interface] {
     let names = Set(files.flatMap { protocolNames(in: $0.source) })
+    let types = TypeTable(files: files)
     var interfaces: [Interface] = []
     for file in files {
-      for interface in try parse(source: file.source, file: file.path, interfaceNames: names) {
+      for interface in try parse(
+        source: file.source, file: file.path, interfaceNames: names, types: types)
+      {
         if let earlier = interfaces.first(where: { $0.name == interface.name }) {
           throw GeneratorError(
             file: file.path, line: interface.line,
@@ -53,18 +60,22 @@ public enum InterfaceParser {
   }
 
   /// The interfaces declared in `source`; `interfaceNames` lets parameters refer to
-  /// interfaces declared in other files (as `<Name>Proxy`).
+  /// interfaces declared in other files (as `<Name>Proxy`), and `types` to the types
+  /// they declare (rule 9 looks into them; by default, those of `source`).
   public static func parse(
-    source: String, file: String, interfaceNames: Set<String> = []
+    source: String, file: String, interfaceNames: Set<String> = [], types: TypeTable? = nil
   ) throws(GeneratorError) -> [Interface] {
     let tree = Parser.parse(source: source)
     let converter = SourceLocationConverter(fileName: file, tree: tree)
+    let types = types ?? TypeTable(files: [(file, source)])
     var interfaces: [Interface] = []
     for statement in tree.statements {
       guard let declaration = statement.item.as(ProtocolDeclSyntax.self) else { continue }
       var known = interfaceNames
       known.insert(declaration.name.text)
-      let reader = Reader(file: file, converter: converter, interfaceNames: known)
+      let reader = Reader(
+        file: file, converter: converter, interfaceNames: known,
+        addresses: AddressCheck(types: types))
       interfaces.append(try reader.interface(declaration))
     }
     return interfaces
@@ -99,6 +110,16 @@ private struct Reader {
   let file: String
   let converter: SourceLocationConverter
   let interfaceNames: Set<String>
+  let addresses: AddressCheck
+
+  /// Rule 9: throws if `type` holds an address.
+  func checkAddresses(
+    _ type: TypeSyntax, fail: (String) -> GeneratorError
+  ) throws(GeneratorError) {
+    if let problem = addresses.problem(type) {
+      throw fail("\(problem): what crosses holds no address")
+    }
+  }
 
   func fail(_ node: some SyntaxProtocol, _ reason: String) -> GeneratorError {
     fail(line: node.startLocation(converter: converter, afterLeadingTrivia: true).line, reason)
@@ -219,6 +240,7 @@ private struct Reader {
         "\(place) may not be inout: a call cannot write into the caller's memory; return the new value (or lend an RRef)"
       )
     }
+    try checkAddresses(type) { reason in fail(parameter, "\(place) \(reason)") }
     if let shared = try sharedObject(
       type, fail: { reason in fail(parameter, "\(place) \(reason)") })
     {
@@ -283,6 +305,7 @@ private struct Reader {
     let text = success.trimmedDescription
     if text == "Void" || text == "()" { return ("Void", .value) }
     let resultFail = { (reason: String) in fail(returnClause, "\(place): its result \(reason)") }
+    try checkAddresses(success, fail: resultFail)
     if let shared = try sharedObject(success, fail: resultFail) {
       return (text, .movedRRef(payload: shared.payload))
     }
