@@ -218,7 +218,8 @@ sil-combine,mem2reg,sroa,cse,redundant-load-elimination,temp-rvalue-elimination,
 temp-lvalue-elimination,simplification,loop-invariant-code-motion,codemotion,code-sinking,$\
 cow-opts,cowarray-opt,redundant-phi-elimination,phi-expansion,array-count-propagation,$\
 access-enforcement-wmo,access-enforcement-dom
-EXCLUSIVITY_MODULES := SwiftletLib SwiftletInterfaces Registers Virtio DeviceAccess $(DOMAINS)
+EXCLUSIVITY_MODULES := SwiftletLib SwiftletInterfaces Registers Virtio DeviceAccess $(DOMAINS) \
+  $(HOSTILE_DOMAINS)
 
 exclusivity_input.SwiftletLib := $(LIB_FLAGS) -module-name SwiftletLib $(wildcard domains/lib/*.swift)
 exclusivity_input.SwiftletInterfaces := $(DOMAIN_FLAGS) -module-name SwiftletInterfaces \
@@ -228,6 +229,8 @@ exclusivity_input.Virtio := $(DOMAIN_FLAGS) -module-name Virtio $(wildcard domai
 exclusivity_input.DeviceAccess := $(LIB_FLAGS) -module-name DeviceAccess $(wildcard domains/lib/device/*.swift)
 $(foreach d,$(DOMAINS),$(eval exclusivity_input.$(d) := $(DOMAIN_FLAGS) -module-name $(d)_domain \
   $(wildcard domains/$(d)/*.swift) $(BUILD)/generated/$(d)/Exports.swift))
+$(foreach d,$(HOSTILE_DOMAINS),$(eval exclusivity_input.$(d) := $(DOMAIN_FLAGS) -module-name $(d)_domain \
+  $(wildcard tests/hostile/$(d)/*.swift) $(BUILD)/generated/$(d)/Exports.swift))
 
 # What a module's SIL needs first: the modules it imports (their .o rules write them) and
 # the generated sources (the generator's stamp).
@@ -236,7 +239,7 @@ exclusivity_needs.SwiftletInterfaces := $(BUILD)/generated/.stamp $(DOMAIN_BUILD
 exclusivity_needs.Registers :=
 exclusivity_needs.Virtio := $(DOMAIN_BUILD)/Registers.o
 exclusivity_needs.DeviceAccess := $(DOMAIN_BUILD)/Registers.o
-$(foreach d,$(DOMAINS),$(eval exclusivity_needs.$(d) := $(BUILD)/generated/.stamp \
+$(foreach d,$(DOMAINS) $(HOSTILE_DOMAINS),$(eval exclusivity_needs.$(d) := $(BUILD)/generated/.stamp \
   $(DOMAIN_BUILD)/SwiftletInterfaces.o $(call domain_libraries,$(d))))
 
 define exclusivity_check
@@ -256,6 +259,7 @@ $(foreach m,$(EXCLUSIVITY_MODULES),$(eval $(call exclusivity_check,$(m))))
 $(foreach m,SwiftletLib SwiftletInterfaces Registers Virtio DeviceAccess,\
   $(eval $(DOMAIN_BUILD)/$(m).o: | $(DOMAIN_BUILD)/$(m).exclusivity))
 $(foreach d,$(DOMAINS),$(eval $(DOMAIN_BUILD)/$(d).so: | $(DOMAIN_BUILD)/$(d).exclusivity))
+$(foreach d,$(HOSTILE_DOMAINS),$(eval $(BUILD)/hostile/$(d).so: | $(DOMAIN_BUILD)/$(d).exclusivity))
 domains: $(foreach m,$(EXCLUSIVITY_MODULES),$(DOMAIN_BUILD)/$(m).exclusivity)
 
 # The flags the check compiles domain code with, for tests/lint/test_exclusivity.py.

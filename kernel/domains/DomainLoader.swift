@@ -44,6 +44,18 @@ enum DomainLoader {
     return (frames, frameCount)
   }
 
+  /// Where the image's code lies once loaded at `frames`: the only addresses the kernel
+  /// accepts as the domain's entry points. Empty if the image has no executable segment.
+  static func executableRange(_ image: UnsafeRawBufferPointer, loadedAt frames: PhysicalFrame)
+    -> Range<UInt64>
+  {
+    guard let elf = try? ELFImage(bytes: image),
+      let code = elf.segments.first(where: { $0.executable })
+    else { return 0..<0 }
+    let start = frames.address + code.virtualAddress
+    return start..<start + code.memorySize
+  }
+
   /// Finds the symbols of an image loaded at `frames`: the image is read once, for all
   /// of a domain's entry points.
   struct Symbols {

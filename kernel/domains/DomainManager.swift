@@ -101,17 +101,29 @@ enum DomainManager {
     domain.state = .running
   }
 
+  /// Reads the image's manifest and entry points and fills its export slots. Every
+  /// address the image gives is checked first: its functions must lie in its own code
+  /// (a domain's entry table naming kernel code would have the kernel run it as the
+  /// domain), its manifest text in its own image, and its entry points must be exactly
+  /// as many as its manifest's methods.
   private static func configure(_ domain: Domain, frames: PhysicalFrame) throws(DomainError) {
     let symbols = DomainLoader.Symbols(domain.image, loadedAt: frames)
+    let code = DomainLoader.executableRange(domain.image, loadedAt: frames)
+    let image = frames.address..<frames.address + UInt64(domain.loadedFrames) * Paging.pageSize
     func symbol(_ name: String) throws(DomainError) -> UInt64 {
       guard let address = symbols.address(of: name) else {
         throw DomainError(message: "the image has no \(name): not built as a Swiftlet domain")
+      }
+      guard code.contains(address) else {
+        throw DomainError(
+          message: "its \(name) is not in its code (0x\(String(address, radix: 16)))")
       }
       return address
     }
     let manifestFunction = unsafeBitCast(
       try symbol("swiftlet_domain_manifest"), to: (@convention(c) () -> UnsafePointer<UInt8>).self)
-    domain.manifest = DomainManifestInfo(parsing: readString(manifestFunction(), limit: 1024))
+    domain.manifest = DomainManifestInfo(
+      parsing: try readString(manifestFunction(), within: image, limit: 2048))
     guard domain.manifest.name == domain.name else {
       throw DomainError(message: "the image says it is '\(domain.manifest.name)'")
     }
@@ -121,6 +133,10 @@ enum DomainManager {
     }
     domain.setHeap(heap, count: heapFrames)
     let entries = try entryPoints(domain, try symbol("swiftlet_domain_entries"))
+    if let stray = entries.first(where: { !code.contains($0) }) {
+      throw DomainError(
+        message: "an entry point it gives is not in its code (0x\(String(stray, radix: 16)))")
+    }
     var slots: [(interface: String, slot: Int)] = []
     for interface in domain.manifest.exports {
       if let owner = domains.first(where: {
@@ -187,13 +203,21 @@ enum DomainManager {
     kernelCall(UInt64(domain.controlSlot), nil, nil)
   }
 
-  private static func readString(_ text: UnsafePointer<UInt8>, limit: Int) -> String {
+  /// The NUL-terminated text at `text`, which must lie in `image` and end within `limit`.
+  private static func readString(
+    _ text: UnsafePointer<UInt8>, within image: Range<UInt64>, limit: Int
+  ) throws(DomainError) -> String {
+    let start = UInt64(UInt(bitPattern: text))
     var bytes: [UInt8] = []
     for index in 0..<limit {
-      if text[index] == 0 { break }
+      guard image.contains(start + UInt64(index)) else {
+        throw DomainError(
+          message: "its manifest text is not in its image (0x\(String(start, radix: 16)))")
+      }
+      if text[index] == 0 { return String(decoding: bytes, as: UTF8.self) }
       bytes.append(text[index])
     }
-    return String(decoding: bytes, as: UTF8.self)
+    throw DomainError(message: "its manifest text is longer than \(limit) bytes")
   }
 
   // MARK: - Ending and restarting
