@@ -31,7 +31,9 @@ public final class DMABuffer: DMAMemory {
   }
 
   public var byteCount: Int { memory.byteCount }
-  public var deviceAddress: UInt64 { UInt64(memory.base) }
+  public var dmaRegion: DMARegion {
+    DMARegion(vouchedAddress: UInt64(memory.base), byteCount: memory.byteCount)
+  }
 
   public func fence() { atomicMemoryFence(ordering: .sequentiallyConsistent) }
 

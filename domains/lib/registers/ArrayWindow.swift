@@ -1,23 +1,18 @@
 /// A window onto ordinary memory, a byte array, little-endian: for tests, and for the
 /// simulated devices that test drivers on the host.
 ///
-/// It is also `DMAMemory`, at a device address of the test's choosing, so a simulated
-/// device can find the rings a driver writes by the addresses the driver gives it.
-public final class ArrayWindow: DMAMemory {
+/// Not `open`: its one subclass, `ArrayDMAMemory`, is the package's own.
+public class ArrayWindow: MemoryWindow {
   /// The memory itself. Tests and simulated devices read and write it directly: that
   /// is the device's side, which no driver check applies to.
   public var bytes: [UInt8]
-  public let deviceAddress: UInt64
 
-  /// `byteCount` zero bytes that a device finds at `deviceAddress`.
-  public init(byteCount: Int, deviceAddress: UInt64 = 0) {
+  /// `byteCount` zero bytes.
+  public init(byteCount: Int) {
     bytes = [UInt8](repeating: 0, count: byteCount)
-    self.deviceAddress = deviceAddress
   }
 
   public var byteCount: Int { bytes.count }
-
-  public func fence() {}
 
   public func load8(at offset: Int) -> UInt8 {
     UInt8(truncatingIfNeeded: load(at: offset, width: 1))
@@ -52,4 +47,21 @@ public final class ArrayWindow: DMAMemory {
       bytes[offset + index] = UInt8(truncatingIfNeeded: value >> (8 * index))
     }
   }
+}
+
+/// Plain memory that a simulated device finds at a device address of the test's
+/// choosing, so that it can follow the rings and buffers a driver names by address.
+///
+/// Only the package (the host tests) makes one: outside it, ordinary memory cannot pass
+/// for DMA memory at an address the driver chose.
+public final class ArrayDMAMemory: ArrayWindow, DMAMemory {
+  public let dmaRegion: DMARegion
+
+  /// `byteCount` zero bytes that a device finds at `deviceAddress`.
+  package init(byteCount: Int, deviceAddress: UInt64) {
+    dmaRegion = DMARegion(vouchedAddress: deviceAddress, byteCount: byteCount)
+    super.init(byteCount: byteCount)
+  }
+
+  public func fence() {}
 }
