@@ -29,10 +29,18 @@ public struct DMARegion: Equatable, Sendable, BitwiseCopyable {
   }
 
   /// The `count` bytes at `offset` in this region, or nil if they do not lie inside it.
+  @inlinable
   public func subregion(at offset: Int, count: Int) -> DMARegion? {
     guard offset >= 0, count >= 0, count <= byteCount, offset <= byteCount - count else {
       return nil
     }
-    return DMARegion(vouchedAddress: address + UInt64(offset), byteCount: count)
+    return DMARegion(inside: self, at: offset, count: count)
+  }
+
+  /// Part of `region`, already checked to lie inside it (so it cannot wrap around).
+  @usableFromInline
+  init(inside region: DMARegion, at offset: Int, count: Int) {
+    address = region.address &+ UInt64(truncatingIfNeeded: offset)
+    byteCount = count
   }
 }

@@ -147,7 +147,8 @@ public final class VirtQueue<Memory: DMAMemory> {
     var flags: UInt16 = buffer.deviceWritable ? DescriptorFlags.deviceWritable : 0
     if next != nil { flags |= DescriptorFlags.next }
     memory.store64(buffer.region.address, at: at)
-    memory.store32(UInt32(buffer.region.byteCount), at: at + 8)
+    // `add` checked that the length fits.
+    memory.store32(UInt32(truncatingIfNeeded: buffer.region.byteCount), at: at + 8)
     memory.store16(flags, at: at + 12)
     memory.store16(next ?? 0, at: at + 14)
   }

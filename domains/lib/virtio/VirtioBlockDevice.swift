@@ -212,6 +212,13 @@ public final class VirtioBlockDevice<Window: MemoryWindow, Memory: DMAMemory> {
   /// ticket it returns; nil if none has come. Throws if the device broke the protocol
   /// (it is then reset) or was reset before.
   public func poll() throws(VirtioBlockError) -> BlockTicket? {
+    guard let id = try takeUsed() else { return nil }
+    return BlockTicket(id: id, serial: requests[Int(id)].serial)
+  }
+
+  /// `poll` without the ticket: the id of the request that completed.
+  @inline(__always)
+  private func takeUsed() throws(VirtioBlockError) -> UInt16? {
     if let stopped { throw stopped }
     let used: UsedChain?
     do {
@@ -229,27 +236,36 @@ public final class VirtioBlockDevice<Window: MemoryWindow, Memory: DMAMemory> {
     requests[Int(used.id)].state = .completed(status: status)
     requestsInFlight -= 1
     uncollectedCount += 1
-    return BlockTicket(id: used.id, serial: requests[Int(used.id)].serial)
+    return used.id
   }
 
   /// The request's outcome once the device is done with it (nil while the device holds
   /// it). The ticket is spent then: its id is free for another request. Stops the domain
   /// for a ticket spent before (the driver's own mistake).
   public func collect(_ ticket: BlockTicket) -> BlockCompletion? {
-    let record = requests[Int(ticket.id)]
-    precondition(record.serial == ticket.serial, "virtio-blk: a ticket collected twice")
+    precondition(
+      requests[Int(ticket.id)].serial == ticket.serial, "virtio-blk: a ticket collected twice")
+    guard let (tag, error) = finish(ticket.id) else { return nil }
+    return BlockCompletion(ticket: ticket, tag: tag, error: error)
+  }
+
+  /// Request `id`'s tag and outcome, its record and descriptors freed, if the device is
+  /// done with it; nil while the device holds it.
+  @inline(__always)
+  private func finish(_ id: UInt16) -> (tag: UInt64, error: VirtioBlockError?)? {
+    let record = requests[Int(id)]
     let error: VirtioBlockError?
     if case .completed(let status) = record.state {
       error = Self.error(status)
       uncollectedCount -= 1
-      if stopped == nil { queue.release(ticket.id) }
+      if stopped == nil { queue.release(id) }
     } else if let stopped {
       error = stopped
     } else {
       return nil
     }
-    requests[Int(ticket.id)] = RequestRecord()
-    return BlockCompletion(ticket: ticket, tag: record.tag, error: error)
+    requests[Int(id)] = RequestRecord()
+    return (record.tag, error)
   }
 
   /// After an interrupt: reads (and so clears) the ISR status, which says whether a
@@ -286,6 +302,7 @@ public final class VirtioBlockDevice<Window: MemoryWindow, Memory: DMAMemory> {
   /// up: the device is then reset. Returns only when the device holds none of the
   /// batch's requests; throws, after reporting every outcome, if the device had to be
   /// reset (`stopped` says why).
+  @inline(__always)  // into its two callers, so that their closures inline too
   public func perform(
     batchOf count: Int, request: (Int) -> VirtioBlockRequest?, submitted: () -> Void = {},
     completed: (Int, VirtioBlockError?) -> Void, waiting: () -> Bool
@@ -309,12 +326,11 @@ public final class VirtioBlockDevice<Window: MemoryWindow, Memory: DMAMemory> {
     submitted()
     while outstanding > 0 {
       do {
-        while let ticket = try poll() {
+        // Stops at the batch's last completion: one more look would only find nothing.
+        while outstanding > 0, let id = try takeUsed() {
           // Another batch's completion stays recorded for it.
-          guard requests[Int(ticket.id)].batch == batch, let done = collect(ticket) else {
-            continue
-          }
-          completed(Int(done.tag), done.error)
+          guard requests[Int(id)].batch == batch, let (tag, error) = finish(id) else { continue }
+          completed(Int(tag), error)
           outstanding -= 1
         }
       } catch {
@@ -341,11 +357,8 @@ public final class VirtioBlockDevice<Window: MemoryWindow, Memory: DMAMemory> {
   {
     var found = 0
     for id in 0..<requests.count where requests[id].batch == batch {
-      let record = requests[id]
-      guard record.state != .free,
-        let done = collect(BlockTicket(id: UInt16(id), serial: record.serial))
-      else { continue }
-      completed(Int(done.tag), done.error)
+      guard requests[id].state != .free, let (tag, error) = finish(UInt16(id)) else { continue }
+      completed(Int(tag), error)
       found += 1
     }
     return found

@@ -87,14 +87,13 @@ struct BlockBatchTests {
   @Test func aBatchWaitingWhileAnotherRunsGetsOnlyItsOwnCompletions() throws {
     let bed = try BlockTestBed()
     bed.device.completesOnNotify = false
-    bed.device.completesInReverse = true
     let first = Array(0..<8)
     let second = Array(20..<28)
     var inner: (BatchLog, VirtioBlockError?)?
     var outerWaits = 0
     // The second batch is submitted while the first waits, and the device completes
-    // every request of both, in reverse, during the second's wait: the second must take
-    // its own eight and leave the first's recorded for it.
+    // every request of both, the first batch's first, during the second's wait: the
+    // second must take its own eight and leave the first's recorded for it.
     let (outer, outerThrown) = bed.readBatch(first) {
       outerWaits += 1
       if inner == nil {

@@ -211,7 +211,6 @@ struct BlockDeviceTests {
   @Test func aSynchronousRequestTakesOnlyItsOwnCompletion() throws {
     let bed = try BlockTestBed()
     bed.device.completesOnNotify = false
-    bed.device.completesInReverse = true
     let earlier = try bed.driver.submit(.read(block: 0, into: bed.region(0)), tag: 7)
     try bed.driver.read(block: 1, into: bed.region(1)) { bed.device.process() > 0 }
     #expect(bed.buffer(1) == bed.device.block(1))
