@@ -164,19 +164,23 @@ $(DOMAIN_BUILD)/SwiftletInterfaces.o: $(wildcard domains/interfaces/*.swift) $(B
 # Device-access libraries (domains/lib/registers, domains/lib/virtio): safe Swift with
 # no kernel calls, so they build with the domains' flags and need no Extern. Driver
 # domains link their objects and import their modules; Package.swift tests them on the host.
+# Registers and DeviceAccess form one Swift package: only its members can make a
+# DMARegion from an address (a `package` initializer). Virtio and the domains are left
+# out, so they can only narrow regions DeviceAccess made from memory the domain owns.
+DEVICE_PACKAGE := -package-name SwiftletDeviceAccess
 $(DOMAIN_BUILD)/Registers.o: $(wildcard domains/lib/registers/*.swift) | $(BUILD)/domains.lint
 	@mkdir -p $(DOMAIN_BUILD)
-	$(SWIFTC) $(DOMAIN_FLAGS) -module-name Registers -emit-module \
+	$(SWIFTC) $(DOMAIN_FLAGS) $(DEVICE_PACKAGE) -module-name Registers -emit-module \
 	  -emit-module-path $(DOMAIN_BUILD)/Registers.swiftmodule -c $(wildcard domains/lib/registers/*.swift) -o $@
 
 $(DOMAIN_BUILD)/Virtio.o: $(wildcard domains/lib/virtio/*.swift) $(DOMAIN_BUILD)/Registers.o | $(BUILD)/domains.lint
 	$(SWIFTC) $(DOMAIN_FLAGS) -module-name Virtio -emit-module \
 	  -emit-module-path $(DOMAIN_BUILD)/Virtio.swiftmodule -c $(wildcard domains/lib/virtio/*.swift) -o $@
 
-# The trusted half of device access: MMIO windows, DMA buffers and the device's kernel
-# calls (domains/lib/device), over the Registers protocols.
-$(DOMAIN_BUILD)/DeviceAccess.o: $(wildcard domains/lib/device/*.swift) $(DOMAIN_BUILD)/Registers.o | $(BUILD)/domains.lint
-	$(SWIFTC) $(LIB_FLAGS) -module-name DeviceAccess -emit-module \
+# The trusted half of device access: MMIO windows, DMA buffers and regions, and the
+# device's kernel calls (domains/lib/device), over the Registers protocols and RRef.
+$(DOMAIN_BUILD)/DeviceAccess.o: $(wildcard domains/lib/device/*.swift) $(DOMAIN_BUILD)/Registers.o $(DOMAIN_BUILD)/SwiftletLib.o | $(BUILD)/domains.lint
+	$(SWIFTC) $(LIB_FLAGS) $(DEVICE_PACKAGE) -module-name DeviceAccess -emit-module \
 	  -emit-module-path $(DOMAIN_BUILD)/DeviceAccess.swiftmodule -c $(wildcard domains/lib/device/*.swift) -o $@
 
 # domain_module NAME, SOURCE_DIR, OUTPUT_DIR

@@ -3,7 +3,11 @@
 ///
 /// The requests stay in the caller's deque throughout: the deque is rotated once to
 /// submit (each request goes to the back as it is handed to the device) and once more
-/// to record the statuses, so the batch comes back in the order it was given.
+/// to record the statuses, so the batch comes back in the order it was given. The
+/// virtio library matches each completion to its own request and returns only when the
+/// device holds none of them (resetting it if it stopped answering or broke the
+/// protocol), so the rotation that gives the requests back never hands over a buffer
+/// the device could still write.
 import DeviceAccess
 import SwiftletInterfaces
 import SwiftletLib
@@ -12,49 +16,33 @@ import Virtio
 struct BlockBatch {
   let disk: VirtioDisk
 
-  /// Does every request in `batch`; returns false if the device broke the queue
-  /// protocol (and must be reset before it is trusted again).
+  /// Does every request in `batch`; returns false if the device had to be reset (it
+  /// must be set up again before it takes requests).
   func run(_ batch: borrowing RRefDeque<BlockRequest, 32>) -> Bool {
     let count = batch.count
-    var statuses = InlineArray<32, BlockStatus>(repeating: .pending)
-    var inFlight = 0
-    for index in 0..<count {
-      guard let request = batch.popFront() else { break }
-      let (operation, block) = request.read { ($0.operation, $0.block) }
-      do {
-        try disk.driver.submit(
-          VirtioBlockRequest(operation, block: block, buffer: request.deviceAddress),
-          tag: UInt64(index))
-        inFlight += 1
-      } catch {
-        statuses[index] = VirtioBlockService.status(of: error)
-      }
-      _ = batch.pushBack(request)  // there is room: it was just taken out
-    }
-    disk.driver.kick()
-    // A test may plan a crash here, with the batch at the device (test_block.py).
-    FaultInjection.checkpoint(.blockBatchInFlight)
+    var statuses = InlineArray<32, BlockStatus>(repeating: .ioError)
     var healthy = true
-    while inFlight > 0 {
-      do {
-        if let completion = try disk.driver.poll() {
-          statuses[Int(completion.tag)] = completion.error.map(VirtioBlockService.status) ?? .ok
-          inFlight -= 1
-          continue
-        }
-      } catch {
-        healthy = false
-        break
-      }
-      guard disk.waitForInterrupt() else {
-        healthy = false
-        break
-      }
+    do {
+      try disk.driver.perform(
+        batchOf: count,
+        request: { _ in
+          guard let request = batch.popFront() else { return nil }
+          let virtio = VirtioBlockRequest(request)
+          _ = batch.pushBack(request)  // there is room: it was just taken out
+          return virtio
+        },
+        // A test may plan a crash here, with the batch at the device (test_block.py).
+        submitted: { FaultInjection.checkpoint(.blockBatchInFlight) },
+        completed: { index, error in
+          statuses[index] = error.map(VirtioBlockService.status) ?? .ok
+        },
+        waiting: disk.waitForInterrupt)
+    } catch {
+      healthy = false
     }
     for index in 0..<count {
       guard let request = batch.popFront() else { break }
-      let status = statuses[index] == .pending ? BlockStatus.ioError : statuses[index]
-      request.update { $0.status = status }
+      request.update { $0.status = statuses[index] }
       _ = batch.pushBack(request)
     }
     return healthy

@@ -5,6 +5,7 @@
 /// are done in place: the device reads or writes the caller's RRef buffer by DMA, and
 /// the buffer goes back to the caller with the request's status, whatever happened.
 import DeviceAccess
+import Registers
 import SwiftletInterfaces
 import SwiftletLib
 import Virtio
@@ -15,9 +16,9 @@ final class VirtioBlockService: BlockDevice {
 
   init() { startDevice() }
 
-  /// A device that broke the queue protocol, or stopped answering, is reset and set up
-  /// again: the reset also makes it forget the requests it still held, whose buffers
-  /// have gone back to their callers.
+  /// A device that broke the queue protocol, or stopped answering, was reset by the
+  /// virtio library before any request went back (so it holds none of their buffers);
+  /// it is set up again here.
   private func restartDevice() {
     DomainKernel.log("virtio-blk: the device misbehaved; resetting it")
     startDevice()
@@ -71,35 +72,38 @@ final class VirtioBlockService: BlockDevice {
 
   func flush() -> Result<BlockStatus, RpcError> {
     guard let disk else { return .success(.noDevice) }
-    do {
-      try disk.driver.flush(waiting: disk.waitForInterrupt)
-      return .success(.ok)
-    } catch {
-      return .success(Self.status(of: error))
-    }
+    return .success(
+      run(disk) { (driver) throws(VirtioBlockError) in
+        try driver.flush(waiting: disk.waitForInterrupt)
+      })
   }
 
   /// Does one request synchronously, the device reading or writing the buffer in
   /// place, and records what happened in it. (The request's fields are touched in place:
   /// copying its 4 KiB out and back would cost more than the rest of the request.)
   private func perform(_ operation: BlockOperation, _ request: borrowing RRef<BlockRequest>) {
-    let status = run(operation, block: request.read { $0.block }, buffer: request.deviceAddress)
-    request.update {
-      $0.operation = operation
-      $0.status = status
+    request.update { $0.operation = operation }
+    let status: BlockStatus
+    if let disk, let virtio = VirtioBlockRequest(request) {
+      status = run(disk) { (driver) throws(VirtioBlockError) in
+        try driver.perform(virtio, waiting: disk.waitForInterrupt)
+      }
+    } else {
+      status = disk == nil ? .noDevice : .ioError
     }
+    request.update { $0.status = status }
   }
 
-  private func run(_ operation: BlockOperation, block: UInt64, buffer: UInt64) -> BlockStatus {
-    guard let disk else { return .noDevice }
+  /// Runs `work` on the driver; sets the device up again if it had to be reset.
+  private func run(
+    _ disk: VirtioDisk,
+    _ work: (VirtioBlockDevice<DeviceWindow, DMABuffer>) throws(VirtioBlockError) -> Void
+  ) -> BlockStatus {
     do {
-      try disk.driver.perform(
-        VirtioBlockRequest(operation, block: block, buffer: buffer), waiting: disk.waitForInterrupt)
+      try work(disk.driver)
       return .ok
-    } catch .deviceMisbehaved, .timedOut {
-      restartDevice()
-      return .ioError
     } catch {
+      if disk.driver.stopped != nil { restartDevice() }
       return Self.status(of: error)
     }
   }
@@ -117,9 +121,14 @@ final class VirtioBlockService: BlockDevice {
 }
 
 extension VirtioBlockRequest {
-  /// The virtio request that does `operation` on `block`, the device reading or writing
-  /// the 4 KiB at device address `buffer` in place.
-  init(_ operation: BlockOperation, block: UInt64, buffer: UInt64) {
+  /// The virtio request `request` asks for, the device reading or writing its data in
+  /// place; nil if the request is not this domain's to hand to the device.
+  init?(_ request: borrowing RRef<BlockRequest>) {
+    // `data` is the first field: its 4 KiB start where the allocation does.
+    guard let buffer = request.dmaRegion?.subregion(at: 0, count: BlockBytes.count) else {
+      return nil
+    }
+    let (operation, block) = request.read { ($0.operation, $0.block) }
     self =
       operation == .read ? .read(block: block, into: buffer) : .write(block: block, from: buffer)
   }

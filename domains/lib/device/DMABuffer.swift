@@ -14,6 +14,7 @@ import Synchronization
 
 public final class DMABuffer: DMAMemory {
   private let memory: VolatileMemory
+  public let dmaRegion: DMARegion
 
   /// `byteCount` zeroed bytes aligned to `alignment` (a power of two, at most a page),
   /// or nil if the shared heap is full.
@@ -24,6 +25,7 @@ public final class DMABuffer: DMAMemory {
     }
     unsafe memory.initializeMemory(as: UInt8.self, repeating: 0, count: byteCount)
     self.memory = VolatileMemory(base: UInt(bitPattern: memory), byteCount: byteCount)
+    dmaRegion = DMARegion(vouchedAddress: UInt64(self.memory.base), byteCount: byteCount)
   }
 
   deinit {
@@ -31,7 +33,6 @@ public final class DMABuffer: DMAMemory {
   }
 
   public var byteCount: Int { memory.byteCount }
-  public var deviceAddress: UInt64 { UInt64(memory.base) }
 
   public func fence() { atomicMemoryFence(ordering: .sequentiallyConsistent) }
 

@@ -1,20 +1,17 @@
 /// A window onto ordinary memory, a byte array, little-endian: for tests, and for the
 /// simulated devices that test drivers on the host.
 ///
-/// It is also `DMAMemory`, at a device address of the test's choosing, so a simulated
-/// device can find the rings a driver writes by the addresses the driver gives it.
-public final class ArrayWindow: DMAMemory {
+/// Not `open`: its one subclass, `ArrayDMAMemory`, is the package's own.
+public class ArrayWindow: MemoryWindow {
   /// The memory itself. Tests and simulated devices read it directly and write it with
   /// `write(_:at:)`: that is the device's side, which no driver check applies to. No
   /// public setter, so no caller keeps an access to it open across code of its own (a
   /// settable public property would; docs/EXCLUSIVITY.md).
-  public private(set) var bytes: [UInt8]
-  public let deviceAddress: UInt64
+  public internal(set) var bytes: [UInt8]
 
-  /// `byteCount` zero bytes that a device finds at `deviceAddress`.
-  public init(byteCount: Int, deviceAddress: UInt64 = 0) {
+  /// `byteCount` zero bytes.
+  public init(byteCount: Int) {
     bytes = [UInt8](repeating: 0, count: byteCount)
-    self.deviceAddress = deviceAddress
   }
 
   public var byteCount: Int { bytes.count }
@@ -23,8 +20,6 @@ public final class ArrayWindow: DMAMemory {
   public func write(_ newBytes: [UInt8], at offset: Int) {
     for (index, byte) in newBytes.enumerated() { bytes[offset + index] = byte }
   }
-
-  public func fence() {}
 
   public func load8(at offset: Int) -> UInt8 {
     UInt8(truncatingIfNeeded: load(at: offset, width: 1))
@@ -59,4 +54,21 @@ public final class ArrayWindow: DMAMemory {
       bytes[offset + index] = UInt8(truncatingIfNeeded: value >> (8 * index))
     }
   }
+}
+
+/// Plain memory that a simulated device finds at a device address of the test's
+/// choosing, so that it can follow the rings and buffers a driver names by address.
+///
+/// Only the package (the host tests) makes one: outside it, ordinary memory cannot pass
+/// for DMA memory at an address the driver chose.
+public final class ArrayDMAMemory: ArrayWindow, DMAMemory {
+  public let dmaRegion: DMARegion
+
+  /// `byteCount` zero bytes that a device finds at `deviceAddress`.
+  package init(byteCount: Int, deviceAddress: UInt64) {
+    dmaRegion = DMARegion(vouchedAddress: deviceAddress, byteCount: byteCount)
+    super.init(byteCount: byteCount)
+  }
+
+  public func fence() {}
 }

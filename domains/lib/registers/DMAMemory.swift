@@ -1,13 +1,12 @@
 /// Memory a device reads and writes by itself (DMA): rings, request headers, buffers.
 ///
-/// The driver addresses it by offset like any window; the device addresses it by
-/// `deviceAddress + offset`, which the driver writes into descriptors and registers.
-/// The trusted library backs it with a physically contiguous shared-heap allocation and
-/// knows the address; driver code never computes one from a pointer, it asks
-/// `deviceAddress(at:count:)`, which checks that the range lies inside.
+/// The driver addresses it by offset like any window; the device by the addresses in
+/// `dmaRegion`, which only the trusted library can make (a shared-heap allocation,
+/// physically contiguous, whose address it knows). Driver code never computes a device
+/// address: it asks `dmaRegion(at:count:)` for a checked part of the region.
 public protocol DMAMemory: MemoryWindow {
-  /// The address the device uses for offset 0.
-  var deviceAddress: UInt64 { get }
+  /// Where the device finds the memory: all `byteCount` bytes of it.
+  var dmaRegion: DMARegion { get }
 
   /// Orders memory accesses as the device sees them: every load and store the driver
   /// made before the fence (to this memory or to device registers) happens before any
@@ -18,11 +17,13 @@ public protocol DMAMemory: MemoryWindow {
 }
 
 extension DMAMemory {
-  /// The device address of the `count` bytes at `offset`; stops the domain if they are
-  /// not inside this memory.
+  /// The region of the `count` bytes at `offset`; stops the domain if they are not
+  /// inside this memory.
   @inlinable
-  public func deviceAddress(at offset: Int, count: Int = 1) -> UInt64 {
-    precondition(contains(offset: offset, count: count), "DMA memory: range outside the memory")
-    return deviceAddress + UInt64(offset)
+  public func dmaRegion(at offset: Int, count: Int) -> DMARegion {
+    guard let region = dmaRegion.subregion(at: offset, count: count) else {
+      preconditionFailure("DMA memory: range outside the memory")
+    }
+    return region
   }
 }

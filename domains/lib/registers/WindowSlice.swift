@@ -48,7 +48,7 @@ public struct WindowSlice<Base: MemoryWindow>: MemoryWindow {
 }
 
 extension WindowSlice: DMAMemory where Base: DMAMemory {
-  @inlinable public var deviceAddress: UInt64 { base.deviceAddress + UInt64(start) }
+  @inlinable public var dmaRegion: DMARegion { base.dmaRegion(at: start, count: byteCount) }
   @inlinable public func fence() { base.fence() }
 }
 

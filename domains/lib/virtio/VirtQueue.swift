@@ -1,12 +1,19 @@
 /// A split virtqueue, the driver's side: descriptor chains out through the available
 /// ring, completions back through the used ring, in DMA memory the device reads.
 ///
-/// The driver's bookkeeping (free descriptors, what is in flight, how much a chain may
-/// take) is kept in private arrays, never read back from the shared memory: the device
-/// can write that memory, and nothing it writes there may change what the driver
+/// The driver's bookkeeping (free descriptors, what is at the device, how much a chain
+/// may take) is kept in private arrays, never read back from the shared memory: the
+/// device can write that memory, and nothing it writes there may change what the driver
 /// believes. Everything the device reports is checked against that bookkeeping, and a
 /// device that breaks the protocol gets an error, never a trap; the queue then stays
 /// failed until the device is reset and the queue made anew.
+///
+/// A chain the device gives back keeps its descriptors, and so its id, until the driver
+/// `release`s it: until the driver has taken what it needs from the request (its status)
+/// no other request can get that id, so a completion always names the request it is
+/// for. Freed descriptors go to the back of the free list, so an id is reused as late as
+/// possible, and a device that gives one back twice most likely names one not at the
+/// device (an error) rather than a newer request that took its place.
 ///
 /// Adding a chain does not show it to the device; `publish` shows everything added
 /// since the last one with a single index write, so a batch costs one fence and one
@@ -19,16 +26,19 @@ public final class VirtQueue<Memory: DMAMemory> {
   /// Where the descriptor table starts in `memory`.
   public let offset: Int
 
-  /// Free descriptors, linked through `nextFree`; a chain takes them in list order, so
-  /// the links also give each chain's descriptors in order.
+  /// Free descriptors, linked through `nextFree` from `freeHead` to `freeTail`; a chain
+  /// takes them in list order, so the links also give each chain's descriptors in order.
   private var nextFree: [UInt16]
   private var freeHead: UInt16 = 0
+  private var freeTail: UInt16
   public private(set) var freeCount: Int
-  /// Per descriptor: how many descriptors the chain it heads has; 0 if it heads none
-  /// in flight.
+  /// Per descriptor: how many descriptors the chain it heads has; 0 if it heads none.
   private var chainLength: [UInt16]
+  /// Per chain head: whether the device holds the chain (added and not yet used).
+  private var atDevice: [Bool]
   /// Per chain head: the bytes the device may write.
   private var writableBytes: [UInt32]
+  /// Chains the device holds: added, and not yet in the used ring.
   public private(set) var chainsInFlight = 0
   /// Free-running indices: the next available-ring slot to fill, the last index
   /// published, and the next used-ring slot to read.
@@ -44,15 +54,17 @@ public final class VirtQueue<Memory: DMAMemory> {
   public init(size: Int, memory: Memory, offset: Int = 0) throws(VirtQueueError) {
     guard let layout = VirtQueueLayout(size: size) else { throw .invalidSize(size) }
     let available = max(0, memory.byteCount - max(0, offset))
-    guard memory.contains(offset: offset, count: layout.byteCount),
-      (memory.deviceAddress &+ UInt64(offset)) % 16 == 0, offset % 16 == 0
+    guard let rings = memory.dmaRegion.subregion(at: offset, count: layout.byteCount),
+      rings.address % 16 == 0
     else { throw .memoryUnusable(needed: layout.byteCount, available: available) }
     self.layout = layout
     self.memory = memory
     self.offset = offset
     nextFree = (0..<size).map { UInt16(truncatingIfNeeded: $0 + 1) }
+    freeTail = UInt16(size - 1)
     freeCount = size
     chainLength = [UInt16](repeating: 0, count: size)
+    atDevice = [Bool](repeating: false, count: size)
     writableBytes = [UInt32](repeating: 0, count: size)
     for position in stride(from: 0, to: layout.byteCount, by: 2) {
       memory.store16(0, at: offset + position)
@@ -66,15 +78,15 @@ public final class VirtQueue<Memory: DMAMemory> {
   /// adding the chain that points at it.
   public var nextID: UInt16? { freeCount > 0 ? freeHead : nil }
 
-  /// Device addresses of the three parts, for the transport's queue registers.
-  public var descriptorTableAddress: UInt64 {
-    memory.deviceAddress(at: offset + layout.descriptorTable, count: layout.availableRing)
+  /// Where the device finds the three parts, for the transport's queue registers.
+  public var descriptorTableRegion: DMARegion {
+    memory.dmaRegion(at: offset + layout.descriptorTable, count: layout.availableRing)
   }
-  public var availableRingAddress: UInt64 {
-    memory.deviceAddress(at: offset + layout.availableRing, count: 6 + 2 * size)
+  public var availableRingRegion: DMARegion {
+    memory.dmaRegion(at: offset + layout.availableRing, count: 6 + 2 * size)
   }
-  public var usedRingAddress: UInt64 {
-    memory.deviceAddress(at: offset + layout.usedRing, count: 6 + 8 * size)
+  public var usedRingRegion: DMARegion {
+    memory.dmaRegion(at: offset + layout.usedRing, count: 6 + 8 * size)
   }
 
   /// Asks the device not to interrupt when it uses buffers (a hint it may ignore), for a
@@ -100,9 +112,10 @@ public final class VirtQueue<Memory: DMAMemory> {
     var writable: UInt64 = 0
     var seenWritable = false
     for buffer in buffers {
+      guard buffer.region.byteCount <= UInt32.max else { throw .chainTooLong }
       if buffer.deviceWritable {
         seenWritable = true
-        writable += UInt64(buffer.length)
+        writable += UInt64(buffer.region.byteCount)
       } else if seenWritable {
         throw .readableAfterWritable
       }
@@ -119,6 +132,7 @@ public final class VirtQueue<Memory: DMAMemory> {
     freeHead = nextFree[Int(descriptor)]
     freeCount -= count
     chainLength[Int(head)] = UInt16(count)
+    atDevice[Int(head)] = true
     writableBytes[Int(head)] = UInt32(writable)
     chainsInFlight += 1
 
@@ -132,8 +146,9 @@ public final class VirtQueue<Memory: DMAMemory> {
     let at = offset + layout.descriptorTable + VirtQueueLayout.descriptorBytes * Int(index)
     var flags: UInt16 = buffer.deviceWritable ? DescriptorFlags.deviceWritable : 0
     if next != nil { flags |= DescriptorFlags.next }
-    memory.store64(buffer.address, at: at)
-    memory.store32(buffer.length, at: at + 8)
+    memory.store64(buffer.region.address, at: at)
+    // `add` checked that the length fits.
+    memory.store32(UInt32(truncatingIfNeeded: buffer.region.byteCount), at: at + 8)
     memory.store16(flags, at: at + 12)
     memory.store16(next ?? 0, at: at + 14)
   }
@@ -153,8 +168,8 @@ public final class VirtQueue<Memory: DMAMemory> {
     return deviceFlags & RingFlags.usedNoNotify == 0
   }
 
-  /// The next chain the device has finished with, or nil if there is none yet. Its
-  /// descriptors are free again when this returns. Throws if the device broke the
+  /// The next chain the device has finished with, or nil if there is none yet. The
+  /// chain keeps its descriptors and id until `release`. Throws if the device broke the
   /// protocol, now or before.
   public func nextUsed() throws(VirtQueueError) -> UsedChain? {
     if let failure { throw .deviceMisbehaved(failure) }
@@ -174,26 +189,32 @@ public final class VirtQueue<Memory: DMAMemory> {
     let length = memory.load32(at: at + 4)
     guard id < UInt32(size) else { try fail(.usedIDOutOfRange(id)) }
     let head = UInt16(id)
-    guard chainLength[Int(head)] > 0 else { try fail(.usedIDNotInFlight(head)) }
+    guard atDevice[Int(head)] else { try fail(.usedIDNotInFlight(head)) }
     guard length <= writableBytes[Int(head)] else {
       try fail(
         .usedLengthTooLong(id: head, length: length, writable: writableBytes[Int(head)]))
     }
     usedIndex &+= 1
-    release(head)
+    atDevice[Int(head)] = false
+    chainsInFlight -= 1
     return UsedChain(id: head, length: length)
   }
 
-  /// Returns a chain's descriptors to the free list.
-  private func release(_ head: UInt16) {
-    var last = head
-    for _ in 1..<Int(chainLength[Int(head)]) { last = nextFree[Int(last)] }
-    nextFree[Int(last)] = freeHead
-    freeHead = head
-    freeCount += Int(chainLength[Int(head)])
-    chainLength[Int(head)] = 0
-    writableBytes[Int(head)] = 0
-    chainsInFlight -= 1
+  /// Frees the descriptors of chain `id`, which `nextUsed` returned: they go to the back
+  /// of the free list. Stops the domain if the device still holds the chain or it heads
+  /// none (the driver's own mistake, never the device's).
+  public func release(_ id: UInt16) {
+    let head = Int(id)
+    precondition(
+      head < size && chainLength[head] > 0 && !atDevice[head],
+      "virtqueue: releasing a chain that is not back from the device")
+    var last = id
+    for _ in 1..<Int(chainLength[head]) { last = nextFree[Int(last)] }
+    if freeCount == 0 { freeHead = id } else { nextFree[Int(freeTail)] = id }
+    freeTail = last
+    freeCount += Int(chainLength[head])
+    chainLength[head] = 0
+    writableBytes[head] = 0
   }
 
   private func fail(_ misbehaviour: VirtQueueError.DeviceMisbehaviour) throws(VirtQueueError)
@@ -204,27 +225,26 @@ public final class VirtQueue<Memory: DMAMemory> {
   }
 }
 
-/// One buffer of a chain: `length` bytes at `address` as the device sees it, which the
-/// device reads, or with `deviceWritable`, writes.
+/// One buffer of a chain: the region the device reads, or with `deviceWritable`, writes.
+/// Only a `DMARegion` names memory, so every buffer lies inside memory the trusted
+/// library gave the driver for DMA.
 public struct VirtQueueBuffer: Equatable, Sendable {
-  public var address: UInt64
-  public var length: UInt32
+  public var region: DMARegion
   public var deviceWritable: Bool
 
-  public init(address: UInt64, length: UInt32, deviceWritable: Bool) {
-    self.address = address
-    self.length = length
+  public init(_ region: DMARegion, deviceWritable: Bool) {
+    self.region = region
     self.deviceWritable = deviceWritable
   }
 
   /// A buffer the device reads.
-  public static func readable(_ address: UInt64, length: UInt32) -> Self {
-    Self(address: address, length: length, deviceWritable: false)
+  public static func readable(_ region: DMARegion) -> Self {
+    Self(region, deviceWritable: false)
   }
 
   /// A buffer the device writes.
-  public static func writable(_ address: UInt64, length: UInt32) -> Self {
-    Self(address: address, length: length, deviceWritable: true)
+  public static func writable(_ region: DMARegion) -> Self {
+    Self(region, deviceWritable: true)
   }
 }
 

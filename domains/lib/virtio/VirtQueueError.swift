@@ -11,7 +11,7 @@ public enum VirtQueueError: Error, Equatable, Sendable {
   case emptyChain
   /// The spec puts every device-readable buffer of a chain before the device-writable ones.
   case readableAfterWritable
-  /// The device-writable buffers of one chain add up to more than 4 GiB.
+  /// A buffer, or the device-writable buffers of one chain together, exceed 4 GiB.
   case chainTooLong
   /// The device broke the ring protocol; the queue is unusable until the device is reset.
   case deviceMisbehaved(DeviceMisbehaviour)
@@ -36,7 +36,7 @@ public enum VirtQueueError: Error, Equatable, Sendable {
     case .full: "virtqueue full"
     case .emptyChain: "virtqueue chain without buffers"
     case .readableAfterWritable: "virtqueue chain has a device-readable buffer after a writable one"
-    case .chainTooLong: "virtqueue chain's writable buffers exceed 4 GiB"
+    case .chainTooLong: "virtqueue buffer or chain exceeds 4 GiB"
     case .deviceMisbehaved(.usedIDOutOfRange): "device returned a used id beyond the queue"
     case .deviceMisbehaved(.usedIDNotInFlight): "device returned a used id not in flight"
     case .deviceMisbehaved(.usedLengthTooLong): "device wrote more than the buffers hold"

@@ -4,10 +4,21 @@
 ///
 /// It knows nothing of the kernel. The caller maps the device's structures as windows,
 /// allocates `memoryByteCount(queueSize:)` bytes of DMA memory for the request queue
-/// and the request headers, and gives data buffers by device address. Waiting is the
-/// caller's too: `submit` requests, `kick` the device once per batch, then `poll`
-/// (after an interrupt, `interruptArrived`, or in a loop); the synchronous `read`,
-/// `write` and `flush` take a `waiting` closure to call while nothing has completed.
+/// and the request headers, and names data buffers by `DMARegion`. Waiting is the
+/// caller's too: `perform` (one request) and `perform(batchOf:...)` take a `waiting`
+/// closure to call while none of their requests has completed.
+///
+/// Two rules hold for every request, whoever waits for it:
+/// - a request goes back to its submitter only once the device is done with it: it
+///   completed it, or the device was reset, which makes it drop every buffer (and a
+///   device that does not finish resetting stops the domain, so that the kernel turns
+///   its DMA off before anything is freed);
+/// - a completion is matched to exactly its request: the chain's id is that request's
+///   alone until its submitter has taken the completion, and each request carries a
+///   serial number and its batch, never reused. Completions a poll finds for another
+///   batch stay recorded for it. A device that names a request not at the device, or
+///   gives one back without writing its status, broke the protocol: it is reset and
+///   every request still out gets the error.
 ///
 /// Every failure is a value: a block past the end, a read-only disk, a full queue, the
 /// device's IOERR or UNSUPP, and a device that breaks the ring protocol.
@@ -41,8 +52,17 @@ public final class VirtioBlockDevice<Window: MemoryWindow, Memory: DMAMemory> {
   public let layout: VirtioBlockMemoryLayout
   private let queue: VirtQueue<Memory>
   private let notifier: QueueNotifier
-  /// Per request id: the caller's tag.
-  private var tags: [UInt64]
+  /// Per request id (the chain's head): the request it carries.
+  private var requests: [RequestRecord]
+  private var nextSerial: UInt64 = 1
+  /// Batch 0 is every request submitted on its own.
+  private var nextBatch: UInt64 = 1
+  /// Requests at the device.
+  public private(set) var requestsInFlight = 0
+  /// Requests the device gave back that their submitter has not collected yet.
+  public private(set) var uncollectedCount = 0
+  /// Why the device was reset: it holds no buffer, and the driver takes no requests.
+  public private(set) var stopped: VirtioBlockError?
 
   /// Resets the device, negotiates features, reads the configuration, sets up request
   /// queue 0 with at most `maximumQueueSize` entries in `memory` (which must hold
@@ -98,7 +118,7 @@ public final class VirtioBlockDevice<Window: MemoryWindow, Memory: DMAMemory> {
     layout = VirtioBlockMemoryLayout(queueSize: setUp.queue.size)
     queue = setUp.queue
     notifier = setUp.notifier
-    tags = [UInt64](repeating: 0, count: setUp.queue.size)
+    requests = [RequestRecord](repeating: RequestRecord(), count: setUp.queue.size)
     transport.start()
   }
 
@@ -111,7 +131,6 @@ public final class VirtioBlockDevice<Window: MemoryWindow, Memory: DMAMemory> {
   public var queueSize: Int { queue.size }
   /// The most reads and writes in flight at once.
   public var capacity: Int { queue.size / Self.descriptorsPerRequest }
-  public var requestsInFlight: Int { queue.chainsInFlight }
   /// Whether the device has hit an error it cannot leave without a reset.
   public var deviceNeedsReset: Bool { transport.needsReset }
 
@@ -121,34 +140,40 @@ public final class VirtioBlockDevice<Window: MemoryWindow, Memory: DMAMemory> {
     set { queue.suppressesInterrupts = newValue }
   }
 
-  // MARK: Asynchronous requests
+  // MARK: Requests one by one
 
-  /// Queues a request and returns its id, which its completion carries with `tag`.
+  /// Queues a request and returns its ticket, which its completion carries with `tag`.
   /// The device sees it after the next `kick`. Throws without queueing anything for a
-  /// block past the end, a write to a read-only disk, a flush the device does not take,
-  /// a full queue or a failed queue.
+  /// block past the end, a buffer that is not one block, a write to a read-only disk, a
+  /// flush the device does not take, a full queue, or a stopped device.
   @discardableResult
   public func submit(_ request: VirtioBlockRequest, tag: UInt64 = 0) throws(VirtioBlockError)
-    -> UInt16
+    -> BlockTicket
+  {
+    try submit(request, batch: 0, tag: tag)
+  }
+
+  private func submit(_ request: VirtioBlockRequest, batch: UInt64, tag: UInt64)
+    throws(VirtioBlockError) -> BlockTicket
   {
     let type: UInt32
     let sector: UInt64
     let data: VirtQueueBuffer?
     switch request {
-    case .read(let block, let address):
-      try check(block: block, buffer: address)
+    case .read(let block, let buffer):
+      try check(block: block, buffer: buffer)
       (type, sector) = (VirtioBlockRequestType.read, block * Self.sectorsPerBlock)
-      data = .writable(address, length: UInt32(Self.blockBytes))
-    case .write(let block, let address):
+      data = .writable(buffer)
+    case .write(let block, let buffer):
       guard !isReadOnly else { throw .readOnly }
-      try check(block: block, buffer: address)
+      try check(block: block, buffer: buffer)
       (type, sector) = (VirtioBlockRequestType.write, block * Self.sectorsPerBlock)
-      data = .readable(address, length: UInt32(Self.blockBytes))
+      data = .readable(buffer)
     case .flush:
       guard canFlush else { throw .unsupported }
       (type, sector, data) = (VirtioBlockRequestType.flush, 0, nil)
     }
-    if let failure = queue.failure { throw .deviceMisbehaved(.deviceMisbehaved(failure)) }
+    if let stopped { throw stopped }
     let needed = data == nil ? 2 : 3
     guard queue.freeCount >= needed, let id = queue.nextID else { throw .queueFull }
 
@@ -159,11 +184,9 @@ public final class VirtioBlockDevice<Window: MemoryWindow, Memory: DMAMemory> {
     memory.store64(sector, at: header + VirtioBlockHeader.sector)
     memory.store8(VirtioBlockStatus.notWritten, at: status)
     let chain = RequestChain(
-      header: .readable(
-        memory.deviceAddress(at: header, count: VirtioBlockHeader.byteCount),
-        length: UInt32(VirtioBlockHeader.byteCount)),
+      header: .readable(memory.dmaRegion(at: header, count: VirtioBlockHeader.byteCount)),
       data: data,
-      status: .writable(memory.deviceAddress(at: status, count: 1), length: 1))
+      status: .writable(memory.dmaRegion(at: status, count: 1)))
     do {
       let added = try queue.add(chain)
       precondition(added == id, "virtqueue: chain id differs from nextID")
@@ -172,8 +195,11 @@ public final class VirtioBlockDevice<Window: MemoryWindow, Memory: DMAMemory> {
     } catch {
       throw .deviceMisbehaved(error)
     }
-    tags[Int(id)] = tag
-    return id
+    let serial = nextSerial
+    nextSerial &+= 1
+    requests[Int(id)] = RequestRecord(serial: serial, batch: batch, tag: tag, state: .atDevice)
+    requestsInFlight += 1
+    return BlockTicket(id: id, serial: serial)
   }
 
   /// Shows the device every request submitted since the last kick, and notifies it
@@ -182,39 +208,184 @@ public final class VirtioBlockDevice<Window: MemoryWindow, Memory: DMAMemory> {
     if queue.publish() { transport.notify(notifier) }
   }
 
-  /// The next finished request, or nil if none has finished yet. Throws if the device
-  /// broke the ring protocol; reset it then.
-  public func poll() throws(VirtioBlockError) -> BlockCompletion? {
+  /// Takes the next completion from the device and records it for its request, whose
+  /// ticket it returns; nil if none has come. Throws if the device broke the protocol
+  /// (it is then reset) or was reset before.
+  public func poll() throws(VirtioBlockError) -> BlockTicket? {
+    guard let id = try takeUsed() else { return nil }
+    return BlockTicket(id: id, serial: requests[Int(id)].serial)
+  }
+
+  /// `poll` without the ticket: the id of the request that completed.
+  @inline(__always)
+  private func takeUsed() throws(VirtioBlockError) -> UInt16? {
+    if let stopped { throw stopped }
     let used: UsedChain?
     do {
       used = try queue.nextUsed()
     } catch {
-      throw .deviceMisbehaved(error)
+      try fail(.deviceMisbehaved(error))
     }
     guard let used else { return nil }
     let status = memory.load8(at: layout.statuses + Int(used.id))
-    return BlockCompletion(id: used.id, tag: tags[Int(used.id)], error: Self.error(status))
+    // A chain given back with its status unwritten is not done, whatever the ring says:
+    // maybe a stale completion of an earlier request that had this id.
+    guard status != VirtioBlockStatus.notWritten else {
+      try fail(.statusNotWritten(id: used.id))
+    }
+    requests[Int(used.id)].state = .completed(status: status)
+    requestsInFlight -= 1
+    uncollectedCount += 1
+    return used.id
+  }
+
+  /// The request's outcome once the device is done with it (nil while the device holds
+  /// it). The ticket is spent then: its id is free for another request. Stops the domain
+  /// for a ticket spent before (the driver's own mistake).
+  public func collect(_ ticket: BlockTicket) -> BlockCompletion? {
+    precondition(
+      requests[Int(ticket.id)].serial == ticket.serial, "virtio-blk: a ticket collected twice")
+    guard let (tag, error) = finish(ticket.id) else { return nil }
+    return BlockCompletion(ticket: ticket, tag: tag, error: error)
+  }
+
+  /// Request `id`'s tag and outcome, its record and descriptors freed, if the device is
+  /// done with it; nil while the device holds it.
+  @inline(__always)
+  private func finish(_ id: UInt16) -> (tag: UInt64, error: VirtioBlockError?)? {
+    let record = requests[Int(id)]
+    let error: VirtioBlockError?
+    if case .completed(let status) = record.state {
+      error = Self.error(status)
+      uncollectedCount -= 1
+      if stopped == nil { queue.release(id) }
+    } else if let stopped {
+      error = stopped
+    } else {
+      return nil
+    }
+    requests[Int(id)] = RequestRecord()
+    return (record.tag, error)
   }
 
   /// After an interrupt: reads (and so clears) the ISR status, which says whether a
   /// queue has completions (`[.queue]`) or the configuration changed. Poll after it.
   public func interruptArrived() -> InterruptStatus { transport.readInterruptStatus() }
 
-  // MARK: Synchronous requests
-
-  /// Reads block `block` into the 4096 bytes at device address `address`, calling
-  /// `waiting` while it is not done; `waiting` returns false to give up (`.timedOut`).
-  public func read(block: UInt64, into address: UInt64, waiting: () -> Bool)
-    throws(VirtioBlockError)
-  {
-    try perform(.read(block: block, into: address), waiting: waiting)
+  /// Resets the device, which then holds no buffer: every request still at the device
+  /// completes with `reason`, and the driver takes no more (set up a new one). Stops the
+  /// domain if the device does not finish resetting: it may still hold buffers that
+  /// must not go back to their owners, and the kernel turns its DMA off before freeing
+  /// them.
+  public func stop(because reason: VirtioBlockError) {
+    guard stopped == nil else { return }
+    do {
+      try transport.reset()
+    } catch {
+      preconditionFailure("virtio-blk: the device does not reset and may still hold buffers")
+    }
+    stopped = reason
+    requestsInFlight = 0
   }
 
-  /// Writes the 4096 bytes at device address `address` to block `block`.
-  public func write(block: UInt64, from address: UInt64, waiting: () -> Bool)
+  private func fail(_ reason: VirtioBlockError) throws(VirtioBlockError) -> Never {
+    stop(because: reason)
+    throw reason
+  }
+
+  // MARK: Requests waited for
+
+  /// Does `count` requests as one batch: `request(i)` gives request `i` (nil if its
+  /// buffer cannot be used), every one goes to the device before it is notified once,
+  /// `submitted` runs, and `completed(i, error)` reports each one's outcome (nil: done)
+  /// as it comes, `waiting` being called while none has. `waiting` returns false to give
+  /// up: the device is then reset. Returns only when the device holds none of the
+  /// batch's requests; throws, after reporting every outcome, if the device had to be
+  /// reset (`stopped` says why).
+  @inline(__always)  // into its two callers, so that their closures inline too
+  public func perform(
+    batchOf count: Int, request: (Int) -> VirtioBlockRequest?, submitted: () -> Void = {},
+    completed: (Int, VirtioBlockError?) -> Void, waiting: () -> Bool
+  ) throws(VirtioBlockError) {
+    let batch = nextBatch
+    nextBatch &+= 1
+    var outstanding = 0
+    for index in 0..<count {
+      guard let request = request(index) else {
+        completed(index, .invalidBuffer)
+        continue
+      }
+      do throws(VirtioBlockError) {
+        _ = try submit(request, batch: batch, tag: UInt64(index))
+        outstanding += 1
+      } catch {
+        completed(index, error)
+      }
+    }
+    kick()
+    submitted()
+    while outstanding > 0 {
+      do {
+        // Stops at the batch's last completion: one more look would only find nothing.
+        while outstanding > 0, let id = try takeUsed() {
+          // Another batch's completion stays recorded for it.
+          guard requests[Int(id)].batch == batch, let (tag, error) = finish(id) else { continue }
+          completed(Int(tag), error)
+          outstanding -= 1
+        }
+      } catch {
+        break
+      }
+      if outstanding > 0 && uncollectedCount > 0 {
+        outstanding -= collectRecorded(batch, completed)
+      }
+      guard outstanding > 0 else { break }
+      guard waiting() else {
+        stop(because: .timedOut)
+        break
+      }
+    }
+    if outstanding > 0 { outstanding -= collectRecorded(batch, completed) }
+    precondition(outstanding == 0, "virtio-blk: a request of the batch is unaccounted for")
+    if let stopped { throw stopped }
+  }
+
+  /// Reports the batch's requests that are done but were polled by another waiter (or,
+  /// once the device is stopped, all of them); returns how many.
+  private func collectRecorded(_ batch: UInt64, _ completed: (Int, VirtioBlockError?) -> Void)
+    -> Int
+  {
+    var found = 0
+    for id in 0..<requests.count where requests[id].batch == batch {
+      guard requests[id].state != .free, let (tag, error) = finish(UInt16(id)) else { continue }
+      completed(Int(tag), error)
+      found += 1
+    }
+    return found
+  }
+
+  /// Does one request and waits for it; throws its error, or why the device had to be
+  /// reset.
+  public func perform(_ request: VirtioBlockRequest, waiting: () -> Bool) throws(VirtioBlockError) {
+    var outcome: VirtioBlockError?
+    try perform(
+      batchOf: 1, request: { _ in request }, completed: { outcome = $1 }, waiting: waiting)
+    if let outcome { throw outcome }
+  }
+
+  /// Reads block `block` into `buffer` (4096 bytes), calling `waiting` while it is not
+  /// done; `waiting` returns false to give up (`.timedOut`, the device reset).
+  public func read(block: UInt64, into buffer: DMARegion, waiting: () -> Bool)
     throws(VirtioBlockError)
   {
-    try perform(.write(block: block, from: address), waiting: waiting)
+    try perform(.read(block: block, into: buffer), waiting: waiting)
+  }
+
+  /// Writes the 4096 bytes of `buffer` to block `block`.
+  public func write(block: UInt64, from buffer: DMARegion, waiting: () -> Bool)
+    throws(VirtioBlockError)
+  {
+    try perform(.write(block: block, from: buffer), waiting: waiting)
   }
 
   /// Makes every completed write durable. Nothing to do on a device without a write
@@ -224,27 +395,11 @@ public final class VirtioBlockDevice<Window: MemoryWindow, Memory: DMAMemory> {
     try perform(.flush, waiting: waiting)
   }
 
-  /// Submits one request and waits for it; refuses while others are in flight, whose
-  /// completions it would take.
-  public func perform(_ request: VirtioBlockRequest, waiting: () -> Bool) throws(VirtioBlockError) {
-    guard requestsInFlight == 0 else { throw .busy }
-    let id = try submit(request)
-    kick()
-    while true {
-      if let completion = try poll() {
-        precondition(completion.id == id, "virtio-blk: completion of a request not submitted")
-        if let error = completion.error { throw error }
-        return
-      }
-      guard waiting() else { throw .timedOut }
-    }
-  }
-
   // MARK: Checks
 
-  private func check(block: UInt64, buffer: UInt64) throws(VirtioBlockError) {
+  private func check(block: UInt64, buffer: DMARegion) throws(VirtioBlockError) {
     guard block < blockCount else { throw .outOfRange(block: block, blockCount: blockCount) }
-    guard buffer <= UInt64.max - UInt64(Self.blockBytes) + 1 else { throw .invalidBuffer }
+    guard buffer.byteCount == Self.blockBytes else { throw .invalidBuffer }
   }
 
   private static func error(_ status: UInt8) -> VirtioBlockError? {
@@ -255,6 +410,24 @@ public final class VirtioBlockDevice<Window: MemoryWindow, Memory: DMAMemory> {
     default: .unknownStatus(status)
     }
   }
+}
+
+/// What the driver knows of the request a chain carries, kept in its own memory (the
+/// device can write the DMA memory, never this).
+struct RequestRecord {
+  enum State: Equatable {
+    /// Carries no request: its serial is 0, which no ticket has.
+    case free
+    case atDevice
+    /// The device gave it back with this status byte.
+    case completed(status: UInt8)
+  }
+
+  /// Never reused: tells this request from earlier ones that had the same id.
+  var serial: UInt64 = 0
+  var batch: UInt64 = 0
+  var tag: UInt64 = 0
+  var state = State.free
 }
 
 /// Where the driver's DMA memory holds what: the queue's rings first, then one

@@ -17,14 +17,14 @@ public enum VirtioBlockError: Error, Equatable, Sendable {
   case unknownStatus(UInt8)
   /// No room in the queue: poll for completions first.
   case queueFull
-  /// The buffer's 4096 bytes would wrap around the end of the device's address space.
+  /// The buffer is not exactly one block, or the driver could not make it DMA memory.
   case invalidBuffer
-  /// A synchronous request while others are in flight.
-  case busy
-  /// The wait for a synchronous request was abandoned; the request stays in flight.
+  /// The wait for the device was given up; the device was reset.
   case timedOut
-  /// The device broke the ring protocol; reset it and set the driver up again.
+  /// The device broke the ring protocol; it was reset.
   case deviceMisbehaved(VirtQueueError)
+  /// The device gave request `id` back without writing its status; it was reset.
+  case statusNotWritten(id: UInt16)
 
   /// What went wrong, in words, for a log line; fixed text, so it never allocates.
   public var message: String {
@@ -37,10 +37,10 @@ public enum VirtioBlockError: Error, Equatable, Sendable {
     case .ioError: "virtio-blk device reported an I/O error"
     case .unknownStatus: "virtio-blk device returned an unknown status"
     case .queueFull: "virtio-blk request queue full"
-    case .invalidBuffer: "buffer address wraps around"
-    case .busy: "virtio-blk requests in flight"
-    case .timedOut: "virtio-blk request did not complete in time"
+    case .invalidBuffer: "virtio-blk buffer is not one block of DMA memory"
+    case .timedOut: "virtio-blk device did not complete requests in time; reset"
     case .deviceMisbehaved(let error): error.message
+    case .statusNotWritten: "virtio-blk device gave a request back without its status"
     }
   }
 }

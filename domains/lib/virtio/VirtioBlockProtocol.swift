@@ -50,27 +50,29 @@ public enum VirtioBlockStatus {
   static let notWritten: UInt8 = 0xFF
 }
 
-/// A block request: read or write one 4 KiB block at a device address, or flush the
-/// device's write cache to the disk.
+/// A block request: read or write one 4 KiB block from or into a buffer the device
+/// reaches by DMA, or flush the device's write cache to the disk.
 public enum VirtioBlockRequest: Equatable, Sendable {
-  /// Reads block `block` into the 4096 bytes at device address `into`.
-  case read(block: UInt64, into: UInt64)
-  /// Writes the 4096 bytes at device address `from` to block `block`.
-  case write(block: UInt64, from: UInt64)
+  /// Reads block `block` into `into`, which must be exactly 4096 bytes.
+  case read(block: UInt64, into: DMARegion)
+  /// Writes the 4096 bytes of `from` to block `block`.
+  case write(block: UInt64, from: DMARegion)
   /// Makes every completed write durable.
   case flush
 }
 
-/// A finished request: the id `submit` returned, the caller's tag, and nil or why it
+/// A request at the device: its chain's id, and a serial number no other request of the
+/// driver had, so that a ticket kept after its request was collected cannot name the
+/// next request given that id.
+public struct BlockTicket: Equatable, Sendable {
+  public let id: UInt16
+  let serial: UInt64
+}
+
+/// A finished request: its ticket, the tag it was submitted with, and nil or why it
 /// failed.
 public struct BlockCompletion: Equatable, Sendable {
-  public let id: UInt16
+  public let ticket: BlockTicket
   public let tag: UInt64
   public let error: VirtioBlockError?
-
-  public init(id: UInt16, tag: UInt64, error: VirtioBlockError?) {
-    self.id = id
-    self.tag = tag
-    self.error = error
-  }
 }

@@ -134,9 +134,9 @@ public struct VirtioPCITransport<Window: MemoryWindow> {
       throw .notificationOutOfRange(queue: index)
     }
     common.queueSize.write(UInt16(size))
-    common.queueDescriptorArea.write(queue.descriptorTableAddress)
-    common.queueDriverArea.write(queue.availableRingAddress)
-    common.queueDeviceArea.write(queue.usedRingAddress)
+    common.queueDescriptorArea.write(queue.descriptorTableRegion.address)
+    common.queueDriverArea.write(queue.availableRingRegion.address)
+    common.queueDeviceArea.write(queue.usedRingRegion.address)
     if vector != VirtioCommonConfiguration<Window>.noVector {
       common.queueVector.write(vector)
       guard common.queueVector.read() == vector else { throw .vectorRejected(vector) }

@@ -6,68 +6,23 @@
 import Foundation
 import Testing
 
-/// The repository's root, from this file's place in it (tests/unit/RegistersTests).
-private let repositoryRoot = URL(fileURLWithPath: #filePath)
-  .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-  .deletingLastPathComponent()
-
-private let swiftc = "/opt/swift/usr/bin/swiftc"
-
-/// Registers built once as a host module in a scratch directory: its path, or the
-/// compiler's complaint.
-private let registersModule: Result<URL, CompileFailure> = {
-  let directory = FileManager.default.temporaryDirectory
-    .appendingPathComponent("registers-\(UUID().uuidString)")
-  let sources = repositoryRoot.appendingPathComponent("domains/lib/registers")
-  do {
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    let files = try FileManager.default.contentsOfDirectory(atPath: sources.path)
-      .filter { $0.hasSuffix(".swift") }.map { sources.appendingPathComponent($0).path }
-    let output = try run(
-      [
-        "-parse-as-library", "-module-name", "Registers", "-emit-module", "-emit-module-path",
-        directory.appendingPathComponent("Registers.swiftmodule").path,
-      ] + files)
-    if let output { return .failure(CompileFailure(output: output)) }
-    return .success(directory)
-  } catch {
-    return .failure(CompileFailure(output: "\(error)"))
-  }
-}()
-
-private struct CompileFailure: Error { let output: String }
-
-/// Runs swiftc; nil if it succeeds, else what it printed.
-private func run(_ arguments: [String]) throws -> String? {
-  let process = Process()
-  process.executableURL = URL(fileURLWithPath: swiftc)
-  process.arguments = arguments
-  let output = Pipe()
-  process.standardOutput = output
-  process.standardError = output
-  try process.run()
-  let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-  process.waitUntilExit()
-  return process.terminationStatus == 0 ? nil : text
-}
+/// Registers built once as a host module, as the Makefile builds it.
+private let registersModule = buildLibraries(
+  [Library(name: "Registers", folder: "domains/lib/registers", inDevicePackage: true)], .host)
 
 /// Type-checks `body` inside a function, beside the test device; nil if it compiles.
 private func typeCheck(_ body: String) throws -> String? {
-  let module = try registersModule.get()
-  let snippet = module.appendingPathComponent("Snippet-\(UUID().uuidString).swift")
-  try """
-  import Registers
-  func snippet() {
-    let device = TestDevice(window: ArrayWindow(byteCount: 32), base: 0)
-    var control = device.control.read()
-    \(body)
-    _ = (device, control)
-  }
-  """.write(to: snippet, atomically: true, encoding: .utf8)
-  defer { try? FileManager.default.removeItem(at: snippet) }
-  let testDevice = repositoryRoot.appendingPathComponent(
-    "tests/unit/RegistersTests/TestRegisters.swift")
-  return try run(["-typecheck", "-I", module.path, testDevice.path, snippet.path])
+  try typeCheck(
+    """
+    import Registers
+    func snippet() {
+      let device = TestDevice(window: ArrayWindow(byteCount: 32), base: 0)
+      var control = device.control.read()
+      \(body)
+      _ = (device, control)
+    }
+    """, against: registersModule.get(), with: ["tests/unit/RegistersTests/TestRegisters.swift"],
+    .host)
 }
 
 @Suite(.enabled(if: FileManager.default.isExecutableFile(atPath: swiftc)))

@@ -23,9 +23,15 @@ struct TrapTests {
     }
   }
 
-  @Test func aDeviceAddressOutsideTheMemoryTraps() async {
+  @Test func aRegionOutsideTheMemoryTraps() async {
     await #expect(processExitsWith: .failure) {
-      _ = ArrayWindow(byteCount: 64, deviceAddress: 0x1000).deviceAddress(at: 60, count: 8)
+      _ = ArrayDMAMemory(byteCount: 64, deviceAddress: 0x1000).dmaRegion(at: 60, count: 8)
+    }
+  }
+
+  @Test func aRegionThatWrapsAroundTraps() async {
+    await #expect(processExitsWith: .failure) {
+      _ = DMARegion(vouchedAddress: .max - 10, byteCount: 12)
     }
   }
 

@@ -1,4 +1,4 @@
-/// Tests of `ArrayWindow`, `WindowSlice` and `DMAMemory` addresses.
+/// Tests of `ArrayWindow`, `WindowSlice`, and the regions `DMAMemory` gives devices.
 import Registers
 import Testing
 
@@ -26,25 +26,32 @@ struct WindowTests {
   }
 
   @Test func aSliceReachesOnlyItsRange() throws {
-    let window = ArrayWindow(byteCount: 64, deviceAddress: 0x10_0000)
+    let window = ArrayDMAMemory(byteCount: 64, deviceAddress: 0x10_0000)
     let slice = try #require(window.slice(start: 16, count: 16))
     slice.store32(0xAABB_CCDD, at: 12)
     #expect(window.load32(at: 28) == 0xAABB_CCDD)
     #expect(slice.byteCount == 16)
     #expect(!slice.isValidAccess(at: 16, width: 4))
-    #expect(slice.deviceAddress == 0x10_0010)
-    #expect(slice.deviceAddress(at: 8, count: 8) == 0x10_0018)
+    #expect(slice.dmaRegion == DMARegion(vouchedAddress: 0x10_0010, byteCount: 16))
+    #expect(slice.dmaRegion(at: 8, count: 8) == DMARegion(vouchedAddress: 0x10_0018, byteCount: 8))
     #expect(window.slice(start: 60, count: 8) == nil)
     #expect(window.slice(start: -4, count: 8) == nil)
     #expect(window.slice(start: 0, count: -1) == nil)
   }
 
-  @Test func deviceAddressesCountFromTheMemory() {
-    let memory = ArrayWindow(byteCount: 4096, deviceAddress: 0x8000_0000)
-    #expect(memory.deviceAddress(at: 0) == 0x8000_0000)
-    #expect(memory.deviceAddress(at: 4095) == 0x8000_0FFF)
-    #expect(memory.deviceAddress(at: 0, count: 4096) == 0x8000_0000)
+  @Test func regionsCountFromTheMemoryAndStayInsideIt() {
+    let memory = ArrayDMAMemory(byteCount: 4096, deviceAddress: 0x8000_0000)
+    #expect(memory.dmaRegion == DMARegion(vouchedAddress: 0x8000_0000, byteCount: 4096))
+    let last = memory.dmaRegion(at: 4095, count: 1)
+    #expect(last.address == 0x8000_0FFF && last.byteCount == 1)
     #expect(memory.contains(offset: 4000, count: 96))
     #expect(!memory.contains(offset: 4000, count: 97))
+    let region = memory.dmaRegion
+    #expect(region.subregion(at: 4000, count: 96)?.address == 0x8000_0FA0)
+    #expect(region.subregion(at: 4000, count: 97) == nil)
+    #expect(region.subregion(at: -1, count: 1) == nil)
+    #expect(region.subregion(at: 0, count: -1) == nil)
+    #expect(region.subregion(at: Int.max, count: 1) == nil)
+    #expect(region.subregion(at: 0, count: 0)?.byteCount == 0)
   }
 }

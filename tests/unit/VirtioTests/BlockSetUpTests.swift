@@ -27,7 +27,8 @@ struct BlockSetUpTests {
         .queueMemoryUnusable(needed: needed, available: needed - 1))
     ) {
       try Driver(
-        transport: makeTransport(device), memory: ArrayWindow(byteCount: needed - 1),
+        transport: makeTransport(device),
+        memory: ArrayDMAMemory(byteCount: needed - 1, deviceAddress: 0),
         maximumQueueSize: 64)
     }
     #expect(device.statusHistory.isEmpty)
@@ -43,7 +44,8 @@ struct BlockSetUpTests {
 
   @Test func vectorsAreSetAndARefusedOneFailsSetUp() throws {
     let device = SimulatedBlockDevice()
-    let queueMemory = ArrayWindow(byteCount: Driver.memoryByteCount(queueSize: 128))
+    let queueMemory = ArrayDMAMemory(
+      byteCount: Driver.memoryByteCount(queueSize: 128), deviceAddress: 0)
     let driver = try Driver(
       transport: makeTransport(device), memory: queueMemory, queueVector: 1,
       configurationVector: 0)

@@ -3,19 +3,19 @@
 import Registers
 
 final class DeviceMemory {
-  private(set) var regions: [ArrayWindow] = []
+  private(set) var regions: [ArrayDMAMemory] = []
   /// Device addresses the device tried to reach that no region holds.
   private(set) var faults: [UInt64] = []
 
-  func add(_ region: ArrayWindow) { regions.append(region) }
+  func add(_ region: ArrayDMAMemory) { regions.append(region) }
 
   /// The region and offset holding `count` bytes at `address`, or nil (a fault).
-  func locate(_ address: UInt64, count: Int) -> (ArrayWindow, Int)? {
+  func locate(_ address: UInt64, count: Int) -> (ArrayDMAMemory, Int)? {
     for region in regions
-    where count <= region.byteCount && address >= region.deviceAddress
-      && address - region.deviceAddress <= UInt64(region.byteCount - count)
+    where count <= region.byteCount && address >= region.dmaRegion.address
+      && address - region.dmaRegion.address <= UInt64(region.byteCount - count)
     {
-      return (region, Int(address - region.deviceAddress))
+      return (region, Int(address - region.dmaRegion.address))
     }
     faults.append(address)
     return nil

@@ -5,12 +5,12 @@ import Registers
 import Virtio
 
 struct RingDevice {
-  let memory: ArrayWindow
+  let memory: ArrayDMAMemory
   let layout: VirtQueueLayout
   var nextAvailable: UInt16 = 0
   var nextUsed: UInt16 = 0
 
-  init(_ queue: VirtQueue<ArrayWindow>) {
+  init(_ queue: VirtQueue<ArrayDMAMemory>) {
     memory = queue.memory
     layout = queue.layout
   }

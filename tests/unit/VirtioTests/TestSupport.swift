@@ -5,7 +5,7 @@ import Testing
 import Virtio
 
 typealias BarWindow = WindowSlice<ObservedWindow>
-typealias Driver = VirtioBlockDevice<BarWindow, ArrayWindow>
+typealias Driver = VirtioBlockDevice<BarWindow, ArrayDMAMemory>
 
 /// Device addresses of the driver's queue memory and of the data buffers.
 let queueMemoryAddress: UInt64 = 0x4000_0000
@@ -30,26 +30,26 @@ func makeTransport(_ device: SimulatedBlockDevice) throws -> VirtioPCITransport<
 struct BlockTestBed {
   let device: SimulatedBlockDevice
   let driver: Driver
-  let queueMemory: ArrayWindow
-  let buffers: ArrayWindow
+  let queueMemory: ArrayDMAMemory
+  let buffers: ArrayDMAMemory
 
   init(
     _ device: SimulatedBlockDevice = SimulatedBlockDevice(), maximumQueueSize: Int = 128,
     buffers count: Int = 64
   ) throws {
     self.device = device
-    queueMemory = ArrayWindow(
+    queueMemory = ArrayDMAMemory(
       byteCount: Driver.memoryByteCount(queueSize: maximumQueueSize),
       deviceAddress: queueMemoryAddress)
-    buffers = ArrayWindow(byteCount: count * 4096, deviceAddress: bufferAddress)
+    buffers = ArrayDMAMemory(byteCount: count * 4096, deviceAddress: bufferAddress)
     device.memory.add(queueMemory)
     device.memory.add(buffers)
     driver = try Driver(
       transport: makeTransport(device), memory: queueMemory, maximumQueueSize: maximumQueueSize)
   }
 
-  /// The device address of buffer `index`.
-  func address(_ index: Int) -> UInt64 { bufferAddress + UInt64(index * 4096) }
+  /// Where the device finds buffer `index`.
+  func region(_ index: Int) -> DMARegion { buffers.dmaRegion(at: index * 4096, count: 4096) }
 
   /// The bytes of buffer `index`.
   func buffer(_ index: Int) -> [UInt8] { Array(buffers.bytes[index * 4096..<(index + 1) * 4096]) }
@@ -59,10 +59,15 @@ struct BlockTestBed {
     buffers.write(pattern, at: index * 4096)
   }
 
-  /// Polls every completion there is.
+  /// Polls and collects every completion there is.
   func completions() throws -> [BlockCompletion] {
     var all: [BlockCompletion] = []
-    while let completion = try driver.poll() { all.append(completion) }
+    while let ticket = try driver.poll() { all.append(try #require(driver.collect(ticket))) }
     return all
+  }
+
+  /// Whether the device was reset after the driver started it, and holds no queue.
+  var deviceWasReset: Bool {
+    device.statusHistory.drop(while: { $0 & 4 == 0 }).contains(0) && device.status.raw == 0
   }
 }

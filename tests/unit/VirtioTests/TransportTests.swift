@@ -84,15 +84,15 @@ struct TransportTests {
     device.queueMaximum = 100
     let transport = try makeTransport(device)
     _ = try transport.initialize(required: [], optional: [])
-    let memory = ArrayWindow(byteCount: 8192, deviceAddress: 0x7000_0000)
+    let memory = ArrayDMAMemory(byteCount: 8192, deviceAddress: 0x7000_0000)
     let (queue, notifier) = try transport.setUpQueue(0, maximumSize: 128, memory: memory)
     #expect(queue.size == 64)
     let common = transport.common
     #expect(common.queueSize.read() == 64)
     #expect(common.queueEnable.read() == 1)
     #expect(common.queueDescriptorArea.read() == 0x7000_0000)
-    #expect(common.queueDriverArea.read() == queue.availableRingAddress)
-    #expect(common.queueDeviceArea.read() == queue.usedRingAddress)
+    #expect(common.queueDriverArea.read() == queue.availableRingRegion.address)
+    #expect(common.queueDeviceArea.read() == queue.usedRingRegion.address)
     #expect(notifier == QueueNotifier(queue: 0, offset: 3 * 4))
     transport.notify(notifier)
     #expect(device.notifications == 1)
@@ -103,7 +103,7 @@ struct TransportTests {
     let device = SimulatedBlockDevice()
     let transport = try makeTransport(device)
     _ = try transport.initialize(required: [], optional: [])
-    let memory = ArrayWindow(byteCount: 8192)
+    let memory = ArrayDMAMemory(byteCount: 8192, deviceAddress: 0)
     #expect(throws: VirtioError.queueUnavailable(1)) {
       try transport.setUpQueue(1, maximumSize: 8, memory: memory)
     }
@@ -111,7 +111,8 @@ struct TransportTests {
       throws: VirtioError.queueMemoryUnusable(
         needed: 4096 + 6 + 512 + 2 + 6 + 2048, available: 6000)
     ) {
-      try transport.setUpQueue(0, maximumSize: 256, memory: ArrayWindow(byteCount: 6000))
+      try transport.setUpQueue(
+        0, maximumSize: 256, memory: ArrayDMAMemory(byteCount: 6000, deviceAddress: 0))
     }
     device.queueNotifyOffset = 0x400
     #expect(throws: VirtioError.notificationOutOfRange(queue: 0)) {

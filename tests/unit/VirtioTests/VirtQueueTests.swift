@@ -4,11 +4,17 @@ import Registers
 import Testing
 import Virtio
 
-private func makeQueue(size: Int = 8, address: UInt64 = 0x10_0000) throws -> VirtQueue<ArrayWindow>
+private func makeQueue(size: Int = 8, address: UInt64 = 0x10_0000) throws
+  -> VirtQueue<ArrayDMAMemory>
 {
   let layout = try #require(VirtQueueLayout(size: size))
   return try VirtQueue(
-    size: size, memory: ArrayWindow(byteCount: layout.byteCount, deviceAddress: address))
+    size: size, memory: ArrayDMAMemory(byteCount: layout.byteCount, deviceAddress: address))
+}
+
+/// `length` bytes at device address `address`, as the trusted library would vouch for.
+private func at(_ address: UInt64, _ length: Int = 1) -> DMARegion {
+  DMARegion(vouchedAddress: address, byteCount: length)
 }
 
 struct VirtQueueLayoutTests {
@@ -41,14 +47,14 @@ struct VirtQueueLayoutTests {
 struct VirtQueueTests {
   @Test func newQueueZeroesItsRingsAndGivesTheirAddresses() throws {
     let layout = try #require(VirtQueueLayout(size: 8))
-    let memory = ArrayWindow(byteCount: 16 + layout.byteCount + 16, deviceAddress: 0x5000)
+    let memory = ArrayDMAMemory(byteCount: 16 + layout.byteCount + 16, deviceAddress: 0x5000)
     memory.write([UInt8](repeating: 0xAA, count: memory.byteCount), at: 0)
     let queue = try VirtQueue(size: 8, memory: memory, offset: 16)
     #expect(memory.bytes[16..<16 + layout.byteCount].allSatisfy { $0 == 0 })
     #expect(memory.bytes[0..<16].allSatisfy { $0 == 0xAA })
-    #expect(queue.descriptorTableAddress == 0x5010)
-    #expect(queue.availableRingAddress == 0x5010 + UInt64(layout.availableRing))
-    #expect(queue.usedRingAddress == 0x5010 + UInt64(layout.usedRing))
+    #expect(queue.descriptorTableRegion == at(0x5010, 16 * 8))
+    #expect(queue.availableRingRegion == at(0x5010 + UInt64(layout.availableRing), 6 + 2 * 8))
+    #expect(queue.usedRingRegion == at(0x5010 + UInt64(layout.usedRing), 6 + 8 * 8))
     #expect(queue.freeCount == 8)
   }
 
@@ -58,15 +64,17 @@ struct VirtQueueTests {
       throws: VirtQueueError.memoryUnusable(
         needed: layout.byteCount, available: layout.byteCount - 1)
     ) {
-      try VirtQueue(size: 8, memory: ArrayWindow(byteCount: layout.byteCount - 1))
+      try VirtQueue(
+        size: 8, memory: ArrayDMAMemory(byteCount: layout.byteCount - 1, deviceAddress: 0))
     }
     #expect(
       throws: VirtQueueError.memoryUnusable(needed: layout.byteCount, available: layout.byteCount)
     ) {
-      try VirtQueue(size: 8, memory: ArrayWindow(byteCount: layout.byteCount, deviceAddress: 8))
+      try VirtQueue(
+        size: 8, memory: ArrayDMAMemory(byteCount: layout.byteCount, deviceAddress: 8))
     }
     #expect(throws: VirtQueueError.invalidSize(12)) {
-      try VirtQueue(size: 12, memory: ArrayWindow(byteCount: 4096))
+      try VirtQueue(size: 12, memory: ArrayDMAMemory(byteCount: 4096, deviceAddress: 0))
     }
   }
 
@@ -74,7 +82,7 @@ struct VirtQueueTests {
     let queue = try makeQueue()
     var device = RingDevice(queue)
     let id = try queue.add([
-      .readable(0x1000, length: 16), .writable(0x2000, length: 4096), .writable(0x3000, length: 1),
+      .readable(at(0x1000, 16)), .writable(at(0x2000, 4096)), .writable(at(0x3000, 1)),
     ])
     #expect(queue.freeCount == 5)
     #expect(device.publishedIndex == 0)
@@ -94,13 +102,13 @@ struct VirtQueueTests {
     var device = RingDevice(queue)
     var ids: [UInt16] = []
     for index in 0..<4 {
-      ids.append(try queue.add([.readable(UInt64(index), length: 1), .writable(0x100, length: 8)]))
+      ids.append(try queue.add([.readable(at(UInt64(index), 1)), .writable(at(0x100, 8))]))
     }
     #expect(Set(ids).count == 4)
     #expect(queue.freeCount == 0)
     #expect(queue.nextID == nil)
     #expect(throws: VirtQueueError.full(needed: 1, free: 0)) {
-      try queue.add([.readable(0, length: 1)])
+      try queue.add([.readable(at(0, 1))])
     }
     _ = queue.publish()
     #expect(device.takeAvailable() == ids)
@@ -112,10 +120,13 @@ struct VirtQueueTests {
     #expect(try queue.nextUsed() == UsedChain(id: ids[0], length: 0))
     #expect(try queue.nextUsed() == UsedChain(id: ids[3], length: 3))
     #expect(try queue.nextUsed() == nil)
-    #expect(queue.freeCount == 6)
     #expect(queue.chainsInFlight == 1)
+    // Used chains keep their descriptors until the driver releases them.
+    #expect(queue.freeCount == 0)
+    for id in [ids[2], ids[0], ids[3]] { queue.release(id) }
+    #expect(queue.freeCount == 6)
     // The freed descriptors make one long chain, all distinct.
-    let long = try queue.add((0..<6).map { .readable(UInt64($0), length: 1) })
+    let long = try queue.add((0..<6).map { .readable(at(UInt64($0), 1)) })
     _ = queue.publish()
     #expect(device.takeAvailable() == [long])
     let chain = device.chain(long)
@@ -124,20 +135,49 @@ struct VirtQueueTests {
     #expect(!Set([long] + chain.dropLast().map(\.next)).contains(ids[1]))
   }
 
+  @Test func aReleasedIDIsReusedLast() throws {
+    let queue = try makeQueue(size: 8)
+    var device = RingDevice(queue)
+    let first = try queue.add([.readable(at(0))])
+    let second = try queue.add([.readable(at(1))])
+    _ = queue.publish()
+    _ = device.takeAvailable()
+    device.use(UInt32(first))
+    #expect(try queue.nextUsed()?.id == first)
+    queue.release(first)
+    // Six descriptors were never used: they all go out before the released one.
+    var next: [UInt16] = []
+    for index in 0..<6 { next.append(try queue.add([.readable(at(UInt64(index)))])) }
+    #expect(!next.contains(first) && !next.contains(second))
+    #expect(try queue.add([.readable(at(9))]) == first)
+  }
+
+  @Test func releasingAChainTheDeviceHoldsTraps() async {
+    await #expect(processExitsWith: .failure) {
+      let layout = VirtQueueLayout(size: 8)!
+      let queue = try VirtQueue(
+        size: 8, memory: ArrayDMAMemory(byteCount: layout.byteCount, deviceAddress: 0))
+      queue.release(try queue.add([.readable(DMARegion(vouchedAddress: 0, byteCount: 1))]))
+    }
+  }
+
   @Test func malformedChainsAreRefusedWithoutChangingTheQueue() throws {
     let queue = try makeQueue()
     #expect(throws: VirtQueueError.emptyChain) { try queue.add([VirtQueueBuffer]()) }
     #expect(throws: VirtQueueError.readableAfterWritable) {
-      try queue.add([.writable(0, length: 1), .readable(0, length: 1)])
+      try queue.add([.writable(at(0, 1)), .readable(at(0, 1))])
     }
     #expect(throws: VirtQueueError.readableAfterWritable) {
-      try queue.add([.writable(0, length: 0), .readable(0, length: 1)])
+      try queue.add([.writable(at(0, 0)), .readable(at(0, 1))])
     }
     #expect(throws: VirtQueueError.chainTooLong) {
-      try queue.add([.writable(0, length: .max), .writable(0, length: 1)])
+      try queue.add([.writable(at(0, Int(UInt32.max))), .writable(at(0, 1))])
+    }
+    #expect(throws: VirtQueueError.chainTooLong) {
+      try queue.add([.readable(at(0, Int(UInt32.max) + 1))])
     }
     #expect(throws: VirtQueueError.full(needed: 9, free: 8)) {
-      try queue.add((0..<9).map { _ in .readable(0, length: 1) })
+      try queue.add((0..<9).map { _ in .readable(at(0, 1)) })
     }
     #expect(queue.freeCount == 8)
     #expect(!queue.publish())
@@ -149,7 +189,7 @@ struct VirtQueueTests {
     var rounds = 0
     // 70 000 chains through 4 entries: both free-running indices wrap past 65535.
     while rounds < 70_000 {
-      let batch = (0..<3).map { _ in try? queue.add([.writable(UInt64(rounds), length: 64)]) }
+      let batch = (0..<3).map { _ in try? queue.add([.writable(at(UInt64(rounds), 64))]) }
       #expect(batch.allSatisfy { $0 != nil })
       _ = queue.publish()
       let heads = device.takeAvailable()
@@ -158,6 +198,7 @@ struct VirtQueueTests {
       var completed = 0
       while let used = try queue.nextUsed() {
         #expect(used.length == 64)
+        queue.release(used.id)
         completed += 1
       }
       #expect(completed == 3)
@@ -172,11 +213,11 @@ struct VirtQueueTests {
     let queue = try makeQueue()
     let device = RingDevice(queue)
     device.setNoNotify(true)
-    try queue.add([.readable(0, length: 1)])
+    try queue.add([.readable(at(0, 1))])
     #expect(!queue.publish())
     #expect(device.publishedIndex == 1)
     device.setNoNotify(false)
-    try queue.add([.readable(0, length: 1)])
+    try queue.add([.readable(at(0, 1))])
     #expect(queue.publish())
   }
 
@@ -192,12 +233,12 @@ struct VirtQueueTests {
 
 struct MisbehavingDeviceTests {
   /// A queue with two single-buffer chains published, and the device that took them.
-  private func queueInFlight() throws -> (VirtQueue<ArrayWindow>, RingDevice, [UInt16]) {
+  private func queueInFlight() throws -> (VirtQueue<ArrayDMAMemory>, RingDevice, [UInt16]) {
     let queue = try makeQueue()
     var device = RingDevice(queue)
     let ids = [
-      try queue.add([.writable(0x1000, length: 512)]),
-      try queue.add([.readable(0x2000, length: 8)]),
+      try queue.add([.writable(at(0x1000, 512))]),
+      try queue.add([.readable(at(0x2000, 8))]),
     ]
     _ = queue.publish()
     _ = device.takeAvailable()
@@ -212,7 +253,7 @@ struct MisbehavingDeviceTests {
     }
     // The queue stays failed: nothing more goes in or comes out.
     #expect(throws: VirtQueueError.deviceMisbehaved(.usedIDOutOfRange(8))) {
-      try queue.add([.readable(0, length: 1)])
+      try queue.add([.readable(at(0, 1))])
     }
     #expect(throws: VirtQueueError.deviceMisbehaved(.usedIDOutOfRange(8))) {
       try queue.nextUsed()
@@ -232,7 +273,7 @@ struct MisbehavingDeviceTests {
   @Test func aDescriptorInsideAChainIsNotInFlightAsAnID() throws {
     let queue = try makeQueue()
     var device = RingDevice(queue)
-    let head = try queue.add([.readable(0, length: 1), .writable(0, length: 1)])
+    let head = try queue.add([.readable(at(0, 1)), .writable(at(0, 1))])
     _ = queue.publish()
     let second = device.chain(head)[0].next
     device.use(UInt32(second))
@@ -268,8 +309,10 @@ struct MisbehavingDeviceTests {
     device.use(UInt32(ids[1]))
     #expect(try queue.nextUsed() == UsedChain(id: ids[0], length: 512))
     #expect(try queue.nextUsed() == UsedChain(id: ids[1], length: 0))
+    queue.release(ids[0])
+    queue.release(ids[1])
     #expect(queue.freeCount == 8)
-    let all = try queue.add((0..<8).map { .readable(UInt64($0), length: 1) })
+    let all = try queue.add((0..<8).map { .readable(at(UInt64($0), 1)) })
     #expect(queue.freeCount == 0)
     _ = all
   }
