@@ -228,9 +228,9 @@ EXCLUSIVITY_MODULES := SwiftletLib SwiftletInterfaces Registers Virtio DeviceAcc
 exclusivity_input.SwiftletLib := $(LIB_FLAGS) -module-name SwiftletLib $(wildcard domains/lib/*.swift)
 exclusivity_input.SwiftletInterfaces := $(DOMAIN_FLAGS) -module-name SwiftletInterfaces \
   $(wildcard domains/interfaces/*.swift) $(BUILD)/generated/interfaces/Proxies.swift
-exclusivity_input.Registers := $(DOMAIN_FLAGS) -module-name Registers $(wildcard domains/lib/registers/*.swift)
+exclusivity_input.Registers := $(DOMAIN_FLAGS) $(DEVICE_PACKAGE) -module-name Registers $(wildcard domains/lib/registers/*.swift)
 exclusivity_input.Virtio := $(DOMAIN_FLAGS) -module-name Virtio $(wildcard domains/lib/virtio/*.swift)
-exclusivity_input.DeviceAccess := $(LIB_FLAGS) -module-name DeviceAccess $(wildcard domains/lib/device/*.swift)
+exclusivity_input.DeviceAccess := $(LIB_FLAGS) $(DEVICE_PACKAGE) -module-name DeviceAccess $(wildcard domains/lib/device/*.swift)
 $(foreach d,$(DOMAINS),$(eval exclusivity_input.$(d) := $(DOMAIN_FLAGS) -module-name $(d)_domain \
   $(wildcard domains/$(d)/*.swift) $(BUILD)/generated/$(d)/Exports.swift))
 $(foreach d,$(HOSTILE_DOMAINS),$(eval exclusivity_input.$(d) := $(DOMAIN_FLAGS) -module-name $(d)_domain \
@@ -242,7 +242,7 @@ exclusivity_needs.SwiftletLib :=
 exclusivity_needs.SwiftletInterfaces := $(BUILD)/generated/.stamp $(DOMAIN_BUILD)/SwiftletLib.o
 exclusivity_needs.Registers :=
 exclusivity_needs.Virtio := $(DOMAIN_BUILD)/Registers.o
-exclusivity_needs.DeviceAccess := $(DOMAIN_BUILD)/Registers.o
+exclusivity_needs.DeviceAccess := $(DOMAIN_BUILD)/Registers.o $(DOMAIN_BUILD)/SwiftletLib.o
 $(foreach d,$(DOMAINS) $(HOSTILE_DOMAINS),$(eval exclusivity_needs.$(d) := $(BUILD)/generated/.stamp \
   $(DOMAIN_BUILD)/SwiftletInterfaces.o $(call domain_libraries,$(d))))
 

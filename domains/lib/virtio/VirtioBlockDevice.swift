@@ -53,7 +53,10 @@ public final class VirtioBlockDevice<Window: MemoryWindow, Memory: DMAMemory> {
   private let queue: VirtQueue<Memory>
   private let notifier: QueueNotifier
   /// Per request id (the chain's head): the request it carries.
-  private var requests: [RequestRecord]
+  /// One record per descriptor id. Each is a small object of its own, so that updating
+  /// a record changes the object and never the array (a write into an array stored in
+  /// a class may copy it, a call the exclusivity rule cannot see through).
+  private let requests: [RequestSlot]
   private var nextSerial: UInt64 = 1
   /// Batch 0 is every request submitted on its own.
   private var nextBatch: UInt64 = 1
@@ -118,7 +121,7 @@ public final class VirtioBlockDevice<Window: MemoryWindow, Memory: DMAMemory> {
     layout = VirtioBlockMemoryLayout(queueSize: setUp.queue.size)
     queue = setUp.queue
     notifier = setUp.notifier
-    requests = [RequestRecord](repeating: RequestRecord(), count: setUp.queue.size)
+    requests = (0..<setUp.queue.size).map { _ in RequestSlot() }
     transport.start()
   }
 
@@ -197,7 +200,8 @@ public final class VirtioBlockDevice<Window: MemoryWindow, Memory: DMAMemory> {
     }
     let serial = nextSerial
     nextSerial &+= 1
-    requests[Int(id)] = RequestRecord(serial: serial, batch: batch, tag: tag, state: .atDevice)
+    requests[Int(id)].record = RequestRecord(
+      serial: serial, batch: batch, tag: tag, state: .atDevice)
     requestsInFlight += 1
     return BlockTicket(id: id, serial: serial)
   }
@@ -213,7 +217,7 @@ public final class VirtioBlockDevice<Window: MemoryWindow, Memory: DMAMemory> {
   /// (it is then reset) or was reset before.
   public func poll() throws(VirtioBlockError) -> BlockTicket? {
     guard let id = try takeUsed() else { return nil }
-    return BlockTicket(id: id, serial: requests[Int(id)].serial)
+    return BlockTicket(id: id, serial: requests[Int(id)].record.serial)
   }
 
   /// `poll` without the ticket: the id of the request that completed.
@@ -233,7 +237,7 @@ public final class VirtioBlockDevice<Window: MemoryWindow, Memory: DMAMemory> {
     guard status != VirtioBlockStatus.notWritten else {
       try fail(.statusNotWritten(id: used.id))
     }
-    requests[Int(used.id)].state = .completed(status: status)
+    requests[Int(used.id)].record.state = .completed(status: status)
     requestsInFlight -= 1
     uncollectedCount += 1
     return used.id
@@ -244,7 +248,8 @@ public final class VirtioBlockDevice<Window: MemoryWindow, Memory: DMAMemory> {
   /// for a ticket spent before (the driver's own mistake).
   public func collect(_ ticket: BlockTicket) -> BlockCompletion? {
     precondition(
-      requests[Int(ticket.id)].serial == ticket.serial, "virtio-blk: a ticket collected twice")
+      requests[Int(ticket.id)].record.serial == ticket.serial,
+      "virtio-blk: a ticket collected twice")
     guard let (tag, error) = finish(ticket.id) else { return nil }
     return BlockCompletion(ticket: ticket, tag: tag, error: error)
   }
@@ -253,7 +258,7 @@ public final class VirtioBlockDevice<Window: MemoryWindow, Memory: DMAMemory> {
   /// done with it; nil while the device holds it.
   @inline(__always)
   private func finish(_ id: UInt16) -> (tag: UInt64, error: VirtioBlockError?)? {
-    let record = requests[Int(id)]
+    let record = requests[Int(id)].record
     let error: VirtioBlockError?
     if case .completed(let status) = record.state {
       error = Self.error(status)
@@ -264,7 +269,7 @@ public final class VirtioBlockDevice<Window: MemoryWindow, Memory: DMAMemory> {
     } else {
       return nil
     }
-    requests[Int(id)] = RequestRecord()
+    requests[Int(id)].record = RequestRecord()
     return (record.tag, error)
   }
 
@@ -329,7 +334,9 @@ public final class VirtioBlockDevice<Window: MemoryWindow, Memory: DMAMemory> {
         // Stops at the batch's last completion: one more look would only find nothing.
         while outstanding > 0, let id = try takeUsed() {
           // Another batch's completion stays recorded for it.
-          guard requests[Int(id)].batch == batch, let (tag, error) = finish(id) else { continue }
+          guard requests[Int(id)].record.batch == batch, let (tag, error) = finish(id) else {
+            continue
+          }
           completed(Int(tag), error)
           outstanding -= 1
         }
@@ -356,8 +363,10 @@ public final class VirtioBlockDevice<Window: MemoryWindow, Memory: DMAMemory> {
     -> Int
   {
     var found = 0
-    for id in 0..<requests.count where requests[id].batch == batch {
-      guard requests[id].state != .free, let (tag, error) = finish(UInt16(id)) else { continue }
+    for id in 0..<requests.count where requests[id].record.batch == batch {
+      guard requests[id].record.state != .free, let (tag, error) = finish(UInt16(id)) else {
+        continue
+      }
       completed(Int(tag), error)
       found += 1
     }
@@ -414,6 +423,11 @@ public final class VirtioBlockDevice<Window: MemoryWindow, Memory: DMAMemory> {
 
 /// What the driver knows of the request a chain carries, kept in its own memory (the
 /// device can write the DMA memory, never this).
+/// A request record's place in the table.
+final class RequestSlot {
+  var record = RequestRecord()
+}
+
 struct RequestRecord {
   enum State: Equatable {
     /// Carries no request: its serial is 0, which no ticket has.
