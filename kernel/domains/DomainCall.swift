@@ -57,6 +57,16 @@ enum DomainCall {
     set { continuationWord.pointee = newValue }
   }
 
+  /// The domain that made the innermost call into the current domain (the kernel if
+  /// there is no call in progress): the first word of the innermost continuation
+  /// (boot/domaincall.asm).
+  static var innermostCaller: DomainID {
+    let continuation = currentContinuation
+    guard continuation != 0 else { return .kernel }
+    let word = UnsafePointer<UInt64>(bitPattern: UInt(continuation))!.pointee
+    return DomainID(rawValue: Int(word & 0xFFFF_FFFF))
+  }
+
   /// Ends the innermost call as if it had returned `status`: the trap frame now
   /// resumes at its continuation (boot/domaincall.asm, swiftlet_call_crashed).
   static func unwindInnermostCall(_ frame: inout TrapFrame, status: CallStatus) {

@@ -39,6 +39,7 @@ enum TestRunner {
       + SymbolTests.tests + PagingTests.tests + InterruptTests.tests + SchedulerTests.tests
       + StackRoomTests.tests
       + DomainTests.tests + DomainThreadTests.tests + RRefTests.tests + RRefBatchTests.tests
+      + AdoptionTests.tests + QuotaTests.tests
       + PCITests.tests + BlockTests.tests + SelfTests.tests
   }
 
