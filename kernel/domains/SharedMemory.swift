@@ -22,7 +22,7 @@ enum SharedMemory {
   /// domain from taking the others' share.
   static let kernelReserve = 512 * 1024
   /// Made at its first use, in `setUp`, when the CPU's random generator can be asked.
-  nonisolated(unsafe) private static var heap = SharedHeap(secret: drawSecret())
+  nonisolated(unsafe) fileprivate static var heap = SharedHeap(secret: drawSecret())
 
   static func setUp() {
     guard let frames = Frames.allocateContiguous(count: frameCount) else {
@@ -84,10 +84,17 @@ enum SharedMemory {
   ) -> Bool {
     guard let payload else { return false }
     guard let failure = attempt(payload, body) else { return true }
+    report(what, failure)
+    return false
+  }
+
+  /// Logs a refused registry operation by the current domain. Out of line: refusals are
+  /// rare, and the line's buffer would otherwise cost every call its stack and setup.
+  @inline(never)
+  fileprivate static func report(_ what: StaticString, _ failure: SharedHeapError) {
     Log.error(
       "shared heap: \(what) by '\(DomainManager.current?.name ?? "kernel")' refused: \(failure.message) (\(hex: failure.address))"
     )
-    return false
   }
 
   /// Runs a registry operation; the refusal, if there was one.
@@ -126,6 +133,14 @@ enum SharedMemory {
       )
     }
     return payload
+  }
+
+  /// Logs an adoption refused before the registry was asked.
+  @inline(never)
+  fileprivate static func refuseAdoption(fromSlot: Int64) {
+    Log.error(
+      "shared heap: adoption by '\(DomainManager.current?.name ?? "kernel")' refused: no payload, or no call it could come from (slot \(fromSlot))"
+    )
   }
 
   /// The other side of the call an RRef arriving in the current domain must come from:
@@ -173,18 +188,24 @@ func swiftletRRefFreeOrphan(_ payload: UnsafeMutableRawPointer?) {
 func swiftletRRefAdopt(_ payload: UnsafeMutableRawPointer?, _ typeTag: UInt64, _ fromSlot: Int64)
   -> Int32
 {
-  let adopter = SharedMemory.caller
-  guard let sender = SharedMemory.sender(fromSlot: fromSlot) else {
-    Log.error(
-      "shared heap: adoption by '\(DomainManager.current?.name ?? "kernel")' refused: no call it could come from (slot \(fromSlot))"
-    )
+  // On every move across a call: no closure, no log line's buffer on this path.
+  guard let payload, let sender = SharedMemory.sender(fromSlot: fromSlot) else {
+    SharedMemory.refuseAdoption(fromSlot: fromSlot)
     return 1
   }
+  let adopter = SharedMemory.caller
   let from = SharedMemory.owner(sender)
-  let adopted = SharedMemory.checked("adoption", payload) { heap, payload throws(SharedHeapError) in
-    try heap.adopt(payload, by: adopter, expectedTag: typeTag, from: from)
+  let refusal = withInterruptsDisabled { () -> SharedHeapError? in
+    do throws(SharedHeapError) {
+      try SharedMemory.heap.adopt(payload, by: adopter, expectedTag: typeTag, from: from)
+      return nil
+    } catch {
+      return error
+    }
   }
-  return adopted ? 0 : 1
+  guard let refusal else { return 0 }
+  SharedMemory.report("adoption", refusal)
+  return 1
 }
 
 /// The current domain moved an RRef into a call that failed: free it if the other side

@@ -98,14 +98,13 @@ public struct SharedHeap: ~Copyable {
     // The header ends where the payload starts, which must be a multiple of the alignment.
     let offset = max(alignment, Self.headerSize)
     let (blockSize, overflow) = size.addingReportingOverflow(offset)
-    // Refused before the backing heap is asked when even the smallest block it could hand
-    // out is over; checked exactly once the block is there.
-    guard !overflow, let smallest = HeapBlock.size(holding: blockSize),
-      fits(Int(smallest), owner: owner, limit: limit),
-      let block = heap.allocate(size: blockSize, alignment: alignment)
-    else { return nil }
+    guard !overflow, let block = heap.allocate(size: blockSize, alignment: alignment) else {
+      return nil
+    }
+    // Checked once the block is there, when its exact size is known; a refusal, the rare
+    // case, gives it straight back.
     let charge = Int(HeapBlock(payload: UInt(bitPattern: block)).size)
-    guard fits(0, owner: owner, limit: limit) && accounts[owner] <= limit - charge else {
+    guard fits(charge, owner: owner, limit: limit) else {
       try? heap.free(block)
       return nil
     }
@@ -122,15 +121,14 @@ public struct SharedHeap: ~Copyable {
     return header.pointer
   }
 
-  /// Whether `owner` may be charged `charge` more bytes: within `limit`, and, for any owner
-  /// but the kernel, with the backing heap's use (the new block's included, once taken)
-  /// clear of the kernel's reserve.
+  /// Whether `owner` may be charged for a block of `charge` bytes it has just been given:
+  /// within `limit`, and, for any owner but the kernel, with the backing heap's use (that
+  /// block included) clear of the kernel's reserve.
   @inline(__always)
   private func fits(_ charge: Int, owner: DomainOwner, limit: Int) -> Bool {
     guard charge <= limit && accounts[owner] <= limit - charge else { return false }
     guard owner != .kernel else { return true }
-    let backing = heap.statistics
-    return backing.bytesInUse + charge <= backing.capacity - kernelReserve
+    return heap.statistics.bytesInUse <= heap.statistics.capacity - kernelReserve
   }
 
   /// Frees a payload. Only its owner may free it, and only while nobody borrows it.
@@ -345,6 +343,7 @@ public struct SharedHeap: ~Copyable {
   }
 
   /// Makes `owner` hold a checked, living payload, out of transit, and moves the charge.
+  @inline(__always)
   private mutating func changeOwner(_ header: SharedHeader, to owner: DomainOwner) {
     let charge = header.charge
     accounts.charge(DomainOwner(header.owner), -charge)
