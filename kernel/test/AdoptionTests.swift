@@ -38,6 +38,10 @@ enum AdoptionTests {
       t.expect(false, "no crasher, hello or payload")
       return
     }
+    // A domain image importing them is bound to these very functions.
+    for name in ["swiftlet_rref_adopt", "swiftlet_rref_free_undelivered"] {
+      t.expect(SystemInterface().address(of: name) != nil, "\(name) is not in the system interface")
+    }
     let charged = SharedMemory.accountedBytes(of: crasher.id)
     let refusals: [(TextLine, Int32)] = [
       ("as an argument, outside any call", swiftletRRefAdopt(payload, tag, -1)),
