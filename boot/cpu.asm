@@ -147,6 +147,30 @@ cpu_frame_pointer:
     mov rax, rbp
     ret
 
+; uint32_t cpu_hardware_random(uint64_t *value): 1 with a value from RDRAND, 0 if the CPU
+; has no RDRAND or it gave nothing in ten tries (Intel's advice for a transient failure).
+global cpu_hardware_random
+cpu_hardware_random:
+    push rbx                        ; cpuid writes it; it is the caller's
+    mov eax, 1
+    cpuid
+    pop rbx
+    bt ecx, 30                      ; CPUID.1:ECX.RDRAND
+    jnc .none
+    mov ecx, 10
+.retry:
+    rdrand rax
+    jc .got
+    dec ecx
+    jnz .retry
+.none:
+    xor eax, eax
+    ret
+.got:
+    mov [rdi], rax
+    mov eax, 1
+    ret
+
 extern __kernel_start, __kernel_end, __text_start, __text_end, __ksyms_start, __ksyms_end
 extern __rodata_start, __rodata_end, __data_start, __data_end
 extern ist1_stack, ist2_stack, ist3_stack

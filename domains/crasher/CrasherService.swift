@@ -10,6 +10,11 @@ final class CrasherService: Crasher, Mailbox, Background {
   /// Shared with the domain's own threads: Sendable, as what a thread captures must be.
   private let loopRounds = SharedCounter()
   private let loopers = SharedCounter()
+  /// Counts the spinners' rounds (any thread of the domain may add to it).
+  private let spins = SharedCounter()
+  /// What `hoard` keeps, and how many.
+  private var hoarded: HoardedBuffer? = nil
+  private var hoardedCount = 0
 
   func crash(_ kind: CrashKind) -> Result<Void, RpcError> {
     served += 1
@@ -111,4 +116,53 @@ final class CrasherService: Crasher, Mailbox, Background {
   }
 
   func rounds() -> Result<Int, RpcError> { .success(loopRounds.value) }
+
+  func startSpinners(_ count: Int, milliseconds: Int) -> Result<Int, RpcError> {
+    let spins = self.spins
+    let deadline = DomainKernel.nanoseconds + UInt64(max(0, milliseconds)) * 1_000_000
+    var started = 0
+    while started < count
+      && DomainThread.spawn({
+        while DomainKernel.nanoseconds < deadline { _ = spins.add(1) }
+      })
+    {
+      started += 1
+    }
+    return .success(started)
+  }
+
+  func hoard() -> Result<Int, RpcError> {
+    while let buffer = RRef(InlineArray<1024, UInt8>(repeating: 0x5A)) {
+      hoarded = HoardedBuffer(buffer, next: hoarded)
+      hoardedCount += 1
+    }
+    return .success(hoardedCount)
+  }
+
+  func dropHoard() -> Result<Void, RpcError> {
+    // One link at a time: releasing the head would release the whole chain recursively,
+    // a frame per buffer, on the caller's stack.
+    var link = hoarded
+    hoarded = nil
+    while let current = link { link = current.next }
+    hoardedCount = 0
+    return .success(())
+  }
+
+  func flood(lines count: Int) -> Result<Void, RpcError> {
+    for line in 0..<count { DomainKernel.log("flood line \(line)") }
+    return .success(())
+  }
+}
+
+
+/// Shared-heap buffers `hoard` keeps, in a chain (an array cannot hold noncopyable RRefs).
+final class HoardedBuffer {
+  let buffer: RRef<InlineArray<1024, UInt8>>
+  let next: HoardedBuffer?
+
+  init(_ buffer: consuming RRef<InlineArray<1024, UInt8>>, next: HoardedBuffer?) {
+    self.buffer = buffer
+    self.next = next
+  }
 }

@@ -1,4 +1,5 @@
-// The Background interface: a domain's own threads, to test crashes outside any call.
+// The Background interface: a domain's own threads and appetites, to test crashes outside
+// any call and the kernel's quotas.
 import SwiftletLib
 
 /// Errors: every method can return `.domainCrashed`, `.timedOut` or `.unavailable`.
@@ -13,4 +14,19 @@ public protocol Background {
 
   /// How many rounds the domain's loopers have made.
   func rounds() -> Result<Int, RpcError>
+
+  /// Starts up to `count` threads of the domain that spin, never sleeping or yielding,
+  /// for `milliseconds`, then end. Returns how many the kernel let it start (its
+  /// `threads` quota).
+  func startSpinners(_ count: Int, milliseconds: Int) -> Result<Int, RpcError>
+
+  /// Allocates 1 KiB shared-heap buffers and keeps them, until the kernel refuses one
+  /// (the domain's `sharedHeapKiB` quota, or the heap's end). Returns how many it holds.
+  func hoard() -> Result<Int, RpcError>
+
+  /// Frees every buffer `hoard` kept.
+  func dropHoard() -> Result<Void, RpcError>
+
+  /// Writes `count` log lines as fast as it can (the kernel rate-limits them).
+  func flood(lines count: Int) -> Result<Void, RpcError>
 }

@@ -27,6 +27,9 @@ private func cpuDivide128(_ high: UInt64, _ low: UInt64, _ divisor: UInt64) -> U
 @_extern(c, "cpu_enable_interrupts") private func cpuEnableInterrupts()
 @_extern(c, "cpu_pause") private func cpuPause()
 @_extern(c, "cpu_read_tsc") private func cpuReadTsc() -> UInt64
+@_extern(c, "cpu_hardware_random") private func cpuHardwareRandom(
+  _ value: UnsafeMutablePointer<UInt64>
+) -> UInt32
 @_extern(c, "cpu_load_idt") private func cpuLoadIdt(_ base: UInt64, _ limit: UInt16)
 @_extern(c, "cpu_breakpoint") private func cpuBreakpoint()
 @_extern(c, "cpu_frame_pointer") private func cpuFramePointer() -> UInt64
@@ -64,6 +67,11 @@ enum CPU {
   static func waitForInterrupt() { cpuWaitForInterrupt() }
   static var interruptsEnabled: Bool { rflags & (1 << 9) != 0 }
   static var timestamp: UInt64 { cpuReadTsc() }
+  /// A random word from the CPU's generator (RDRAND), or nil if it has none or gave none.
+  static var hardwareRandom: UInt64? {
+    var value: UInt64 = 0
+    return cpuHardwareRandom(&value) != 0 ? value : nil
+  }
   /// The caller's frame pointer, where a backtrace of the running code starts.
   @inline(__always) static var framePointer: UInt64 { cpuFramePointer() }
 

@@ -3,9 +3,17 @@
 /// Writes "\r\n" for every newline so a raw terminal shows lines properly; the test
 /// harness ignores the "\r".
 enum Console {
+  /// Bytes written since boot, newlines' "\r" included: what tests of the log's limits
+  /// measure.
+  nonisolated(unsafe) private(set) static var bytesWritten: UInt64 = 0
+
   static func write(_ byte: UInt8) {
-    if byte == UInt8(ascii: "\n") { Serial.write(UInt8(ascii: "\r")) }
+    if byte == UInt8(ascii: "\n") {
+      Serial.write(UInt8(ascii: "\r"))
+      bytesWritten &+= 1
+    }
     Serial.write(byte)
+    bytesWritten &+= 1
   }
 
   static func write(_ line: TextLine) {

@@ -36,9 +36,13 @@ final class Domain {
   var lastCrashTimedOut = false
   /// Crashes for calling the kernel with too little stack left (DomainManager).
   var stackExhaustions = 0
-  /// Its log lines that reached the console, and those the rate limit held back.
-  var logLinesShown = 0
-  var logLinesSuppressed = 0
+  /// Its threads that have not been reaped yet, of any life: each holds a stack of frames
+  /// until then (DomainManager.spawnThread counts them, the scheduler's reaping uncounts).
+  var liveThreads = 0
+  /// How often a quota refused it something; the first few are logged.
+  var quotaRefusals = 0
+  /// Its log lines' budget (swiftlet_log).
+  var logLimit = LogRateLimit()
 
   init(id: DomainID, name: String, image: UnsafeRawBufferPointer) {
     self.id = id
@@ -66,6 +70,17 @@ final class Domain {
   }
 
   var heapStatistics: HeapStatistics { withInterruptsDisabled { heap.statistics } }
+
+  /// Frames it holds now: its image, its private heap, its threads' stacks (guard pages
+  /// included). What its `frames` quota limits.
+  var framesInUse: Int { loadedFrames + heapFrameCount + liveThreads * Thread.stackFrameCount }
+
+  /// Logs that a quota refused the domain something: the first three times, so that a
+  /// domain retrying in a loop cannot flood the console with the refusals either.
+  func quotaRefused(_ why: TextLine) {
+    quotaRefusals += 1
+    if quotaRefusals <= 3 { Log.warning("domain '\(name)': \(why)") }
+  }
 
   /// Calls served through all of this domain's exports.
   var calls: UInt64 {
@@ -99,7 +114,8 @@ struct DomainManifestInfo {
   var imports: [String] = []
   var heapKiB = 256
   var budgetMilliseconds = 200
-  /// Limits: shared-heap bytes it may own, threads of its own, frames it may use.
+  /// Its quotas (docs/DOMAINS.md, "Quotas"): shared-heap bytes it may hold, in KiB; threads
+  /// of its own alive at once; frames for its image, private heap and thread stacks.
   var sharedHeapKiB = 1024
   var threads = 8
   var frames = 1024
@@ -136,5 +152,26 @@ struct DomainManifestInfo {
       default: break
       }
     }
+  }
+
+  /// The ranges the kernel accepts for the sizes a manifest declares: beyond them a value is
+  /// a mistake (or an attempt to take the machine), refused at load.
+  static let heapKiBRange = 4...(256 * 1024)
+  static let sharedHeapKiBRange = 0...(64 * 1024)
+  static let threadsRange = 0...256
+  static let framesRange = 1...(1 << 20)
+
+  /// What is wrong with the sizes the manifest declares, or nil if nothing is.
+  var problem: String? {
+    let checks: [(StaticString, Int, ClosedRange<Int>)] = [
+      ("heapKiB", heapKiB, Self.heapKiBRange),
+      ("sharedHeapKiB", sharedHeapKiB, Self.sharedHeapKiBRange),
+      ("threads", threads, Self.threadsRange), ("frames", frames, Self.framesRange),
+    ]
+    for (key, value, range) in checks where !range.contains(value) {
+      return
+        "its manifest asks for \(key)=\(value), outside \(range.lowerBound)...\(range.upperBound)"
+    }
+    return nil
   }
 }

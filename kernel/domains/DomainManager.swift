@@ -127,7 +127,17 @@ enum DomainManager {
     guard domain.manifest.name == domain.name else {
       throw DomainError(message: "the image says it is '\(domain.manifest.name)'")
     }
-    let heapFrames = max(1, domain.manifest.heapKiB / 4)
+    if let problem = domain.manifest.problem { throw DomainError(message: problem) }
+    // The image is loaded already (its manifest is in it); with the heap it must fit the
+    // frames quota, with room left for a thread's stack if it may have threads.
+    let heapFrames = domain.manifest.heapKiB / 4
+    let needed = domain.loadedFrames + heapFrames
+    guard needed <= domain.manifest.frames else {
+      throw DomainError(
+        message:
+          "it needs \(needed) frames (image \(domain.loadedFrames), heap \(heapFrames)), over its quota of \(domain.manifest.frames)"
+      )
+    }
     guard let heap = Frames.allocateContiguous(count: heapFrames) else {
       throw DomainError(message: "no memory for a \(domain.manifest.heapKiB) KiB heap")
     }
@@ -288,14 +298,35 @@ enum DomainManager {
     return domain.state == .running && domain.restarts == life
   }
 
-  /// Starts a thread of the calling domain that runs `entry(argument)` in the domain.
-  /// The thread holds the domain while it runs there (DomainHolding), and never starts
-  /// in a life of the domain other than the one that spawned it.
+  /// Starts a thread of the calling domain that runs `entry(argument)` in the domain, at
+  /// the domain priority, below every kernel thread; -1 if its `threads` or `frames` quota
+  /// has no room for it, or the kernel no memory. The thread holds the domain while it
+  /// runs there (DomainHolding), and never starts in a life of the domain other than the
+  /// one that spawned it.
   static func spawnThread(entry: UInt64, argument: UInt64) -> Int32 {
     guard let domain = current else { return -1 }
     let id = domain.id
     let life = domain.restarts
-    let thread = Scheduler.spawn("\(domain.name) thread") {
+    // Counted before the thread exists, with interrupts off, so that two of the domain's
+    // threads spawning at once cannot both take the last place.
+    let refusal = withInterruptsDisabled { () -> TextLine? in
+      if domain.liveThreads >= domain.manifest.threads {
+        return "spawn refused: it has \(domain.liveThreads) threads, its quota"
+      }
+      if domain.framesInUse + Thread.stackFrameCount > domain.manifest.frames {
+        return
+          "spawn refused: it holds \(domain.framesInUse) of its \(domain.manifest.frames) frames"
+      }
+      domain.liveThreads += 1
+      return nil
+    }
+    if let refusal {
+      domain.quotaRefused(refusal)
+      return -1
+    }
+    let thread = Scheduler.spawn(
+      "\(domain.name) thread", priority: .domain, owner: (domain: id, life: life)
+    ) {
       let function = unsafeBitCast(entry, to: (@convention(c) (UInt64) -> Void).self)
       DomainCall.currentDomain = id
       if DomainHolding.take(id, life: life) == CallABI.Wait.entered {
@@ -304,10 +335,17 @@ enum DomainManager {
       }
       DomainCall.currentDomain = .kernel
     }
-    guard let thread else { return -1 }
-    thread.ownerDomain = id
-    thread.ownerLife = life
+    guard let thread else {
+      threadReaped(id)
+      return -1
+    }
     return Int32(thread.id)
+  }
+
+  /// A thread of domain `id` has ended and its stack is freed (interrupts disabled).
+  static func threadReaped(_ id: DomainID) {
+    guard let domain = domain(id), domain.liveThreads > 0 else { return }
+    domain.liveThreads -= 1
   }
 
   /// An exception in domain code: contain it. False if the kernel itself faulted.

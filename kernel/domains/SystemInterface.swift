@@ -70,13 +70,22 @@ func swiftletRecover(_ handle: UInt64) -> Int32 {
   DomainManager.recover(slot: Int(truncatingIfNeeded: handle)) ? 0 : 1
 }
 
+/// A line from domain code, within the domain's rate limit (LogRateLimit): lines over it
+/// are dropped, and the next line out says how many.
 @_cdecl("swiftlet_log")
 func swiftletLog(_ level: Int, _ text: UnsafePointer<UInt8>?, _ length: Int) {
   guard let text, length >= 0 else { return }
+  let domain = DomainManager.current
   var line = TextLine()
-  line.append("[\(DomainManager.current?.name ?? "kernel")] ")
+  line.append("[\(domain?.name ?? "kernel")] ")
   for index in 0..<min(length, TextLine.capacity) { line.append(text[index]) }
-  DomainManager.current?.logLinesShown += 1
+  if let domain {
+    let now = Clock.nanoseconds
+    guard let dropped = withInterruptsDisabled({ domain.logLimit.admit(now: now) }) else {
+      return
+    }
+    if dropped > 0 { Log.info("[\(domain.name)] \(dropped) lines suppressed") }
+  }
   Log.info(line)
 }
 

@@ -8,24 +8,36 @@
 /// all live allocations are linked into one doubly-linked list, newest first, so that
 /// reclaiming a dead domain's memory and counting what an owner holds need no allocation.
 ///
-/// The calls on the cross-domain path, `move`, `borrow` and `endBorrow`, find the entry from
-/// the payload pointer: a bounds check against the span of the regions, then the header's
-/// magic (one load and compare), and they never walk the list. The generated proxies go
-/// further and use the unchecked `unsafeSetOwner`, `unsafeAddBorrow` and
-/// `unsafeRemoveBorrow` on payloads they validated when the RRef was made. The calls that
-/// free, and `entry`, also check that the header describes a block the backing heap handed
-/// out and that its list neighbours point back at it, so that a bogus pointer cannot
-/// corrupt the list.
+/// The calls on the cross-domain path, `adopt`, `move`, `borrow` and `endBorrow`, find the
+/// entry from the payload pointer: a bounds check against the span of the regions, then the
+/// header's magic, and they never walk the list. The generated proxies lend with the
+/// unchecked `unsafeAddBorrow` and `unsafeRemoveBorrow` on payloads they validated when the
+/// RRef was made. The calls that free, and `entry`, also check that the header describes a
+/// block the backing heap handed out and that its list neighbours point back at it, so that
+/// a bogus pointer cannot corrupt the list.
 ///
-/// The magic catches bugs, not malice: domains are safe Swift and never hold a raw pointer,
-/// so every payload pointer the heap sees comes from trusted code. A payload freed and handed
-/// out again at the same address is a new, valid payload; the heap cannot tell the two apart.
+/// A move across a call has two halves. The owner's trusted library marks the payload in
+/// transit as it gives it into the call (one store, no kernel call); the receiver adopts it
+/// through `adopt`, which checks it is a live payload of the expected type, in transit, not
+/// borrowed, and owned by the other side of that very call, and only then makes the
+/// receiver its owner. So a payload is adopted once, by the side it was sent to, and a lent
+/// one never. One the receiver never adopted goes back with `freeUndelivered`.
+///
+/// The magic is mixed with a secret the heap is made with (`init(secret:)`), so payload
+/// bytes a domain chose cannot pass for a header. A payload freed and handed out again at
+/// the same address is a new, valid payload; the heap cannot tell the two apart.
+///
+/// Every owner is charged for what it holds, whole backing blocks (`accountedBytes`), in
+/// transit or not; `allocate` refuses an owner over the limit it is given, and any owner
+/// but the kernel the last `kernelReserve` bytes of the heap. A payload an owner adopts is
+/// charged to it even over its limit (the move cannot be refused half done): the owner then
+/// cannot allocate until it is back under.
 ///
 /// Nothing here is synchronized, the header fields included: the kernel runs the heap under
 /// its lock, and a proxy touches a header only for an RRef that its call holds.
 ///
-/// Like `FreeListHeap`, the shared heap never allocates, and it is noncopyable so that no
-/// copy can hand out the same memory twice.
+/// The shared heap allocates only its owners' accounts table, once, when it is made; it is
+/// noncopyable so that no copy can hand out the same memory twice.
 public struct SharedHeap: ~Copyable {
   /// Bytes of registry entry in front of every payload.
   public static let headerSize = Int(SharedHeader.size)
@@ -36,15 +48,23 @@ public struct SharedHeap: ~Copyable {
   private(set) var heap = FreeListHeap()
   /// The payload of the newest live allocation, the head of the list; 0 if there is none.
   private(set) var newest: UInt = 0
-  /// Where payloads can lie: the fast paths' bounds check.
-  private(set) var bounds = PayloadBounds()
+  /// Where payloads can lie and how their headers are recognized: the fast paths' check.
+  private(set) var bounds: PayloadBounds
   /// Live allocations and their payload bytes, orphans included.
   private(set) var liveCounts = SharedOwnerStatistics()
   /// Live allocations whose owner has died.
   private(set) var orphanCounts = SharedOwnerStatistics()
+  /// What each living owner is charged for; orphans are nobody's.
+  private(set) var accounts = SharedHeapAccounts()
 
-  /// An empty heap: every allocation fails until a region is added.
-  public init() {}
+  /// Bytes of the backing heap that only the kernel's own allocations may take.
+  public var kernelReserve = 0
+
+  /// An empty heap whose headers' magic mixes in `secret`: every allocation fails until a
+  /// region is added. The kernel draws the secret at boot; tests pass a fixed one.
+  public init(secret: UInt64) {
+    bounds = PayloadBounds(secret: secret)
+  }
 
   /// Adds the memory `[base, base + size)` to the heap, as `FreeListHeap.addRegion` does,
   /// and returns false if that refuses it.
@@ -55,18 +75,22 @@ public struct SharedHeap: ~Copyable {
   public mutating func addRegion(base: UnsafeMutableRawPointer, size: Int) -> Bool {
     guard heap.addRegion(base: base, size: size) else { return false }
     bounds = PayloadBounds(
-      lowest: heap.regions[0].start, highest: heap.regions[heap.regionCount - 1].end)
+      lowest: heap.regions[0].start, highest: heap.regions[heap.regionCount - 1].end,
+      secret: bounds.secret)
     return true
   }
 
   /// A payload of `size` bytes aligned to `alignment`, owned by `owner`, with no borrows, or
-  /// nil if out of memory or if the request makes no sense (`size` negative, `alignment`
-  /// not a power of two or above `maximumAlignment`).
+  /// nil if out of memory, if the request makes no sense (`size` negative, `alignment` not a
+  /// power of two or above `maximumAlignment`), if `owner` would then be charged more than
+  /// `limit` bytes (`accountedBytes`), or if an owner other than the kernel would take
+  /// any of the last `kernelReserve` bytes.
   ///
   /// Every payload is at least 16-byte aligned. `typeTag` and `dropHandler` are recorded
   /// for the proxies and the domain manager; the heap does not interpret them.
   public mutating func allocate(
-    size: Int, alignment: Int, owner: DomainOwner, typeTag: UInt64, dropHandler: UInt64
+    size: Int, alignment: Int, owner: DomainOwner, typeTag: UInt64, dropHandler: UInt64,
+    limit: Int = .max
   ) -> UnsafeMutableRawPointer? {
     guard size >= 0, alignment > 0, alignment & (alignment - 1) == 0,
       alignment <= Self.maximumAlignment
@@ -77,22 +101,40 @@ public struct SharedHeap: ~Copyable {
     guard !overflow, let block = heap.allocate(size: blockSize, alignment: alignment) else {
       return nil
     }
+    // Checked once the block is there, when its exact size is known; a refusal, the rare
+    // case, gives it straight back.
+    let charge = Int(HeapBlock(payload: UInt(bitPattern: block)).size)
+    guard fits(charge, owner: owner, limit: limit) else {
+      try? heap.free(block)
+      return nil
+    }
     let header = SharedHeader(payload: UInt(bitPattern: block) + UInt(offset))
     header.format(
       size: size, padding: UInt(offset) - SharedHeader.size, owner: owner, typeTag: typeTag,
-      dropHandler: dropHandler)
+      dropHandler: dropHandler, secret: bounds.secret)
     header.next = newest
     if newest != 0 { SharedHeader(payload: newest).previous = header.payload }
     newest = header.payload
     liveCounts.allocations += 1
     liveCounts.bytes += size
+    accounts.charge(owner, charge)
     return header.pointer
+  }
+
+  /// Whether `owner` may be charged for a block of `charge` bytes it has just been given:
+  /// within `limit`, and, for any owner but the kernel, with the backing heap's use (that
+  /// block included) clear of the kernel's reserve.
+  @inline(__always)
+  private func fits(_ charge: Int, owner: DomainOwner, limit: Int) -> Bool {
+    guard charge <= limit && accounts[owner] <= limit - charge else { return false }
+    guard owner != .kernel else { return true }
+    return heap.statistics.bytesInUse <= heap.statistics.capacity - kernelReserve
   }
 
   /// Frees a payload. Only its owner may free it, and only while nobody borrows it.
   ///
   /// Throws `notShared` for a pointer that is not a live payload, `notOwner` if `owner`
-  /// does not own it, `orphaned` if its owner has died (the last `endBorrow` frees it), and
+  /// does not own it or has moved it into a call, `orphaned` if its owner has died (the last `endBorrow` frees it), and
   /// `borrowed` while a call borrows it.
   public mutating func free(
     _ payload: UnsafeMutableRawPointer, by owner: DomainOwner
@@ -110,17 +152,63 @@ public struct SharedHeap: ~Copyable {
     try listedHeader(payload).snapshot
   }
 
-  /// Gives a payload from one owner to another, as a call that takes an RRef does.
+  /// Gives a payload from one owner to another in one step, for the kernel's own use.
   ///
-  /// Only the current owner may give it away, and not while it is borrowed. Throws
-  /// `notShared`, `notOwner` (if `from` is not the owner), `orphaned` or `borrowed`.
+  /// Only the current owner may give it away, and not while it is borrowed or in transit.
+  /// Throws `notShared`, `notOwner` (if `from` is not the owner, or it is in transit),
+  /// `orphaned` or `borrowed`.
   public mutating func move(
     _ payload: UnsafeMutableRawPointer, from: DomainOwner, to: DomainOwner
   ) throws(SharedHeapError) {
     let header = try bounds.header(payload)
     try checkOwner(header, is: from)
     guard header.borrows == 0 else { throw borrowedError(header) }
-    header.owner = to.rawValue
+    changeOwner(header, to: to)
+  }
+
+  /// Makes `adopter` the owner of a payload moved to it across a call, and ends its transit.
+  ///
+  /// `sender` is the other side of the call as the kernel knows it: the caller, when the
+  /// adopter is the callee taking an argument, or the callee, when the adopter takes a
+  /// call's result. Throws, and changes nothing, unless the payload is live (`notShared`),
+  /// of type `expectedTag` (`wrongType`), alive (`orphaned`), in transit (`notInTransit`:
+  /// never moved, lent, or adopted already), not borrowed (`borrowed`) and owned by
+  /// `sender` (`notFromSender`). The adopter is charged for it whatever its limit.
+  public mutating func adopt(
+    _ payload: UnsafeMutableRawPointer, by adopter: DomainOwner, expectedTag: UInt64,
+    from sender: DomainOwner
+  ) throws(SharedHeapError) {
+    let header = try bounds.header(payload)
+    guard header.typeTag == expectedTag else {
+      throw .wrongType(address: header.payload, tag: header.typeTag)
+    }
+    if header.isOrphaned { throw .orphaned(address: header.payload, owner: header.owner) }
+    guard header.isInTransit else { throw .notInTransit(address: header.payload) }
+    guard header.borrows == 0 else { throw borrowedError(header) }
+    guard header.owner == sender.rawValue else {
+      throw .notFromSender(address: header.payload, owner: header.owner)
+    }
+    changeOwner(header, to: adopter)
+  }
+
+  /// Frees a payload its owner moved into a call that did not adopt it: the call never
+  /// reached the other side, or the other side crashed first.
+  ///
+  /// The owner asks after every call that failed, not knowing whether the other side
+  /// adopted the payload first; if it did, the payload is no longer the owner's in transit,
+  /// and this throws, changing nothing: `notShared` (freed since, with the crashed
+  /// adopter), `notInTransit` (the adopter holds it, or it was never moved), `notOwner`
+  /// (another owner, or the payload is an orphan) or `borrowed`.
+  public mutating func freeUndelivered(
+    _ payload: UnsafeMutableRawPointer, by owner: DomainOwner
+  ) throws(SharedHeapError) {
+    let header = try listedHeader(payload)
+    guard header.owner == owner.rawValue, !header.isOrphaned else {
+      throw .notOwner(address: header.payload, owner: header.owner)
+    }
+    guard header.isInTransit else { throw .notInTransit(address: header.payload) }
+    guard header.borrows == 0 else { throw borrowedError(header) }
+    release(header)
   }
 
   /// Raises a payload's borrow count for the duration of a call.
@@ -171,27 +259,29 @@ public struct SharedHeap: ~Copyable {
   }
 
   /// A domain died: frees everything it owns that nobody borrows, and marks what it owns
-  /// that is borrowed orphaned, to be freed when its last borrow ends.
+  /// that is borrowed orphaned, to be freed when its last borrow ends. What it had moved
+  /// into a call and the other side had not adopted yet is its own too: freed here, so an
+  /// adoption after the death is refused and nothing is freed twice.
   ///
   /// Returns how many allocations were freed, their payload bytes, and how many became
   /// orphans. Orphans of an earlier death of the same id are left alone, so a domain
-  /// restarted under its old id neither owns nor reclaims them.
+  /// restarted under its old id neither owns nor reclaims them, nor is charged for them.
   @discardableResult
   public mutating func reclaim(owner: DomainOwner) -> (freed: Int, bytes: Int, orphaned: Int) {
     var freed = SharedOwnerStatistics()
     var orphans = 0
-    let ownerWord = UInt64(owner.rawValue)
     var payload = newest
     while payload != 0 {
       let header = SharedHeader(payload: payload)
       payload = header.next
-      guard header.ownerWord == ownerWord else { continue }
+      guard header.owner == owner.rawValue, !header.isOrphaned else { continue }
       if header.borrows == 0 {
         freed.allocations += 1
         freed.bytes += header.size
         release(header)
       } else {
-        header.isOrphaned = true
+        accounts.charge(owner, -header.charge)
+        header.state = SharedHeader.orphanedFlag
         orphanCounts.allocations += 1
         orphanCounts.bytes += header.size
         orphans += 1
@@ -200,14 +290,14 @@ public struct SharedHeap: ~Copyable {
     return (freed.allocations, freed.bytes, orphans)
   }
 
-  /// What `owner` holds: its live allocations, orphans excluded. Walks the list.
+  /// What `owner` holds: its live allocations, in transit or not, orphans excluded. Walks
+  /// the list.
   public func statistics(for owner: DomainOwner) -> SharedOwnerStatistics {
     var statistics = SharedOwnerStatistics()
-    let ownerWord = UInt64(owner.rawValue)
     var payload = newest
     while payload != 0 {
       let header = SharedHeader(payload: payload)
-      if header.ownerWord == ownerWord {
+      if header.owner == owner.rawValue && !header.isOrphaned {
         statistics.allocations += 1
         statistics.bytes += header.size
       }
@@ -215,6 +305,10 @@ public struct SharedHeap: ~Copyable {
     }
     return statistics
   }
+
+  /// What `owner` is charged for: the backing blocks of everything it holds, in transit or
+  /// not, orphans excluded. What `allocate`'s limit is checked against.
+  public func accountedBytes(of owner: DomainOwner) -> Int { accounts[owner] }
 
   /// All live allocations, orphans included.
   public var totals: SharedOwnerStatistics { liveCounts }
@@ -248,6 +342,15 @@ public struct SharedHeap: ~Copyable {
     .borrowed(address: header.payload, borrows: Int(header.borrows))
   }
 
+  /// Makes `owner` hold a checked, living payload, out of transit, and moves the charge.
+  @inline(__always)
+  private mutating func changeOwner(_ header: SharedHeader, to owner: DomainOwner) {
+    let charge = header.charge
+    accounts.charge(DomainOwner(header.owner), -charge)
+    accounts.charge(owner, charge)
+    header.ownerWord = UInt64(owner.rawValue)
+  }
+
   /// Unlinks a checked header, spoils its magic and gives its block back.
   private mutating func release(_ header: SharedHeader) {
     let next = header.next
@@ -264,6 +367,8 @@ public struct SharedHeap: ~Copyable {
     if header.isOrphaned {
       orphanCounts.allocations -= 1
       orphanCounts.bytes -= size
+    } else {
+      accounts.charge(DomainOwner(header.owner), -header.charge)
     }
     let block = header.block
     header.erase()
@@ -278,19 +383,25 @@ public struct SharedHeap: ~Copyable {
 }
 
 /// The addresses a payload can have: from just past the headers at the start of the lowest
-/// region to the end of the highest, 16-byte aligned. Empty until a region is added.
+/// region to the end of the highest, 16-byte aligned; and the secret their headers' magic
+/// mixes in. Empty until a region is added.
 struct PayloadBounds {
   /// The lowest address a payload can have.
   private(set) var first: UInt = 0
   /// How far above `first` payloads can lie.
   private(set) var span: UInt = 0
+  let secret: UInt64
 
-  init() {}
+  /// No payloads yet, headers recognized with `secret`.
+  init(secret: UInt64) {
+    self.secret = secret
+  }
 
   /// Bounds for regions from `lowest` to `highest`.
-  init(lowest: UInt, highest: UInt) {
+  init(lowest: UInt, highest: UInt, secret: UInt64) {
     first = lowest + UInt(FreeListHeap.headerSize) + SharedHeader.size
     span = highest > first ? highest - first : 0
+    self.secret = secret
   }
 
   func contains(_ payload: UInt) -> Bool {
@@ -302,7 +413,7 @@ struct PayloadBounds {
   func header(_ payload: UnsafeMutableRawPointer) throws(SharedHeapError) -> SharedHeader {
     let address = UInt(bitPattern: payload)
     let header = SharedHeader(payload: address)
-    guard contains(address), header.hasMagic else { throw .notShared(address: address) }
+    guard contains(address), header.hasMagic(secret) else { throw .notShared(address: address) }
     return header
   }
 }

@@ -17,13 +17,21 @@ public enum SharedHeapError: Error, Equatable {
   case tooManyBorrows(address: UInt)
   /// `freeOrphan` was given a payload whose owner is alive.
   case notOrphaned(address: UInt)
+  /// An adoption expected another type of payload; `tag` is the payload's own type tag.
+  case wrongType(address: UInt, tag: UInt64)
+  /// An adoption or `freeUndelivered` found the payload not in transit: it was never
+  /// moved into a call (or was only lent), or it was adopted already.
+  case notInTransit(address: UInt)
+  /// An adoption found the payload owned by `owner`, not by the other side of the call.
+  case notFromSender(address: UInt, owner: UInt32)
 
   /// The payload the refused operation was about.
   public var address: UInt {
     switch self {
     case .notShared(let address), .notOwner(let address, _), .orphaned(let address, _),
       .borrowed(let address, _), .notBorrowed(let address), .tooManyBorrows(let address),
-      .notOrphaned(let address):
+      .notOrphaned(let address), .wrongType(let address, _), .notInTransit(let address),
+      .notFromSender(let address, _):
       address
     }
   }
@@ -39,6 +47,10 @@ public enum SharedHeapError: Error, Equatable {
     case .notBorrowed: "end of a borrow nobody began"
     case .tooManyBorrows: "too many borrows of one shared payload"
     case .notOrphaned: "the shared payload's owner is alive"
+    case .wrongType: "the shared payload is of another type"
+    case .notInTransit:
+      "the shared payload is not in transit (never moved, lent, or adopted already)"
+    case .notFromSender: "the shared payload was not moved by the other side of the call"
     }
   }
 }

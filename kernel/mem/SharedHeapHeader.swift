@@ -6,28 +6,33 @@
 /// `magicOffset`, `ownerOffset` and so on, and code outside Swift may rely on them.
 ///
 ///     offset  size  field
-///       -64     8   magic: `SharedHeap.headerMagic` xor the header's own address (payload - 64)
+///       -64     8   magic: the header's own address (payload - 64) mixed with the heap's secret
 ///       -56     8   next: payload address of the next-older live allocation, 0 at the end
 ///       -48     8   previous: payload address of the next-newer live allocation, 0 at the head
 ///       -40     8   size: the payload's size in bytes, as asked for
 ///       -32     8   type tag, as given to `allocate`
 ///       -24     8   drop handler, as given to `allocate`
 ///       -16     4   owner: the owning domain's id (0 is the kernel)
-///       -12     4   state: bit 0 set when the owner died while the payload was borrowed
+///       -12     4   state: bit 0 set when the owner died while the payload was borrowed;
+///                   bit 1 set while the owner has moved it into a call and the other
+///                   side has not adopted it yet (in transit)
 ///        -8     4   borrows: how many calls currently borrow the payload
 ///        -4     4   padding: bytes between the start of the backing block and the header
 ///
 /// Owner and state together make one little-endian 64-bit word equal to the owner's id
-/// exactly when that owner holds the payload and has not died, so an ownership check is
-/// one load and one compare. The magic sits lowest, where a write running off the end of
-/// the allocation below lands first, and it is mixed with its own address so that a header
-/// copied elsewhere, or payload bytes that happen to look like one, do not pass for one.
+/// exactly when that owner holds the payload, has not died and has not given it into a
+/// call, so an ownership check is one load and one compare. The magic sits lowest, where a
+/// write running off the end of the allocation below lands first. It is mixed with its own
+/// address, so that a header copied elsewhere does not pass for one, and with a secret the
+/// kernel draws at boot and never shows a domain: a domain knows where its payloads are and
+/// what they hold, and without the secret it cannot lay out bytes in one that pass for a
+/// header (of an allocation it could then have adopted or freed).
 struct SharedHeader {
   /// Bytes in front of every payload.
   static let size: UInt = 64
 
-  static let magic: UInt64 = 0x5348_4152_4544_4844
   static let orphanedFlag: UInt32 = 1
+  static let inTransitFlag: UInt32 = 2
 
   static let magicOffset = -64
   static let nextOffset = -56
@@ -54,16 +59,29 @@ struct SharedHeader {
     UnsafeMutableRawPointer(bitPattern: payload).unsafelyUnwrapped
   }
 
-  /// Whether the magic word matches this header's address.
-  var hasMagic: Bool { load(SharedHeader.magicOffset, as: UInt64.self) == expectedMagic }
+  /// Whether the magic word matches this header's address under `secret`.
+  func hasMagic(_ secret: UInt64) -> Bool {
+    load(SharedHeader.magicOffset, as: UInt64.self) == SharedHeader.magic(at: address, secret)
+  }
 
-  var expectedMagic: UInt64 { SharedHeader.magic ^ UInt64(address) }
+  /// The magic word of a header at `address`: splitmix64's finalizer over the address and
+  /// the secret, xor the secret. The finalizer is a bijection, so no two headers share a
+  /// magic; the secret on both sides of it means one magic seen (a bug's log line) does not
+  /// give the secret away by inverting it. It stops forgery by anyone who lacks the secret;
+  /// it is not a cryptographic MAC.
+  static func magic(at address: UInt, _ secret: UInt64) -> UInt64 {
+    var mixed = (UInt64(address) ^ secret) &+ 0x9E37_79B9_7F4A_7C15
+    mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
+    return mixed ^ (mixed >> 31) ^ secret
+  }
 
   /// Writes a complete entry for a payload not yet on the list.
   func format(
-    size: Int, padding: UInt, owner: DomainOwner, typeTag: UInt64, dropHandler: UInt64
+    size: Int, padding: UInt, owner: DomainOwner, typeTag: UInt64, dropHandler: UInt64,
+    secret: UInt64
   ) {
-    store(expectedMagic, SharedHeader.magicOffset)
+    store(SharedHeader.magic(at: address, secret), SharedHeader.magicOffset)
     store(UInt(0), SharedHeader.nextOffset)
     store(UInt(0), SharedHeader.previousOffset)
     store(UInt64(size), SharedHeader.sizeOffset)
@@ -96,23 +114,24 @@ struct SharedHeader {
 
   var dropHandler: UInt64 { load(SharedHeader.dropHandlerOffset, as: UInt64.self) }
 
-  var owner: UInt32 {
-    get { load(SharedHeader.ownerOffset, as: UInt32.self) }
+  var owner: UInt32 { load(SharedHeader.ownerOffset, as: UInt32.self) }
+
+  /// The owner and state words read as one: equal to an owner's id exactly when that owner
+  /// holds the payload, is alive and has not given it into a call. Written, it makes an
+  /// owner hold the payload with the state clear.
+  var ownerWord: UInt64 {
+    get { load(SharedHeader.ownerOffset, as: UInt64.self) }
     nonmutating set { store(newValue, SharedHeader.ownerOffset) }
   }
 
-  /// The owner and state words read as one: equal to an owner's id exactly when that owner
-  /// holds the payload and is alive.
-  var ownerWord: UInt64 { load(SharedHeader.ownerOffset, as: UInt64.self) }
-
-  var isOrphaned: Bool {
-    get { load(SharedHeader.stateOffset, as: UInt32.self) & SharedHeader.orphanedFlag != 0 }
-    nonmutating set {
-      let state = load(SharedHeader.stateOffset, as: UInt32.self)
-      let flag = newValue ? SharedHeader.orphanedFlag : 0
-      store(state & ~SharedHeader.orphanedFlag | flag, SharedHeader.stateOffset)
-    }
+  var state: UInt32 {
+    get { load(SharedHeader.stateOffset, as: UInt32.self) }
+    nonmutating set { store(newValue, SharedHeader.stateOffset) }
   }
+
+  var isOrphaned: Bool { state & SharedHeader.orphanedFlag != 0 }
+
+  var isInTransit: Bool { state & SharedHeader.inTransitFlag != 0 }
 
   var borrows: UInt32 {
     get { load(SharedHeader.borrowsOffset, as: UInt32.self) }
@@ -127,6 +146,11 @@ struct SharedHeader {
   var block: UnsafeMutableRawPointer {
     UnsafeMutableRawPointer(bitPattern: address &- padding).unsafelyUnwrapped
   }
+
+  /// What the allocation costs its owner: its whole backing block, the registry entry,
+  /// padding and the backing heap's own header and rounding included, so that even empty
+  /// payloads cannot be allocated without limit.
+  var charge: Int { Int(HeapBlock(payload: UInt(bitPattern: block)).size) }
 
   /// Whether the padding is one `allocate` could have chosen, the payload is aligned to
   /// match, and the payload fits in a backing block the backing heap has handed out. Reads
@@ -153,20 +177,22 @@ struct SharedHeader {
     let previous = self.previous
     if next != 0 {
       let following = SharedHeader(payload: next)
-      guard bounds.contains(next), following.hasMagic, following.previous == payload else {
+      guard bounds.contains(next), following.hasMagic(bounds.secret), following.previous == payload
+      else {
         return false
       }
     }
     if previous == 0 { return head == payload }
     let preceding = SharedHeader(payload: previous)
-    return bounds.contains(previous) && preceding.hasMagic && preceding.next == payload
+    return bounds.contains(previous) && preceding.hasMagic(bounds.secret)
+      && preceding.next == payload
   }
 
   /// The entry as a value.
   var snapshot: SharedAllocation {
     SharedAllocation(
       owner: DomainOwner(owner), borrows: Int(borrows), size: size, typeTag: typeTag,
-      dropHandler: dropHandler, isOrphaned: isOrphaned)
+      dropHandler: dropHandler, isOrphaned: isOrphaned, isInTransit: isInTransit)
   }
 
   private func load<T: BitwiseCopyable>(_ offset: Int, as type: T.Type) -> T {

@@ -30,11 +30,14 @@ public struct SharedAllocation: Equatable {
   /// Whether the owner died while the payload was borrowed: the payload lives until its
   /// last borrow ends, and nobody may free or move it.
   public let isOrphaned: Bool
+  /// Whether the owner has moved the payload into a call and the other side has not
+  /// adopted it yet.
+  public let isInTransit: Bool
 
   /// An entry with the given fields; `SharedHeap.entry` makes these.
   public init(
     owner: DomainOwner, borrows: Int, size: Int, typeTag: UInt64, dropHandler: UInt64,
-    isOrphaned: Bool = false
+    isOrphaned: Bool = false, isInTransit: Bool = false
   ) {
     self.owner = owner
     self.borrows = borrows
@@ -42,6 +45,7 @@ public struct SharedAllocation: Equatable {
     self.typeTag = typeTag
     self.dropHandler = dropHandler
     self.isOrphaned = isOrphaned
+    self.isInTransit = isInTransit
   }
 }
 

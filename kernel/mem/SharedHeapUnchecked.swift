@@ -2,13 +2,14 @@
 /// proxies' fast path.
 ///
 /// A proxy checks an RRef once, when the RRef is made (`SharedHeap.entry`), and from then on
-/// moves and borrows it with single loads and stores on the payload pointer, with no
-/// `SharedHeap` instance and no lock: the call that holds the RRef is the only code touching
-/// its header. These helpers check nothing; given anything but a live payload, they write
-/// into whatever memory lies in front of it.
+/// lends it with single loads and stores on the payload pointer, with no `SharedHeap`
+/// instance and no lock: the call that holds the RRef is the only code touching its header.
+/// These helpers check nothing; given anything but a live payload, they write into whatever
+/// memory lies in front of it. There is no unchecked owner change: the heap charges owners
+/// for what they hold, so every change of owner goes through it (`adopt`).
 extension SharedHeap {
-  /// Offset from the payload of the magic word (UInt64): `headerMagic` xor the header's
-  /// address, which is the payload's address minus `headerSize`.
+  /// Offset from the payload of the magic word (UInt64): the header's address (the
+  /// payload's minus `headerSize`) mixed with the heap's secret.
   public static let magicOffset = SharedHeader.magicOffset
   /// Offset of the next-older live payload's address (UInt, 0 at the end of the list).
   public static let nextOffset = SharedHeader.nextOffset
@@ -21,24 +22,32 @@ extension SharedHeap {
   /// Offset of the drop handler (UInt64).
   public static let dropHandlerOffset = SharedHeader.dropHandlerOffset
   /// Offset of the owner's id (UInt32). Read as a UInt64, the owner and state words equal
-  /// the owner's id exactly when that owner holds the payload and is alive.
+  /// the owner's id exactly when that owner holds the payload, is alive and has not moved
+  /// it into a call.
   public static let ownerOffset = SharedHeader.ownerOffset
-  /// Offset of the state word (UInt32); `orphanedFlag` is its only bit in use.
+  /// Offset of the state word (UInt32): `orphanedFlag` and `inTransitFlag`.
   public static let stateOffset = SharedHeader.stateOffset
   /// Offset of the borrow count (UInt32).
   public static let borrowsOffset = SharedHeader.borrowsOffset
   /// Offset of the padding (UInt32): bytes between the backing block and the header.
   public static let paddingOffset = SharedHeader.paddingOffset
-  /// The constant the magic word mixes with the header's address.
-  public static let headerMagic = SharedHeader.magic
   /// The state bit set when the owner died while the payload was borrowed.
   public static let orphanedFlag = SharedHeader.orphanedFlag
+  /// The state bit the owner's trusted library sets as it moves the payload into a call;
+  /// adoption clears it.
+  public static let inTransitFlag = SharedHeader.inTransitFlag
 
-  /// Makes `owner` the payload's owner, as `move` does, without checking the payload, the
-  /// current owner or the borrow count. For a proxy moving an RRef it validated when the
-  /// RRef was made and that its caller owns.
-  public static func unsafeSetOwner(_ payload: UnsafeMutableRawPointer, _ owner: DomainOwner) {
-    payload.storeBytes(of: owner.rawValue, toByteOffset: ownerOffset, as: UInt32.self)
+  /// The magic word a header at `headerAddress` carries in a heap made with `secret`. For
+  /// tests and debugging; the kernel never gives a domain the secret.
+  public static func headerMagic(at headerAddress: UInt, secret: UInt64) -> UInt64 {
+    SharedHeader.magic(at: headerAddress, secret)
+  }
+
+  /// Marks the payload in transit, as the owner's trusted library does when it moves the
+  /// payload into a call, without checking anything.
+  public static func unsafeMarkInTransit(_ payload: UnsafeMutableRawPointer) {
+    let state = payload.load(fromByteOffset: stateOffset, as: UInt32.self)
+    payload.storeBytes(of: state | inTransitFlag, toByteOffset: stateOffset, as: UInt32.self)
   }
 
   /// Raises the payload's borrow count, as `borrow` does, without checking the payload or

@@ -1,8 +1,12 @@
-/// The scheduler: preemptive round robin within three priorities, on one CPU.
+/// The scheduler: preemptive round robin within four priorities, on one CPU.
 ///
 /// Rules:
 /// - The highest-priority ready thread runs; equal priorities take turns, each for at
 ///   most `quantumTicks` timer ticks before the tick preempts it.
+/// - Domains' own threads run at `domain`, the lowest, so they run only when no kernel
+///   thread is ready: a domain cannot starve the kernel's threads (the shell, sleepers)
+///   however many threads it spins. Domain code a kernel thread calls into runs at that
+///   thread's priority, within its call's time budget.
 /// - A thread runs until it blocks (a wait queue, `sleep`, `join`), yields, finishes,
 ///   or is preempted. Preemption happens only at the end of an interrupt, after the
 ///   end-of-interrupt, on the interrupted thread's stack (which holds its full state),
@@ -81,11 +85,16 @@ enum Scheduler {
   }
 
   /// Creates a thread that runs `entry` and makes it ready. Nil if out of memory.
+  /// For a domain's own thread, `owner` names the domain and its life, set before the
+  /// thread can run.
   @discardableResult
   static func spawn(
-    _ name: String, priority: Thread.Priority = .normal, _ entry: @escaping () -> Void
+    _ name: String, priority: Thread.Priority = .normal,
+    owner: (domain: DomainID, life: Int)? = nil, _ entry: @escaping () -> Void
   ) -> Thread? {
-    guard let thread = Thread(name: name, priority: priority, entry: entry) else { return nil }
+    guard let thread = Thread(name: name, priority: priority, owner: owner, entry: entry) else {
+      return nil
+    }
     withInterruptsDisabled {
       link(thread)
       makeReady(thread.control)
@@ -151,7 +160,7 @@ enum Scheduler {
   @inline(never)
   private static func takeNextContext() -> (UnsafeMutablePointer<UInt64>, UnsafePointer<UInt64>) {
     let current = running!
-    let next = takeNext(atLeast: .low) ?? idle!
+    let next = takeNext(atLeast: .domain) ?? idle!
     next.pointee.state = .running
     swapDomainState(from: current, to: next)
     running = next
@@ -191,7 +200,7 @@ enum Scheduler {
   static func preemptIfRequested() {
     guard rescheduleRequested, let current = running else { return }
     rescheduleRequested = false
-    guard let next = takeNext(atLeast: current == idle ? .low : current.pointee.priority) else {
+    guard let next = takeNext(atLeast: current == idle ? .domain : current.pointee.priority) else {
       quantumLeft = quantumTicks
       return
     }
@@ -234,12 +243,14 @@ enum Scheduler {
     if limit == .high { return nil }
     if let thread = ready.normal.removeFirst() { return thread }
     if limit == .normal { return nil }
-    return ready.low.removeFirst()
+    if let thread = ready.low.removeFirst() { return thread }
+    if limit == .low { return nil }
+    return ready.domain.removeFirst()
   }
 
   /// Runs the best ready thread, or the idle thread if none is ready.
   private static func switchToNext() {
-    switchTo(takeNext(atLeast: .low) ?? idle!)
+    switchTo(takeNext(atLeast: .domain) ?? idle!)
   }
 
   private static func switchTo(_ next: ThreadHandle) {
@@ -288,8 +299,11 @@ enum Scheduler {
   private static func reapFinished() {
     while let handle = finished.removeFirst() {
       let thread = handle.pointee.thread
+      let owner = handle.pointee.ownerDomain
       thread.freeStack()
       unlink(thread)
+      // Its stack is back: its domain's thread and frame quotas have room again.
+      if owner != .kernel { DomainManager.threadReaped(owner) }
     }
   }
 
@@ -345,6 +359,7 @@ struct ReadyQueues {
   var high = ThreadQueue()
   var normal = ThreadQueue()
   var low = ThreadQueue()
+  var domain = ThreadQueue()
 
   subscript(priority: Thread.Priority) -> ThreadQueue {
     get {
@@ -352,6 +367,7 @@ struct ReadyQueues {
       case .high: high
       case .normal: normal
       case .low: low
+      case .domain: domain
       }
     }
     set {
@@ -359,6 +375,7 @@ struct ReadyQueues {
       case .high: high = newValue
       case .normal: normal = newValue
       case .low: low = newValue
+      case .domain: domain = newValue
       }
     }
   }

@@ -16,10 +16,12 @@ struct DomainID: Equatable {
 final class Thread {
   enum State: Equatable { case ready, running, blocked, sleeping, finished }
 
-  /// Lower raw value runs first; equal priorities take turns.
+  /// Lower raw value runs first; equal priorities take turns. Kernel threads run at
+  /// `high`, `normal` or `low`; a domain's own threads always at `domain`, below every
+  /// kernel thread, so that no number of them spinning can hold a kernel thread off.
   enum Priority: Int, Comparable, CaseIterable {
     case high = 0
-    case normal, low
+    case normal, low, domain
 
     static func < (left: Priority, right: Priority) -> Bool { left.rawValue < right.rawValue }
   }
@@ -72,8 +74,12 @@ final class Thread {
     control.pointee.stackBottom = LinkerAddress.bootStackBottom.value
   }
 
-  /// A new thread that will run `entry` once the scheduler switches to it.
-  init?(name: String, priority: Priority, entry: @escaping () -> Void) {
+  /// A new thread that will run `entry` once the scheduler switches to it; a domain's own
+  /// thread if `owner` names one (and that life of it).
+  init?(
+    name: String, priority: Priority, owner: (domain: DomainID, life: Int)? = nil,
+    entry: @escaping () -> Void
+  ) {
     guard let stack = Frames.allocateContiguous(count: Thread.stackFrameCount) else { return nil }
     id = Thread.takeID()
     self.name = name
@@ -81,6 +87,10 @@ final class Thread {
     stackFrames = stack
     control = .allocate(capacity: 1)
     control.initialize(to: ThreadControl(owner: self, priority: priority, state: .ready))
+    if let owner {
+      control.pointee.ownerDomain = owner.domain
+      control.pointee.ownerLife = owner.life
+    }
     let bottom = stack.address + Paging.pageSize
     GuardPages.add(below: bottom, owner: "thread '\(name)'")
     control.pointee.stackBottom = bottom

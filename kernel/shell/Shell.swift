@@ -150,6 +150,7 @@ enum Shell {
     case .high: "high"
     case .normal: "normal"
     case .low: "low"
+    case .domain: "domain"
     }
   }
 

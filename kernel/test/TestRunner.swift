@@ -40,7 +40,7 @@ enum TestRunner {
       + SymbolTests.tests + PagingTests.tests + InterruptTests.tests + SchedulerTests.tests
       + StackRoomTests.tests
       + DomainTests.tests + DomainThreadTests.tests + RRefTests.tests + RRefBatchTests.tests
-      + RRefCheckTests.tests
+      + RRefCheckTests.tests + AdoptionTests.tests + QuotaTests.tests
       + PCITests.tests + BlockTests.tests + HostileTests.tests + SelfTests.tests
   }
 

@@ -100,7 +100,7 @@ struct SharedHeapTests {
   }
 
   @Test func exhaustionGivesNilAndFreeingMakesRoom() {
-    var empty = SharedHeap()
+    var empty = SharedHeap(secret: testSecret)
     #expect(
       empty.allocate(size: 0, alignment: 1, owner: Self.alice, typeTag: 0, dropHandler: 0) == nil)
     withSharedHeap(bytes: 16 * 1024) { heap, _, _ in
@@ -127,7 +127,7 @@ struct SharedHeapTests {
 
   @Test func secondRegionIsUsedWhenTheFirstIsFull() {
     withFilledHostMemory(bytes: 8192) { memory in
-      var heap = SharedHeap()
+      var heap = SharedHeap(secret: testSecret)
       #expect(addRegion(&heap, memory, size: 4096))
       #expect(!addRegion(&heap, memory + 2048, size: 4096))
       var payloads: [UnsafeMutableRawPointer] = []
@@ -405,7 +405,9 @@ struct SharedHeapTests {
         payload.load(fromByteOffset: offset, as: T.self)
       }
       let header = UInt64(UInt(bitPattern: payload) - 64)
-      #expect(field(SharedHeap.magicOffset, UInt64.self) == SharedHeap.headerMagic ^ header)
+      #expect(
+        field(SharedHeap.magicOffset, UInt64.self)
+          == SharedHeap.headerMagic(at: UInt(header), secret: testSecret))
       #expect(field(SharedHeap.nextOffset, UInt.self) == 0)
       #expect(field(SharedHeap.previousOffset, UInt.self) == UInt(bitPattern: newer))
       #expect(
@@ -420,7 +422,7 @@ struct SharedHeapTests {
       #expect(field(SharedHeap.paddingOffset, UInt32.self) == 256 - 64)
 
       // The unchecked helpers do what the checked calls do.
-      SharedHeap.unsafeSetOwner(payload, Self.alice)
+      #expect(sharedError { try heap.move(payload, from: Self.bob, to: Self.alice) } == nil)
       SharedHeap.unsafeAddBorrow(payload)
       SharedHeap.unsafeAddBorrow(payload)
       #expect(entryOf(heap, payload)?.owner == Self.alice)
@@ -451,7 +453,8 @@ struct SharedHeapTests {
     let errors: [SharedHeapError] = [
       .notShared(address: 1), .notOwner(address: 1, owner: 2), .orphaned(address: 1, owner: 2),
       .borrowed(address: 1, borrows: 3), .notBorrowed(address: 1), .tooManyBorrows(address: 1),
-      .notOrphaned(address: 1),
+      .notOrphaned(address: 1), .wrongType(address: 1, tag: 2), .notInTransit(address: 1),
+      .notFromSender(address: 1, owner: 2),
     ]
     #expect(errors.allSatisfy { $0.address == 1 && !$0.message.isEmpty })
     #expect(Set(errors.map(\.message)).count == errors.count)
@@ -674,98 +677,4 @@ private struct SharedHeapModel {
     live.swapAt(index, live.count - 1)
     live.removeLast()
   }
-}
-
-/// Calls `body` with `bytes` of host memory filled with a pattern, so that no stale header
-/// from an earlier test lingers in it.
-private func withFilledHostMemory<Result>(
-  bytes: Int, _ body: (UnsafeMutableRawPointer) throws -> Result
-) rethrows -> Result {
-  try withHostMemory(bytes: bytes) { memory in
-    memory.initializeMemory(as: UInt8.self, repeating: 0xA5, count: bytes)
-    return try body(memory)
-  }
-}
-
-/// Calls `body` with a shared heap over one region of `bytes` of filled host memory.
-private func withSharedHeap(
-  bytes: Int, _ body: (inout SharedHeap, UnsafeMutableRawPointer, Int) -> Void
-) {
-  withFilledHostMemory(bytes: bytes) { memory in
-    var heap = SharedHeap()
-    let added = heap.addRegion(base: memory, size: bytes)
-    precondition(added, "region rejected")
-    body(&heap, memory, bytes)
-  }
-}
-
-/// `heap.addRegion`, as a function `#expect` can call (see the `FreeListHeap` one).
-private func addRegion(_ heap: inout SharedHeap, _ base: UnsafeMutableRawPointer, size: Int) -> Bool
-{
-  heap.addRegion(base: base, size: size)
-}
-
-/// The error `body` throws, or nil if it succeeds. (Host tests may throw untyped: a closure
-/// passed here would otherwise need its thrown type spelled out.)
-private func sharedError(_ body: () throws -> Void) -> SharedHeapError? {
-  do {
-    try body()
-    return nil
-  } catch let error as SharedHeapError {
-    return error
-  } catch {
-    Issue.record("unexpected error \(error)")
-    return nil
-  }
-}
-
-/// What `endBorrow` returns or throws.
-private func endBorrowResult(
-  _ heap: inout SharedHeap, _ payload: UnsafeMutableRawPointer
-) -> Result<Bool, SharedHeapError> {
-  Result { () throws(SharedHeapError) in try heap.endBorrow(payload) }
-}
-
-/// The entry of `payload`, or nil if it is not a live payload.
-private func entryOf(_ heap: borrowing SharedHeap, _ payload: UnsafeMutableRawPointer)
-  -> SharedAllocation?
-{
-  try? heap.entry(payload)
-}
-
-/// What each of `owners` holds.
-private func statistics(_ heap: borrowing SharedHeap, _ owners: [DomainOwner])
-  -> [SharedOwnerStatistics]
-{
-  owners.map { heap.statistics(for: $0) }
-}
-
-/// Expects every checked call to refuse `pointer` as not shared and to change nothing.
-private func expectNotShared(
-  _ heap: inout SharedHeap, _ pointer: UnsafeMutableRawPointer,
-  sourceLocation: SourceLocation = #_sourceLocation
-) {
-  let notShared = SharedHeapError.notShared(address: UInt(bitPattern: pointer))
-  let totals = heap.totals
-  let errors = [
-    sharedError { _ = try heap.entry(pointer) },
-    sharedError { try heap.free(pointer, by: DomainOwner(1)) },
-    sharedError { try heap.move(pointer, from: DomainOwner(1), to: DomainOwner(2)) },
-    sharedError { try heap.borrow(pointer) },
-    sharedError { _ = try heap.endBorrow(pointer) },
-    sharedError { try heap.freeOrphan(pointer) },
-  ]
-  #expect(
-    errors.allSatisfy { $0 == notShared }, "\(pointer): \(errors)", sourceLocation: sourceLocation)
-  let after = heap.totals
-  #expect(after == totals, sourceLocation: sourceLocation)
-  expectConsistent(heap, sourceLocation: sourceLocation)
-}
-
-/// Expects `heap.verify()` to pass.
-private func expectConsistent(
-  _ heap: borrowing SharedHeap, sourceLocation: SourceLocation = #_sourceLocation
-) {
-  let consistent = heap.verify()
-  #expect(consistent, "heap.verify() failed", sourceLocation: sourceLocation)
 }
