@@ -155,7 +155,6 @@ final class CrasherService: Crasher, Mailbox, Background {
   }
 }
 
-
 /// Shared-heap buffers `hoard` keeps, in a chain (an array cannot hold noncopyable RRefs).
 final class HoardedBuffer {
   let buffer: RRef<InlineArray<1024, UInt8>>

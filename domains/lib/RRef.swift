@@ -19,8 +19,8 @@
 ///   it is a live allocation of the expected type tag, in transit, unborrowed, and sent
 ///   by the domain on the other end of the call, and only then makes the receiver its
 ///   owner. A refused adoption is a refused call, never a wrong owner.
-/// - A loan: the callee's view checks, inline, that the allocation is real, of its type
-///   and lent (borrow count above zero). A lent object cannot be adopted (it is not in
+/// - A loan: the callee's view checks, inline, that the payload is of its type and lent
+///   (borrow count above zero). A lent object cannot be adopted (it is not in
 ///   transit, and it is borrowed).
 @_extern(c, "swiftlet_rref_alloc")
 func kernelRRefAllocate(_ size: Int, _ alignment: Int, _ typeTag: UInt64)
@@ -187,8 +187,6 @@ public struct RRef<T: BitwiseCopyable>: ~Copyable {
 /// writes it (kernel/mem/SharedHeapHeader.swift has the whole layout and owns it).
 @unsafe
 struct RRefHeader {
-  static let magic: UInt64 = 0x5348_4152_4544_4844
-  static let magicOffset = -64
   static let typeTagOffset = -32
   static let ownerOffset = -16
   static let stateOffset = -12
@@ -233,13 +231,6 @@ struct RRefHeader {
     unsafe payload.load(fromByteOffset: Self.ownerOffset, as: UInt64.self)
   }
 
-  /// Whether the magic word matches the header's address: a live allocation.
-  var isAllocation: Bool {
-    let header = UInt64(UInt(bitPattern: unsafe payload)) &- 64
-    return unsafe payload.load(fromByteOffset: Self.magicOffset, as: UInt64.self)
-      == Self.magic ^ header
-  }
-
   var typeTag: UInt64 {
     unsafe payload.load(fromByteOffset: Self.typeTagOffset, as: UInt64.self)
   }
@@ -259,9 +250,12 @@ struct RRefHeader {
     unsafe state = Self.inTransitFlag
   }
 
-  /// A view of a loan may be made: a live allocation of `typeTag`, lent.
+  /// A view of a loan may be made: a payload of `typeTag`, lent. (Whether the address is
+  /// an allocation at all only the kernel can tell: the header's magic is keyed with a
+  /// secret the library never sees. The address itself came from generated code, which
+  /// domain code cannot give a number.)
   func isLent(_ typeTag: UInt64) -> Bool {
-    unsafe isAllocation && borrows > 0 && self.typeTag == typeTag
+    unsafe borrows > 0 && self.typeTag == typeTag
   }
 
   /// Ends the transit of a payload this domain sent and nobody adopted: true if it was
@@ -269,7 +263,7 @@ struct RRefHeader {
   func takeBack(_ typeTag: UInt64) -> Bool {
     let me = UInt64(thisDomainID())
     guard
-      unsafe isAllocation && ownerWord == me | UInt64(Self.inTransitFlag) << 32
+      unsafe ownerWord == me | UInt64(Self.inTransitFlag) << 32
         && borrows == 0 && self.typeTag == typeTag
     else { return false }
     unsafe state = 0
