@@ -86,7 +86,11 @@ enum Interrupts {
     // A frame on the interrupt stack must be returned from before the next trap reuses
     // that stack: no switching away from it. A requested preemption waits for the next
     // interrupt taken on the thread's stack, or the thread's next yield or block.
-    guard !isOnInterruptStack(&frame) else { return }
+    guard !isOnInterruptStack(&frame) else {
+      if vector == timerVector { DomainManager.unpreemptibleTick(&frame) }
+      return
+    }
+    Scheduler.currentControl?.pointee.unpreemptibleTicks = 0
     afterInterrupt()
     // Running again (perhaps after other threads ran): if the domain this thread was
     // interrupted in died meanwhile, it does not go back into it.

@@ -410,6 +410,25 @@ enum DomainManager {
     }
   }
 
+  /// A tick that stayed on the interrupt stack, because the thread it interrupted was too
+  /// deep in its stack (boot/traps.asm): that thread cannot be preempted there. Domain
+  /// code that stays there while others wait for the CPU would keep it for ever (a
+  /// domain's own thread has no call budget), so after two quanta of it its domain is
+  /// ended like a call over its budget.
+  static func unpreemptibleTick(_ frame: inout TrapFrame) {
+    guard let control = Scheduler.currentControl, let domain = current, domain.state == .running,
+      !isKernelCode(frame.rip), Scheduler.switchWanted
+    else { return }
+    control.pointee.unpreemptibleTicks += 1
+    guard control.pointee.unpreemptibleTicks > 2 * Scheduler.quantumTicks else { return }
+    control.pointee.unpreemptibleTicks = 0
+    crash(
+      domain,
+      "it kept the CPU \(2 * Scheduler.quantumTicks) ticks with its stack too full to be preempted",
+      status: .timedOut)
+    _ = endCall(&frame, .timedOut)
+  }
+
   /// A thread's innermost continuation and current domain: the globals for the running
   /// thread, what the scheduler saved for the others.
   private static func callState(of thread: Thread, running: ThreadHandle?) -> (UInt64, DomainID) {

@@ -41,6 +41,9 @@ enum Scheduler {
   /// The running thread, nil before `start`.
   static var current: Thread? { running?.pointee.thread }
 
+  /// Whether another thread is waiting for the CPU (a preemption is due).
+  static var switchWanted: Bool { rescheduleRequested }
+
   /// The running thread's control block: what boot/domaincall.asm records as a
   /// domain's holder.
   static var currentControl: ThreadHandle? { running }

@@ -169,6 +169,9 @@ struct ThreadControl {
   /// the watchdog times the wait as part of the call (DomainHolding).
   var entering = DomainID.kernel
   var enteringSince: UInt64 = 0
+  /// Ticks in a row that found the thread in domain code too deep in its stack to be
+  /// preempted, with another thread waiting (DomainManager.unpreemptibleTick).
+  var unpreemptibleTicks = 0
   /// When a sleeping thread is due, in `Clock.nanoseconds`.
   var wakeTime: UInt64 = 0
   /// The thread this block belongs to (not retained: the thread owns the block).
