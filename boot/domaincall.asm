@@ -165,13 +165,7 @@ swiftlet_call:
     je unwind_current_crashed       ; the caller died while this thread waited
     mov eax, ecx                    ; the callee died or timed out: the call's status
     add rsp, 3 * 8                  ; the continuation is not linked yet
-    pop r15
-    pop r14
-    pop r13
-    pop r12
-    pop rbx
-    pop rbp
-    jmp reenter_caller
+    jmp restore_caller
 
 .stopped:
     add rsp, 9 * 8
@@ -214,6 +208,7 @@ swiftlet_call_crashed:
     pop qword [rel current_domain]
     pop qword [rel current_continuation]
     add rsp, 8
+restore_caller:                     ; the caller's callee-saved registers, then back in
     pop r15
     pop r14
     pop r13
