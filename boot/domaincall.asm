@@ -41,7 +41,7 @@ bits 64
 %include "callabi.inc"
 
 extern running_stack
-extern domain_enter_wait, domain_reenter_wait, domain_release_wake
+extern domain_enter_wait, domain_reenter_wait, domain_release_wake, domain_unwound_sweep
 extern thread_kill_trampoline
 
 section .bss
@@ -232,6 +232,12 @@ unwind_current_crashed:
 ; domain may have been restarted and must not stay held by frames of its old life).
 unwind_current:
     cli
+    and rsp, -16                    ; what is on the stack here is being unwound anyway
+    push rax
+    push rax
+    call domain_unwound_sweep       ; what was on its way into the dead frames is freed
+    pop rax
+    pop rax
     mov edx, [rel current_domain]
     mov rcx, [rel running_stack]
     cmp [domain_holders + rdx * 8], rcx
@@ -239,7 +245,6 @@ unwind_current:
     mov qword [domain_holders + rdx * 8], 0
     cmp dword [domain_waiters + rdx * 4], 0
     je .not_held
-    and rsp, -16                    ; what is on the stack here is being unwound anyway
     push rax
     push rax
     mov edi, edx

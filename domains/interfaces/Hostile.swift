@@ -32,6 +32,10 @@ public protocol Hostile {
   /// the block device in a loop, as fast as they can; returns how many started.
   func hammerBlockDevice() -> Result<Int, RpcError>
 
+  /// Class 10: starts a thread of its own that asks Relay for slow values in a loop, so
+  /// that it is almost always inside Relay, waiting for a result moved back to it.
+  func fetchSlowValues() -> Result<Void, RpcError>
+
   /// Class 11: sleeps `milliseconds` in 1 ms sleeps, far past its budget.
   func sleepPastBudget(milliseconds: Int) -> Result<Void, RpcError>
 

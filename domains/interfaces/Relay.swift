@@ -14,6 +14,10 @@ public protocol Relay {
   /// two threads inside at once would lose updates. Returns the total.
   func slowAdd() -> Result<Int, RpcError>
 
+  /// Works `milliseconds`, then moves a new shared-heap value back: a result on its way
+  /// to a caller that may die meanwhile. Ownership: the returned RRef is the caller's.
+  func slowValue(milliseconds: Int) -> Result<RRef<Int>, RpcError>
+
   /// How many calls of each kind this domain has served: bounces done in the high
   /// 32 bits, pings in the low.
   ///

@@ -33,6 +33,19 @@ func kernelRRefAllocate(_ size: Int, _ alignment: Int, _ typeTag: UInt64)
 func kernelRRefAdopt(_ payload: UnsafeMutableRawPointer?, _ typeTag: UInt64, _ fromSlot: Int64)
   -> Int32
 
+/// Where the kernel keeps the running thread's control block address, asked once: a
+/// move is marked with the thread it is sent on, so that if the thread is unwound past
+/// a domain that died before adopting it, the kernel finds and frees it
+/// (SharedHeap.reclaimSent).
+@_extern(c, "swiftlet_thread_word") func kernelThreadWord() -> UnsafePointer<UInt64>
+nonisolated(unsafe) private var cachedThreadWord: UnsafePointer<UInt64>? = nil
+
+@inline(__always)
+func runningThreadTag() -> UInt64 {
+  if unsafe cachedThreadWord == nil { unsafe cachedThreadWord = kernelThreadWord() }
+  return unsafe cachedThreadWord.unsafelyUnwrapped.pointee
+}
+
 /// This domain's number, asked of the kernel once: the move checks compare it with the
 /// owner in the registry header.
 nonisolated(unsafe) private var cachedDomainID = UInt32.max
@@ -188,6 +201,8 @@ public struct RRef<T: BitwiseCopyable>: ~Copyable {
 @unsafe
 struct RRefHeader {
   static let typeTagOffset = -32
+  /// While in transit: the thread it was sent on (kernel/mem/SharedHeapHeader.swift).
+  static let sentOnOffset = -24
   static let ownerOffset = -16
   static let stateOffset = -12
   static let borrowsOffset = -8
@@ -247,6 +262,8 @@ struct RRefHeader {
   /// Checks that `domain` may move the payload, then marks it in transit.
   func beginTransit(by domain: UInt32) {
     unsafe checkMovable(by: domain)
+    unsafe payload.storeBytes(
+      of: runningThreadTag(), toByteOffset: Self.sentOnOffset, as: UInt64.self)
     unsafe state = Self.inTransitFlag
   }
 

@@ -76,6 +76,13 @@ enum SharedMemory {
     withInterruptsDisabled { heap.reclaim(owner: owner(domain)) }
   }
 
+  /// The running thread unwound past a dead domain: what it had on its way in transit is
+  /// nobody's to adopt any more (SharedHeap.reclaimSent).
+  static func reclaimSentOnRunningThread() {
+    let thread = UInt64(UInt(bitPattern: Scheduler.currentControl!))
+    withInterruptsDisabled { _ = heap.reclaimSent(onThread: thread) }
+  }
+
   /// Runs a registry operation and reports a refusal with `what`; whether it was done.
   @discardableResult
   fileprivate static func checked(
@@ -221,3 +228,12 @@ func swiftletRRefFreeUndelivered(_ payload: UnsafeMutableRawPointer?) -> Int32 {
   }
   return refusal == nil ? 0 : 1
 }
+
+/// boot/domaincall.asm, unwinding past a dead domain (interrupts disabled).
+@_cdecl("domain_unwound_sweep")
+func domainUnwoundSweep() { SharedMemory.reclaimSentOnRunningThread() }
+
+/// Where the running thread's control block address is kept (boot/traps.asm,
+/// running_stack): the trusted library marks what it sends with it (RRef.swift).
+@_cdecl("swiftlet_thread_word")
+func swiftletThreadWord() -> UnsafePointer<UInt64> { UnsafePointer(DomainCall.runningStack) }

@@ -290,6 +290,27 @@ public struct SharedHeap: ~Copyable {
     return (freed.allocations, freed.bytes, orphans)
   }
 
+  /// A thread unwound past a domain that died: what was sent on it and is still in
+  /// transit was on its way into the dead domain's frames (a result its callee moved back
+  /// as it returned), and nobody will adopt it now. Frees every unborrowed payload in
+  /// transit whose sender marked it with `thread` (SharedHeader's `sentOn` word).
+  /// Returns how many.
+  @discardableResult
+  public mutating func reclaimSent(onThread thread: UInt64) -> Int {
+    var freed = 0
+    var payload = newest
+    while payload != 0 {
+      let header = SharedHeader(payload: payload)
+      payload = header.next
+      guard header.isInTransit, !header.isOrphaned, header.borrows == 0,
+        header.sentOn == thread
+      else { continue }
+      release(header)
+      freed += 1
+    }
+    return freed
+  }
+
   /// What `owner` holds: its live allocations, in transit or not, orphans excluded. Walks
   /// the list.
   public func statistics(for owner: DomainOwner) -> SharedOwnerStatistics {

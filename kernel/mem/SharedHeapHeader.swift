@@ -114,6 +114,11 @@ struct SharedHeader {
 
   var dropHandler: UInt64 { load(SharedHeader.dropHandlerOffset, as: UInt64.self) }
 
+  /// While the payload is in transit: the thread it was sent on, as the sender's trusted
+  /// library marks it (the drop-handler word, which no payload uses yet). What a thread
+  /// unwound past a dead domain had on its way is found by it (`reclaimSent`).
+  var sentOn: UInt64 { load(SharedHeader.dropHandlerOffset, as: UInt64.self) }
+
   var owner: UInt32 { load(SharedHeader.ownerOffset, as: UInt32.self) }
 
   /// The owner and state words read as one: equal to an owner's id exactly when that owner

@@ -36,6 +36,9 @@ extension SharedHeap {
   /// The state bit the owner's trusted library sets as it moves the payload into a call;
   /// adoption clears it.
   public static let inTransitFlag = SharedHeader.inTransitFlag
+  /// Offset of the word that holds, while a payload is in transit, the thread it was sent
+  /// on (UInt64).
+  public static let sentOnOffset = SharedHeader.dropHandlerOffset
 
   /// The magic word a header at `headerAddress` carries in a heap made with `secret`. For
   /// tests and debugging; the kernel never gives a domain the secret.

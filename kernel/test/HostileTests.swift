@@ -21,6 +21,7 @@ enum HostileTests {
       KernelTest("hostile.spinning_threads_do_not_starve_the_kernel", spinningThreads),
       KernelTest("hostile.two_threads_never_run_one_domain", twoThreadsOneDomain),
       KernelTest("hostile.driver_survives_a_hammering_caller_that_dies", hammeringCaller),
+      KernelTest("hostile.result_moved_to_a_dead_caller_is_freed", resultToDeadCaller),
       KernelTest("hostile.sleeping_callee_is_timed", sleepingCallee),
       KernelTest("hostile.nested_calls_do_not_reset_the_budget", nestedCallsBudget),
       KernelTest("hostile.log_flood_is_rate_limited", logFlood),
@@ -186,6 +187,25 @@ enum HostileTests {
     t.expect(
       after.allocations <= baseline.allocations,
       "\(after.allocations - baseline.allocations) shared allocations left behind")
+    checkContained(domain, &t)
+  }
+
+  /// Class 10: the hostile domain dies while its thread waits in relay for a moved
+  /// result. Relay finishes and moves the result back; the thread unwinds past the dead
+  /// frames, and the result, which nobody will adopt, is freed, not left in transit.
+  static func resultToDeadCaller(_ t: inout TestContext) {
+    guard let (hostile, domain) = connect(&t), let relay = DomainManager.lookup("relay") else {
+      t.expect(false, "no relay domain")
+      return
+    }
+    t.expect(hostile.fetchSlowValues().isSuccess, "the fetching thread did not start")
+    Scheduler.sleep(nanoseconds: 50_000_000)
+    crash(hostile, domain, &t)
+    waitForThreads(of: domain, &t)
+    Scheduler.sleep(nanoseconds: 50_000_000)  // relay's call in progress ends
+    let held = SharedMemory.statistics(for: SharedMemory.owner(relay.id))
+    t.expect(held.allocations == 0, "relay still holds \(held.allocations) shared allocations")
+    t.expect(relay.state == .running, "relay did not come through")
     checkContained(domain, &t)
   }
 

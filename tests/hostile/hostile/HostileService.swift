@@ -90,6 +90,14 @@ final class HostileService: Hostile {
     return .success(started)
   }
 
+  func fetchSlowValues() -> Result<Void, RpcError> {
+    let started = DomainThread.spawn({
+      guard case .success(let relay) = RelayProxy.connect() else { return }
+      while true { _ = relay.slowValue(milliseconds: 20) }
+    })
+    return started ? .success(()) : .failure(.failed(code: 1))
+  }
+
   func sleepPastBudget(milliseconds: Int) -> Result<Void, RpcError> {
     for _ in 0..<milliseconds { DomainThread.sleep(nanoseconds: 1_000_000) }
     return .success(())

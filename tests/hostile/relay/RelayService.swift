@@ -33,5 +33,12 @@ final class RelayService: Relay {
     return .success(total)
   }
 
+  func slowValue(milliseconds: Int) -> Result<RRef<Int>, RpcError> {
+    guard let value = RRef(milliseconds) else { return .failure(.failed(code: 1)) }
+    let until = DomainKernel.nanoseconds + UInt64(milliseconds) * 1_000_000
+    while DomainKernel.nanoseconds < until {}
+    return .success(value)
+  }
+
   func served() -> Result<Int, RpcError> { .success(bounces << 32 | pings) }
 }

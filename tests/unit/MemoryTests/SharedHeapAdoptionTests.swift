@@ -230,4 +230,27 @@ struct SharedHeapAdoptionTests {
       expectConsistent(heap)
     }
   }
+
+  /// A thread unwound past a dead domain: what was sent on that thread and is still in
+  /// transit is freed; what another thread sent, what is not in transit and what is
+  /// borrowed are left alone.
+  @Test func whatWasSentOnAnUnwoundThreadIsFreed() {
+    withSharedHeap(bytes: 64 * 1024) { heap, _, _ in
+      func mark(_ payload: UnsafeMutableRawPointer, thread: UInt64) {
+        payload.storeBytes(of: thread, toByteOffset: SharedHeap.sentOnOffset, as: UInt64.self)
+      }
+      let lost = Self.sent(&heap, by: Self.alice)
+      mark(lost, thread: 0x1000)
+      let elsewhere = Self.sent(&heap, by: Self.alice)
+      mark(elsewhere, thread: 0x2000)
+      let kept = heap.allocate(
+        size: 64, alignment: 16, owner: Self.bob, typeTag: Self.tag, dropHandler: 0x1000)!
+      #expect(heap.reclaimSent(onThread: 0x1000) == 1)
+      #expect(entryOf(heap, lost) == nil)
+      #expect(entryOf(heap, elsewhere)?.isInTransit == true)
+      #expect(entryOf(heap, kept)?.owner == Self.bob)
+      #expect(heap.accountedBytes(of: Self.alice) == 64 + 64 + 16)
+      expectConsistent(heap)
+    }
+  }
 }
