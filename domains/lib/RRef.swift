@@ -38,6 +38,8 @@ func kernelRRefAdopt(_ payload: UnsafeMutableRawPointer?, _ typeTag: UInt64, _ f
 /// a domain that died before adopting it, the kernel finds and frees it
 /// (SharedHeap.reclaimSent).
 @_extern(c, "swiftlet_thread_word") func kernelThreadWord() -> UnsafePointer<UInt64>
+/// Frees what this domain sent on the running thread and still holds in transit.
+@_extern(c, "swiftlet_rref_free_sent") func kernelRRefFreeSent()
 nonisolated(unsafe) private var cachedThreadWord: UnsafePointer<UInt64>? = nil
 
 @inline(__always)

@@ -183,7 +183,12 @@ public struct RRefDeque<T: BitwiseCopyable, let N: Int>: ~Copyable {
   @unsafe
   public static func dropUndelivered(_ transfer: RRefTransfer<RRefDeque<T, N>>) {
     let ring = unsafe transfer.address
-    guard unsafe RRefHeader(ring).takeBack(ringTag) else { return }
+    guard unsafe RRefHeader(ring).takeBack(ringTag) else {
+      // The ring was adopted (and is gone with a callee that died before adopting every
+      // element): the elements still this domain's are found by the thread they were sent on.
+      kernelRRefFreeSent()
+      return
+    }
     let deque = RRefDeque(owning: ring)
     let head = deque.head
     for offset in 0..<deque.storedCount {

@@ -78,9 +78,9 @@ enum SharedMemory {
 
   /// The running thread unwound past a dead domain: what it had on its way in transit is
   /// nobody's to adopt any more (SharedHeap.reclaimSent).
-  static func reclaimSentOnRunningThread() {
+  static func reclaimSentOnRunningThread(owner: DomainOwner? = nil) {
     let thread = UInt64(UInt(bitPattern: Scheduler.currentControl!))
-    withInterruptsDisabled { _ = heap.reclaimSent(onThread: thread) }
+    withInterruptsDisabled { _ = heap.reclaimSent(onThread: thread, owner: owner) }
   }
 
   /// Runs a registry operation and reports a refusal with `what`; whether it was done.
@@ -232,6 +232,12 @@ func swiftletRRefFreeUndelivered(_ payload: UnsafeMutableRawPointer?) -> Int32 {
 /// boot/domaincall.asm, unwinding past a dead domain (interrupts disabled).
 @_cdecl("domain_unwound_sweep")
 func domainUnwoundSweep() { SharedMemory.reclaimSentOnRunningThread() }
+
+/// A call failed after the calling domain moved a deque into it, and the deque's ring is
+/// gone (adopted by a callee that died before adopting every element): the elements the
+/// calling domain still holds in transit, sent on this thread, are freed.
+@_cdecl("swiftlet_rref_free_sent")
+func swiftletRRefFreeSent() { SharedMemory.reclaimSentOnRunningThread(owner: SharedMemory.caller) }
 
 /// Where the running thread's control block address is kept (boot/traps.asm,
 /// running_stack): the trusted library marks what it sends with it (RRef.swift).

@@ -293,17 +293,18 @@ public struct SharedHeap: ~Copyable {
   /// A thread unwound past a domain that died: what was sent on it and is still in
   /// transit was on its way into the dead domain's frames (a result its callee moved back
   /// as it returned), and nobody will adopt it now. Frees every unborrowed payload in
-  /// transit whose sender marked it with `thread` (SharedHeader's `sentOn` word).
-  /// Returns how many.
+  /// transit whose sender marked it with `thread` (SharedHeader's `sentOn` word), and,
+  /// if `owner` is given, that `owner` still holds (a move of its own the call never
+  /// took). Returns how many.
   @discardableResult
-  public mutating func reclaimSent(onThread thread: UInt64) -> Int {
+  public mutating func reclaimSent(onThread thread: UInt64, owner: DomainOwner? = nil) -> Int {
     var freed = 0
     var payload = newest
     while payload != 0 {
       let header = SharedHeader(payload: payload)
       payload = header.next
       guard header.isInTransit, !header.isOrphaned, header.borrows == 0,
-        header.sentOn == thread
+        header.sentOn == thread, owner == nil || header.owner == owner!.rawValue
       else { continue }
       release(header)
       freed += 1
