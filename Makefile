@@ -24,8 +24,11 @@ SWIFT_FLAGS := $(EMBEDDED_FLAGS) -enable-experimental-feature Extern -I $(BUILD)
 UNICODE_TABLES := $(dir $(SWIFTC))../lib/swift/embedded/x86_64-unknown-linux-gnu/libswiftUnicodeDataTables.a
 
 ASM_OBJECTS := $(patsubst boot/%.asm,$(BUILD)/boot/%.o,$(wildcard boot/*.asm))
-# Portable modules, in dependency order.
-PORTABLE := BootInfo:kernel/bootinfo Memory:kernel/mem ELF:kernel/elf PCI:kernel/pci
+# Portable modules, in dependency order. Packets (the network protocols) is domain code
+# the kernel also links: the network interfaces, which the kernel's shell calls, use its
+# address types.
+PORTABLE := BootInfo:kernel/bootinfo Memory:kernel/mem ELF:kernel/elf PCI:kernel/pci \
+  Packets:domains/lib/packets
 PORTABLE_NAMES := $(foreach m,$(PORTABLE),$(word 1,$(subst :, ,$(m))))
 PORTABLE_OBJECTS := $(foreach n,$(PORTABLE_NAMES),$(BUILD)/swift/$(n).o)
 PORTABLE_DIRS := $(foreach m,$(PORTABLE),$(word 2,$(subst :, ,$(m))))
@@ -78,7 +81,7 @@ $(BUILD)/swift/SwiftletLib.o: $(wildcard domains/lib/*.swift)
 	$(SWIFTC) $(SWIFT_FLAGS) -strict-memory-safety -module-name SwiftletLib -emit-module \
 	  -emit-module-path $(BUILD)/swift/SwiftletLib.swiftmodule -c $^ -o $@
 
-$(BUILD)/swift/SwiftletInterfaces.o: $(wildcard domains/interfaces/*.swift) $(BUILD)/generated/.stamp $(BUILD)/swift/SwiftletLib.o | $(BUILD)/domains.lint
+$(BUILD)/swift/SwiftletInterfaces.o: $(wildcard domains/interfaces/*.swift) $(BUILD)/generated/.stamp $(BUILD)/swift/SwiftletLib.o $(BUILD)/swift/Packets.o | $(BUILD)/domains.lint
 	$(SWIFTC) $(SWIFT_FLAGS) -strict-memory-safety -module-name SwiftletInterfaces -emit-module \
 	  -emit-module-path $(BUILD)/swift/SwiftletInterfaces.swiftmodule \
 	  -c $(wildcard domains/interfaces/*.swift) $(BUILD)/generated/interfaces/Proxies.swift -o $@
@@ -114,6 +117,9 @@ HOSTILE_MANIFEST := tests/hostile/manifest.json
 HOSTILE_DOMAINS := $(shell $(PYTHON) -c "import json; print(' '.join(d['name'] for d in json.load(open('$(HOSTILE_MANIFEST)'))['domains']))")
 DOMAIN_IMAGES := $(foreach d,$(DOMAINS),$(DOMAIN_BUILD)/$(d).so)
 DEVICE_LIBRARIES := $(DOMAIN_BUILD)/Registers.o $(DOMAIN_BUILD)/Virtio.o $(DOMAIN_BUILD)/DeviceAccess.o
+# What every domain links: the trusted library, the network protocols (the interfaces use
+# their address types) and the interfaces with their proxies.
+DOMAIN_BASE := $(DOMAIN_BUILD)/SwiftletLib.o $(DOMAIN_BUILD)/Packets.o $(DOMAIN_BUILD)/SwiftletInterfaces.o
 # The libraries a domain links besides SwiftletLib and the interfaces: its manifest's
 # "libraries" (device access for drivers), in dependency order.
 domain_libraries = $(foreach l,$(shell $(PYTHON) -c "import json; print(' '.join(next(d for m in ('domains/manifest.json', 'tests/hostile/manifest.json') for d in json.load(open(m))['domains'] if d['name'] == '$(1)').get('libraries', [])))"),$(DOMAIN_BUILD)/$(l).o)
@@ -156,7 +162,14 @@ $(DOMAIN_BUILD)/SwiftletLib.o: $(wildcard domains/lib/*.swift)
 	$(SWIFTC) $(LIB_FLAGS) -module-name SwiftletLib -emit-module \
 	  -emit-module-path $(DOMAIN_BUILD)/SwiftletLib.swiftmodule -c $^ -o $@
 
-$(DOMAIN_BUILD)/SwiftletInterfaces.o: $(wildcard domains/interfaces/*.swift) $(BUILD)/generated/.stamp $(DOMAIN_BUILD)/SwiftletLib.o | $(BUILD)/domains.lint
+# The network protocols (domains/lib/packets): safe Swift, no kernel calls; also built for
+# the host (Package.swift) and, above, for the kernel.
+$(DOMAIN_BUILD)/Packets.o: $(wildcard domains/lib/packets/*.swift) | $(BUILD)/domains.lint
+	@mkdir -p $(DOMAIN_BUILD)
+	$(SWIFTC) $(DOMAIN_FLAGS) -module-name Packets -emit-module \
+	  -emit-module-path $(DOMAIN_BUILD)/Packets.swiftmodule -c $(wildcard domains/lib/packets/*.swift) -o $@
+
+$(DOMAIN_BUILD)/SwiftletInterfaces.o: $(wildcard domains/interfaces/*.swift) $(BUILD)/generated/.stamp $(DOMAIN_BUILD)/SwiftletLib.o $(DOMAIN_BUILD)/Packets.o | $(BUILD)/domains.lint
 	$(SWIFTC) $(DOMAIN_FLAGS) -module-name SwiftletInterfaces -emit-module \
 	  -emit-module-path $(DOMAIN_BUILD)/SwiftletInterfaces.swiftmodule \
 	  -c $(wildcard domains/interfaces/*.swift) $(BUILD)/generated/interfaces/Proxies.swift -o $@
@@ -189,7 +202,7 @@ $(3)/$(1).o: $(wildcard $(2)/$(1)/*.swift) $(BUILD)/generated/.stamp $(DOMAIN_BU
 	@mkdir -p $(3)
 	$(SWIFTC) $(DOMAIN_FLAGS) -module-name $(1)_domain \
 	  -c $(wildcard $(2)/$(1)/*.swift) $(BUILD)/generated/$(1)/Exports.swift -o $$@
-$(3)/$(1).so: $(3)/$(1).o $(call domain_libraries,$(1)) $(DOMAIN_BUILD)/SwiftletLib.o $(DOMAIN_BUILD)/SwiftletInterfaces.o
+$(3)/$(1).so: $(3)/$(1).o $(call domain_libraries,$(1)) $(DOMAIN_BASE)
 	$(LINK_DOMAIN) -o $$@ $$^
 endef
 $(foreach d,$(DOMAINS),$(eval $(call domain_module,$(d),domains,$(DOMAIN_BUILD))))
@@ -222,10 +235,11 @@ sil-combine,mem2reg,sroa,cse,redundant-load-elimination,temp-rvalue-elimination,
 temp-lvalue-elimination,simplification,loop-invariant-code-motion,codemotion,code-sinking,$\
 cow-opts,cowarray-opt,redundant-phi-elimination,phi-expansion,array-count-propagation,$\
 access-enforcement-wmo,access-enforcement-dom
-EXCLUSIVITY_MODULES := SwiftletLib SwiftletInterfaces Registers Virtio DeviceAccess $(DOMAINS) \
+EXCLUSIVITY_MODULES := SwiftletLib Packets SwiftletInterfaces Registers Virtio DeviceAccess $(DOMAINS) \
   $(HOSTILE_DOMAINS)
 
 exclusivity_input.SwiftletLib := $(LIB_FLAGS) -module-name SwiftletLib $(wildcard domains/lib/*.swift)
+exclusivity_input.Packets := $(DOMAIN_FLAGS) -module-name Packets $(wildcard domains/lib/packets/*.swift)
 exclusivity_input.SwiftletInterfaces := $(DOMAIN_FLAGS) -module-name SwiftletInterfaces \
   $(wildcard domains/interfaces/*.swift) $(BUILD)/generated/interfaces/Proxies.swift
 exclusivity_input.Registers := $(DOMAIN_FLAGS) $(DEVICE_PACKAGE) -module-name Registers $(wildcard domains/lib/registers/*.swift)
@@ -239,7 +253,8 @@ $(foreach d,$(HOSTILE_DOMAINS),$(eval exclusivity_input.$(d) := $(DOMAIN_FLAGS) 
 # What a module's SIL needs first: the modules it imports (their .o rules write them) and
 # the generated sources (the generator's stamp).
 exclusivity_needs.SwiftletLib :=
-exclusivity_needs.SwiftletInterfaces := $(BUILD)/generated/.stamp $(DOMAIN_BUILD)/SwiftletLib.o
+exclusivity_needs.Packets :=
+exclusivity_needs.SwiftletInterfaces := $(BUILD)/generated/.stamp $(DOMAIN_BUILD)/SwiftletLib.o $(DOMAIN_BUILD)/Packets.o
 exclusivity_needs.Registers :=
 exclusivity_needs.Virtio := $(DOMAIN_BUILD)/Registers.o
 exclusivity_needs.DeviceAccess := $(DOMAIN_BUILD)/Registers.o $(DOMAIN_BUILD)/SwiftletLib.o
@@ -260,7 +275,7 @@ $(foreach m,$(EXCLUSIVITY_MODULES),$(eval $(call exclusivity_check,$(m))))
 
 # Nothing that runs in a domain is linked before its check passed (order-only: the
 # recipes above link and compile `$^`).
-$(foreach m,SwiftletLib SwiftletInterfaces Registers Virtio DeviceAccess,\
+$(foreach m,SwiftletLib Packets SwiftletInterfaces Registers Virtio DeviceAccess,\
   $(eval $(DOMAIN_BUILD)/$(m).o: | $(DOMAIN_BUILD)/$(m).exclusivity))
 $(foreach d,$(DOMAINS),$(eval $(DOMAIN_BUILD)/$(d).so: | $(DOMAIN_BUILD)/$(d).exclusivity))
 $(foreach d,$(HOSTILE_DOMAINS),$(eval $(BUILD)/hostile/$(d).so: | $(DOMAIN_BUILD)/$(d).exclusivity))

@@ -24,6 +24,10 @@ let package = Package(
     .target(
       name: "Virtio", dependencies: ["Registers"], path: "domains/lib/virtio",
       packageAccess: false, swiftSettings: warningsAreErrors + [.strictMemorySafety()]),
+    // The network protocols the stack domain is built on: domain code, safe Swift.
+    .target(
+      name: "Packets", path: "domains/lib/packets",
+      swiftSettings: warningsAreErrors + [.strictMemorySafety()]),
     // The proxy generator's core, built against the toolchain's own SwiftSyntax (no package
     // to fetch and build).
     .target(

@@ -43,7 +43,8 @@ public enum CodeGenerator {
   /// The argument structs, proxy, shadow and entry-point bodies of every interface: one
   /// file of the SwiftletInterfaces module.
   public static func proxies(for interfaces: [Interface]) -> String {
-    var out = header + "import SwiftletLib\n\n" + restartCanHelp
+    // Packets: the address types the network interfaces use.
+    var out = header + "import Packets\nimport SwiftletLib\n\n" + restartCanHelp
     for interface in interfaces.sorted(by: { $0.name < $1.name }) {
       out += "\n// MARK: - \(interface.name)\n\n"
       out += argumentStructs(interface) + resultsCheck(interface)
