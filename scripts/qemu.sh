@@ -3,6 +3,8 @@
 #
 # usage: scripts/qemu.sh [--iso] [--cmdline TEXT] [--timeout SECONDS] [--debug] [--icount]
 #                        [--disk PATH] [--disk-options OPTIONS] [--suite NAME]
+#                        [--net virtio|e1000|none] [--netport N] [--net-options OPTIONS]
+#                        [--frames QEMU_PORT:TEST_PORT] [--pcap FILE]
 #
 # On a terminal, Ctrl-A X quits. Without one (a script, a pipe, </dev/null), stdin is
 # fed to the kernel's shell followed by a `shutdown` line, so the command returns.
@@ -16,11 +18,23 @@
 # properties to it (e.g. disable-modern=on: a legacy-only device, which the driver refuses).
 # --suite NAME boots the domains of a test suite (build/NAME/*.so, e.g. the hostile suite
 # of tests/hostile) besides the usual ones.
+#
+# --net attaches a NIC on QEMU user networking (slirp: the guest is 10.0.2.15, the host
+# 10.0.2.2) and forwards host 127.0.0.1:N (--netport, default 5555), UDP and TCP, to the
+# guest's port 7: virtio is a modern-only virtio-net-pci (1af4:1041), e1000 the 82540EM.
+# --net none boots with no NIC at all; without --net, QEMU adds its default e1000 on an
+# unforwarded user network, as every boot did before. --net-options adds properties to
+# the NIC (e.g. mitigation=off for the e1000). --frames QEMU_PORT:TEST_PORT puts the NIC
+# on a hub with slirp and a raw-frame port: QEMU takes Ethernet frames, one per UDP
+# datagram, on 127.0.0.1:QEMU_PORT and sends every frame on the hub (the guest's, slirp's)
+# to 127.0.0.1:TEST_PORT. --pcap FILE records the NIC's frames, both ways. Tests run all
+# this inside a network namespace with only loopback (tests/qemu/netguest.py).
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-$root/build}
 iso=0 cmdline="" timeout="" debug=0 icount=0 disk= disk_options= suite=
+net= netport=5555 net_options= frames= pcap=
 while [ $# -gt 0 ]; do
   case "$1" in
     --iso) iso=1 ;;
@@ -31,6 +45,11 @@ while [ $# -gt 0 ]; do
     --disk) disk=${2-}; shift ;;
     --disk-options) disk_options=${2-}; shift ;;
     --suite) suite=${2-}; shift ;;
+    --net) net=${2-}; shift ;;
+    --netport) netport=${2-}; shift ;;
+    --net-options) net_options=${2-}; shift ;;
+    --frames) frames=${2-}; shift ;;
+    --pcap) pcap=${2-}; shift ;;
     *) echo "qemu.sh: unknown option '$1' (see the usage at the top of $0)" >&2; exit 64 ;;
   esac
   shift
@@ -56,6 +75,41 @@ fi
 if [ -n "$disk" ]; then
   [ -f "$disk" ] || { echo "qemu.sh: --disk: no file '$disk'" >&2; exit 64; }
   args+=(-drive "file=$disk,if=none,id=disk0,format=raw" -device "virtio-blk-pci,drive=disk0${disk_options:+,$disk_options}")
+fi
+port_number='^[0-9]+$'
+case "$net" in
+  virtio) nic=(virtio-net-pci disable-legacy=on) ;;
+  e1000) nic=(e1000) ;;
+  none | "") nic=() ;;
+  *) echo "qemu.sh: --net must be virtio, e1000 or none, not '$net'" >&2; exit 64 ;;
+esac
+if [[ ! $netport =~ $port_number ]] || [ "$netport" -lt 1 ] || [ "$netport" -gt 65535 ]; then
+  echo "qemu.sh: --netport must be a port number (1-65535), not '$netport'" >&2; exit 64
+fi
+if [ -n "$frames$pcap$net_options" ] && [ ${#nic[@]} -eq 0 ]; then
+  echo "qemu.sh: --frames, --pcap and --net-options need a NIC (--net virtio or --net e1000)" >&2
+  exit 64
+fi
+if [ "$net" = none ]; then
+  args+=(-nic none)
+elif [ ${#nic[@]} -gt 0 ]; then
+  forward="hostfwd=udp:127.0.0.1:$netport-10.0.2.15:7,hostfwd=tcp:127.0.0.1:$netport-10.0.2.15:7"
+  device=$(IFS=,; echo "${nic[*]}")
+  if [ -n "$frames" ]; then
+    if [[ ! $frames =~ ^([0-9]+):([0-9]+)$ ]]; then
+      echo "qemu.sh: --frames takes QEMU_PORT:TEST_PORT (two port numbers), not '$frames'" >&2; exit 64
+    fi
+    # A hub floods every frame to every port: the NIC (hub port nic0), slirp and the
+    # test's raw-frame port all see everything the others send.
+    args+=(-netdev hubport,id=nic0,hubid=0
+      -netdev "user,id=slirp0,$forward" -netdev hubport,id=hub1,hubid=0,netdev=slirp0
+      -netdev "dgram,id=frames0,local.type=inet,local.host=127.0.0.1,local.port=${BASH_REMATCH[1]},remote.type=inet,remote.host=127.0.0.1,remote.port=${BASH_REMATCH[2]}"
+      -netdev hubport,id=hub2,hubid=0,netdev=frames0)
+  else
+    args+=(-netdev "user,id=nic0,$forward")
+  fi
+  args+=(-device "$device,netdev=nic0${net_options:+,$net_options}")
+  [ -n "$pcap" ] && args+=(-object "filter-dump,id=pcap0,netdev=nic0,file=$pcap")
 fi
 if [ $debug -eq 1 ]; then
   # No isa-debug-exit: a panic halts and stays there for gdb to look at.

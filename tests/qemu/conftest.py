@@ -3,11 +3,20 @@
 A boot is judged clean only if QEMU exited with the kernel's success status and the
 console shows no panic report; `Boot.problem()` says what went wrong otherwise, and
 every failure message ends with the last 40 lines of serial output.
+
+A boot with a NIC runs in a network namespace with only loopback (netguest.py): the
+first such boot moves the whole test session into one, which the other boots do not mind.
 """
+import contextlib
 import functools
 import pathlib
 import re
 import subprocess
+
+import pytest
+
+from netframes import FramePort
+from netguest import Guest, NamespaceError, enter_loopback_namespace
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 QEMU = ROOT / "scripts" / "qemu.sh"
@@ -83,15 +92,43 @@ class Boot:
 
 @functools.lru_cache(maxsize=None)
 def boot(cmdline="", iso=False, stdin="", timeout=BOOT_TIMEOUT, disk=None, disk_options=None,
-         suite=None):
+         suite=None, net=None):
     """Boots once per distinct set of arguments; later calls reuse the result. `disk`
     names a raw image to attach as a virtio-blk device, `disk_options` QEMU properties
-    for that device; `suite` boots a test suite's domains too (build/<suite>/*.so)."""
+    for that device; `suite` boots a test suite's domains too (build/<suite>/*.so); `net`
+    is scripts/qemu.sh's --net (virtio, e1000 or none)."""
     args = [str(QEMU), "--timeout", str(timeout)]
     args += ["--iso"] if iso else ["--cmdline", cmdline]
     args += ["--disk", str(disk)] if disk else []
     args += ["--disk-options", disk_options] if disk_options else []
     args += ["--suite", suite] if suite else []
+    if net:
+        in_loopback_namespace()
+        args += ["--net", net]
     result = subprocess.run(args, input=stdin, capture_output=True, text=True,
                             timeout=timeout + 30)
     return Boot(args[1:], result.returncode, result.stdout, result.stderr)
+
+
+def in_loopback_namespace():
+    try:
+        enter_loopback_namespace()
+    except NamespaceError as error:
+        pytest.fail(str(error), pytrace=False)
+
+
+@contextlib.contextmanager
+def networked_guest(nic, cmdline="", net_options=None, pcap=None):
+    """A running guest with `nic` on a hub with slirp and the test's raw-frame port:
+    `guest.frames` (a netframes.FramePort) sees every frame and injects frames."""
+    in_loopback_namespace()
+    frames = FramePort()
+    guest = None
+    try:
+        guest = Guest(nic, frames=frames.option, cmdline=cmdline, net_options=net_options, pcap=pcap)
+        guest.frames = frames
+        yield guest
+    finally:
+        if guest is not None:
+            guest.stop()
+        frames.close()
