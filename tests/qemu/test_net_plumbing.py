@@ -10,7 +10,7 @@ import pytest
 
 from conftest import QEMU, boot, networked_guest
 from netframes import (ARP_REPLY, ARP_REQUEST, GATEWAY_IP, GUEST_IP, ICMP_ECHO_REPLY,
-                       ICMPV6_ROUTER_ADVERTISEMENT, SLIRP_MAC, Host)
+                       ICMPV6_ROUTER_ADVERTISEMENT, SLIRP_MAC, Host, internet_checksum, parse_ethernet)
 from netguest import EchoClient, network_interfaces
 
 NIC_IDS = {"virtio": "1af4:1041", "e1000": "8086:100e"}
@@ -22,6 +22,18 @@ def ethernet_controllers(run):
     """The shell's `devices` lines for Ethernet controllers: [vendor:device]."""
     return re.findall(r"^  [0-9a-f]{2}:[0-9a-f]{2}\.[0-7] ([0-9a-f]{4}:[0-9a-f]{4}) Ethernet controller",
                       run.text, re.MULTILINE)
+
+
+def test_frame_builders_checksums():
+    """RFC 1071's worked example, and the builders' checksums verify in the parsers."""
+    assert internet_checksum(bytes.fromhex("0001f203f4f5f6f7")) == 0x220D
+    frame = parse_ethernet(TESTER.datagram(1234, 7, b"odd length"))
+    assert frame.ipv4().header_checksum_ok and frame.udp().checksum_ok
+    assert frame.udp().payload == b"odd length"
+    broken = bytearray(frame.raw)
+    broken[-1] ^= 1
+    assert not parse_ethernet(bytes(broken)).udp().checksum_ok
+    assert parse_ethernet(TESTER.ping(1, 2, b"abc")).icmp_echo().checksum_ok
 
 
 @pytest.mark.parametrize("nic", ["virtio", "e1000"])
