@@ -37,7 +37,7 @@ KERNEL_SOURCES := $(filter-out $(addsuffix /%,$(PORTABLE_DIRS)),$(sort $(shell f
 KERNEL_DOMAIN_OBJECTS := $(BUILD)/swift/SwiftletLib.o $(BUILD)/swift/SwiftletInterfaces.o
 OBJECTS := $(ASM_OBJECTS) $(PORTABLE_OBJECTS) $(KERNEL_DOMAIN_OBJECTS) $(BUILD)/swift/Kernel.o
 
-.PHONY: all kernel domains hostile iso run debug test unit harness lint lint-domains format clean deps help bench
+.PHONY: all kernel domains hostile iso run debug test unit harness lint lint-domains format clean deps help bench bench-net
 .DELETE_ON_ERROR:
 
 all: kernel domains
@@ -48,10 +48,12 @@ help:
 	@echo "make           build the kernel (build/swiftlet.elf, and build/swiftlet32.elf for QEMU -kernel)"
 	@echo "make run       boot in QEMU, serial console on this terminal (Ctrl-A X quits)"
 	@echo "               CMDLINE='test=all' passes a command line; ISO=1 boots through GRUB; ACCEL=kvm"
+	@echo "               NET=virtio (default), e1000 or none: the NIC; NETPORT=5555: host port forwarded to the UDP echo"
 	@echo "make test      host unit tests, then boot tests in QEMU (what CI runs)"
 	@echo "make iso       GRUB rescue ISO (build/swiftlet.iso)"
 	@echo "make debug     boot paused with QEMU's gdb stub and print the gdb command"
 	@echo "make bench     run the benchmark boot; write bench/results/latest.{json,md,png} (MODE=tsc for wall clock)"
+	@echo "               then make bench-net: UDP echo round trips and throughput on each NIC"
 	@echo "make format    format all Swift sources with swift-format; make lint checks them"
 	@echo "make lint-domains  check that domain code is safe Swift (also part of every build)"
 	@echo "make clean     remove build/"
@@ -318,12 +320,21 @@ $(BUILD)/disk.img: scripts/diskimage.py
 	@mkdir -p $(BUILD)
 	$(PYTHON) scripts/diskimage.py make $@
 
+# The NIC `make run` attaches (virtio, e1000 or none), on QEMU user networking, with host
+# 127.0.0.1:NETPORT (UDP and TCP) forwarded to the guest's port 7, the echo service.
+NET ?= virtio
+NETPORT ?= 5555
+NET_ARGS := --net $(NET) $(if $(filter-out none,$(NET)),--netport $(NETPORT))
+NET_SAYS := $(if $(filter none,$(NET)),net: no NIC (NET=none),net: $(NET) NIC; host udp/tcp 127.0.0.1:$(NETPORT) -> guest port 7)
+
 ifeq ($(ISO),1)
 run: $(BUILD)/swiftlet.iso $(DISK)
-	@BUILD=$(BUILD) scripts/qemu.sh --iso $(DISK_ARGS)
+	@echo '$(NET_SAYS)'
+	@BUILD=$(BUILD) scripts/qemu.sh --iso $(DISK_ARGS) $(NET_ARGS)
 else
 run: kernel domains $(DISK) | deps
-	@BUILD=$(BUILD) scripts/qemu.sh --cmdline '$(CMDLINE)' $(DISK_ARGS)
+	@echo '$(NET_SAYS)'
+	@BUILD=$(BUILD) scripts/qemu.sh --cmdline '$(CMDLINE)' $(DISK_ARGS) $(NET_ARGS)
 endif
 
 # MODE=icount (default: instructions, exact) or MODE=tsc (wall-clock ticks).
@@ -331,6 +342,11 @@ MODE ?= icount
 bench: kernel domains | deps
 	@$(PYTHON) -c 'import matplotlib' 2>/dev/null || $(PYTHON) -m pip install --quiet matplotlib
 	$(PYTHON) scripts/bench.py --mode $(MODE)
+	$(PYTHON) scripts/bench_net.py
+
+# UDP echo through slirp on each NIC, wall clock, added to bench/results/latest.{json,md}.
+bench-net: kernel domains | deps
+	$(PYTHON) scripts/bench_net.py
 
 debug: kernel domains | deps
 	@BUILD=$(BUILD) scripts/qemu.sh --debug --cmdline '$(CMDLINE)'
