@@ -27,7 +27,7 @@ LARGEST_DATAGRAM = 1472  # 1500 bytes of IP less the IP and UDP headers
 NET_UP = re.compile(r"(?:^|\] )net: up (?P<address>[\d.]+)/(?P<prefix>\d+) gw (?P<gateway>[\d.]+) "
                     r"mac (?P<mac>[0-9a-f:]{17}) via (?P<driver>\S+)", re.MULTILINE)
 PROMPT = "swiftlet> "
-NET_UP_TIMEOUT = 60
+NET_UP_TIMEOUT = 30
 CLONE_NEWNET = 0x40000000
 
 
