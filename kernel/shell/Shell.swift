@@ -34,6 +34,9 @@ enum Shell {
       Console.print("domains   every domain: state, heap, calls, crashes, restarts")
       Console.print("devices   every PCI function: identity, interrupts, BARs, owner")
       Console.print("callcost  TSC ticks per null cross-domain call (instructions under -icount)")
+      Console.print("net       the network interface: driver, MAC, address, counters, drops")
+      Console.print("arp       the network stack's ARP cache")
+      Console.print("ping ADDRESS [COUNT]  ICMP echo to ADDRESS (10.0.2.2 answers under QEMU)")
       Console.print("shutdown  leave QEMU")
     case "version":
       Kernel.printBanner()
@@ -53,6 +56,12 @@ enum Shell {
       showDevices()
     case "callcost":
       measureCallCost()
+    case "net":
+      showNetwork()
+    case "arp":
+      showARP()
+    case "ping":
+      ping(words.dropFirst())
     case "shutdown", "exit", "quit":
       Console.print("Shutting down.")
       Machine.exit(.success)
