@@ -91,6 +91,11 @@ enum Shell {
     Console.print(
       "up \(milliseconds / 1000).\(milliseconds % 1000 / 100) s, \(Clock.ticks) ticks at \(Clock.tickHertz) Hz, \(Serial.interrupts) serial interrupts"
     )
+    // Under -icount the TSC counts instructions: the busy figure is the instructions
+    // run since boot (scripts/bench_net.py reads it around a burst of traffic).
+    let idle = Scheduler.idleTicks
+    Console.print(
+      "cpu: \(CPU.timestamp &- idle) TSC ticks busy, \(idle) idle since the machine started")
   }
 
   static func showDomains() {
