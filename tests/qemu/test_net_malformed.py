@@ -124,6 +124,22 @@ def test_malformed_frame_is_dropped(guest, name):
     assert not answers, f"the guest answered the {name} frame: {answers[0].raw.hex()}"
 
 
+# Frames whose drop reason is unambiguous, and the name `net` gives it (Packets' DropReason).
+COUNTED = {"bad_ip_checksum": "bad-ip-checksum", "first_fragment": "fragment",
+           "ttl_zero": "ttl-expired", "unknown_ethertype": "unknown-ethertype",
+           "bad_udp_checksum": "bad-udp-checksum"}
+
+
+def test_drops_are_counted_by_reason(guest):
+    guest.wait_until_up()
+    output = guest.command("net")
+    dropped = re.search(r"dropped:(.*)", output)
+    assert dropped, f"`net` shows no drops line:\n{output}"
+    counts = dict((name, int(count)) for name, count in re.findall(r"([a-z-]+) (\d+)", dropped[1]))
+    missing = {frame: reason for frame, reason in COUNTED.items() if counts.get(reason, 0) < 1}
+    assert not missing, f"drops not counted for {missing}: `net` says{dropped[0]}"
+
+
 def test_echo_still_answers_and_nothing_crashed(guest):
     guest.wait_until_up()
     with EchoClient(guest.netport) as client:
