@@ -11,22 +11,19 @@ fail, saying why, and the others run as before.
 """
 import contextlib
 import functools
-import pathlib
 import re
 import subprocess
 
 import pytest
 
 from netframes import FramePort
-from netguest import Guest, NamespaceError, enter_loopback_namespace
+from netguest import QEMU, ROOT, Guest, NamespaceError, enter_loopback_namespace
 
 try:
     enter_loopback_namespace()
 except NamespaceError:
     pass  # in_loopback_namespace() tries again and fails the test that needs it
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-QEMU = ROOT / "scripts" / "qemu.sh"
 BOOT_TIMEOUT = 60
 
 # scripts/qemu.sh exit statuses.
