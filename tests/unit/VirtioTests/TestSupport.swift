@@ -12,7 +12,7 @@ let queueMemoryAddress: UInt64 = 0x4000_0000
 let bufferAddress: UInt64 = 0x8000_0000
 
 /// The transport over `device`, from its capability list.
-func makeTransport(_ device: SimulatedBlockDevice) throws -> VirtioPCITransport<BarWindow> {
+func makeTransport(_ device: SimulatedVirtioDevice) throws -> VirtioPCITransport<BarWindow> {
   let capabilities = try VirtioPCICapabilities(reading: device.configurationSpace)
   func map(_ structure: VirtioStructure) throws -> BarWindow {
     #expect(structure.bar == 4)
