@@ -31,4 +31,9 @@ public enum FaultPoint: Int, BitwiseCopyable {
   /// In a block driver, with a batch of requests submitted to the device and not all
   /// of them complete.
   case blockBatchInFlight = 1
+  /// In a network driver's receive, with buffers posted to the device and received
+  /// frames not yet handed back.
+  case networkReceive = 2
+  /// In a network driver's transmit, with frames handed to the device.
+  case networkTransmit = 3
 }
