@@ -99,7 +99,7 @@ final class VirtioNetService: NetworkDevice {
     }
     nic.driver.publishReceive()
     // A test may plan a crash here, with buffers at the device and frames in hand.
-    FaultInjection.checkpoint(.networkReceive)
+    FaultInjection.checkpoint(.frameReceive)
     while unposted == 0, !buffers.isFull, let frame = nic.takeReceived() {
       _ = buffers.pushBack(frame)
     }
@@ -120,7 +120,7 @@ final class VirtioNetService: NetworkDevice {
     }
     nic.driver.publishTransmit()
     // A test may plan a crash here, with frames at the device.
-    FaultInjection.checkpoint(.networkTransmit)
+    FaultInjection.checkpoint(.frameTransmit)
     while !frames.isFull, let sent = nic.takeTransmitted() { _ = frames.pushBack(sent) }
     restartIfStopped(nic)
     return .success(frames)

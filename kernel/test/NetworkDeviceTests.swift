@@ -307,7 +307,7 @@ enum NetworkDeviceTests {
   }
 
   static func crashMidReceiveRecovers(_ t: inout TestContext) {
-    crashAndRecover(at: .networkReceive, &t) { device, _ in
+    crashAndRecover(at: .frameReceive, &t) { device, _ in
       guard let buffers = emptyBuffers(8) else { return nil }
       guard case .failure(let error) = device.receive(buffers) else { return nil }
       return error
@@ -315,7 +315,7 @@ enum NetworkDeviceTests {
   }
 
   static func crashMidTransmitRecovers(_ t: inout TestContext) {
-    crashAndRecover(at: .networkTransmit, &t) { device, mac in
+    crashAndRecover(at: .frameTransmit, &t) { device, mac in
       guard let frames = RRefDeque<PacketBuffer, 32>() else { return nil }
       for _ in 0..<4 {
         guard let request = frame(arpRequest(from: mac)) else { return nil }
