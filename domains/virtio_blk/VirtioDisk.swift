@@ -35,31 +35,15 @@ final class VirtioDisk {
     case .success(let claimed): device = claimed
     case .failure(let error): return .failure(DiskProblem("\(error.message)"))
     }
-    let config = ConfigurationSpace(device: device)
-    let capabilities: VirtioPCICapabilities
+    let config = PCIConfigurationReader { device.configRead(at: $0, width: $1) }
+    let transport: VirtioPCITransport<DeviceWindow>
     do {
       let identity = try VirtioPCIIdentity(reading: config)
       guard identity.deviceType == VirtioPCIIdentity.blockDeviceType else {
         return .failure(
           DiskProblem("the device is virtio type \(identity.deviceType), not a block device"))
       }
-      capabilities = try VirtioPCICapabilities(reading: config)
-    } catch {
-      return .failure(DiskProblem(error.message))
-    }
-    guard let common = window(capabilities.common, of: device),
-      let notification = window(capabilities.notification, of: device),
-      let interruptStatus = window(capabilities.interruptStatus, of: device)
-    else {
-      return .failure(DiskProblem("a virtio structure lies outside its memory BAR"))
-    }
-    let deviceConfiguration = capabilities.device.flatMap { window($0, of: device) }
-    let transport: VirtioPCITransport<DeviceWindow>
-    do {
-      transport = try VirtioPCITransport(
-        common: common, notification: notification,
-        notifyOffsetMultiplier: capabilities.notifyOffsetMultiplier,
-        interruptStatus: interruptStatus, device: deviceConfiguration)
+      transport = try VirtioPCITransport(reading: config) { device.bar($0) }
     } catch {
       return .failure(DiskProblem(error.message))
     }
@@ -80,14 +64,6 @@ final class VirtioDisk {
     }
   }
 
-  /// The structure's bytes in its BAR, if the BAR is memory and holds them.
-  private static func window(_ structure: VirtioStructure, of device: Device) -> DeviceWindow? {
-    guard let bar = device.bar(structure.bar),
-      structure.fits(inBarOfSize: UInt64(bar.byteCount))
-    else { return nil }
-    return WindowSlice(bar, start: structure.offset, count: structure.length)
-  }
-
   /// Waits for the device's next interrupt; false if it has none to wait for.
   func waitForInterrupt() -> Bool {
     guard device.waitForInterrupt() != nil else { return false }
@@ -100,18 +76,4 @@ final class VirtioDisk {
 struct DiskProblem: Error {
   let message: String
   init(_ message: String) { self.message = message }
-}
-
-/// The device's configuration space as the virtio library reads it. A read the kernel
-/// refuses reads as all ones, as a missing PCI function does.
-struct ConfigurationSpace: PCIConfigurationSpace {
-  let device: Device
-
-  func read8(at offset: Int) -> UInt8 {
-    UInt8(truncatingIfNeeded: device.configRead(at: offset, width: 1) ?? 0xFF)
-  }
-  func read16(at offset: Int) -> UInt16 {
-    UInt16(truncatingIfNeeded: device.configRead(at: offset, width: 2) ?? 0xFFFF)
-  }
-  func read32(at offset: Int) -> UInt32 { device.configRead(at: offset, width: 4) ?? 0xFFFF_FFFF }
 }

@@ -168,6 +168,13 @@ public final class VirtQueue<Memory: DMAMemory> {
     return deviceFlags & RingFlags.usedNoNotify == 0
   }
 
+  /// Whether the device has put a chain in the used ring that `nextUsed` has not taken:
+  /// one load, for a driver deciding whether to wait. A queue that failed has none.
+  public var hasUsed: Bool {
+    failure == nil
+      && memory.load16(at: offset + layout.usedRing + VirtQueueLayout.ringIndex) != usedIndex
+  }
+
   /// The next chain the device has finished with, or nil if there is none yet. The
   /// chain keeps its descriptors and id until `release`. Throws if the device broke the
   /// protocol, now or before.

@@ -279,16 +279,10 @@ public final class VirtioBlockDevice<Window: MemoryWindow, Memory: DMAMemory> {
 
   /// Resets the device, which then holds no buffer: every request still at the device
   /// completes with `reason`, and the driver takes no more (set up a new one). Stops the
-  /// domain if the device does not finish resetting: it may still hold buffers that
-  /// must not go back to their owners, and the kernel turns its DMA off before freeing
-  /// them.
+  /// domain if the device does not finish resetting (`resetDroppingBuffers`).
   public func stop(because reason: VirtioBlockError) {
     guard stopped == nil else { return }
-    do {
-      try transport.reset()
-    } catch {
-      preconditionFailure("virtio-blk: the device does not reset and may still hold buffers")
-    }
+    transport.resetDroppingBuffers()
     stopped = reason
     requestsInFlight = 0
   }

@@ -10,6 +10,8 @@ public enum VirtioError: Error, Equatable, Sendable {
   case missingStructure(VirtioStructureKind)
   /// The capability at `offset` in configuration space is broken.
   case malformedCapability(offset: Int, MalformedCapability)
+  /// A structure lies outside its BAR, or in a BAR that is not memory.
+  case structureOutsideBAR(VirtioStructureKind)
   /// A window the caller mapped is smaller than the structure it holds needs.
   case windowTooSmall(VirtioStructureKind)
   /// The device did not read back 0 after a reset.
@@ -64,6 +66,7 @@ public enum VirtioError: Error, Equatable, Sendable {
     case .malformedCapability(_, .structureTooShort):
       "malformed virtio capability: structure too short"
     case .malformedCapability(_, .misaligned): "malformed virtio capability: misaligned"
+    case .structureOutsideBAR: "a virtio structure lies outside its memory BAR"
     case .windowTooSmall: "virtio structure window smaller than the structure"
     case .resetTimedOut: "virtio device did not finish its reset"
     case .legacyOnlyDevice:

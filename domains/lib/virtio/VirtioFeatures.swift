@@ -1,7 +1,7 @@
 /// Virtio feature bits: the device offers a set, the driver accepts a subset.
 ///
-/// Bits 0-23 belong to the device type (the `block` ones below are virtio-blk's), 24
-/// and up to the transport and the rings.
+/// Bits 0-23 belong to the device type (the `block` ones below are virtio-blk's, the
+/// `network` ones virtio-net's), 24 and up to the transport and the rings.
 public struct VirtioFeatures: OptionSet, Equatable, Sendable {
   public let rawValue: UInt64
   public init(rawValue: UInt64) { self.rawValue = rawValue }
@@ -46,6 +46,17 @@ public struct VirtioFeatures: OptionSet, Equatable, Sendable {
   public static let blockDiscard = Self(rawValue: 1 << 13)
   /// Block device: write-zeroes requests.
   public static let blockWriteZeroes = Self(rawValue: 1 << 14)
+
+  /// Network device: the device checksums frames the driver sends partly checksummed.
+  public static let networkChecksum = Self(rawValue: 1 << 0)
+  /// Network device: the device has a MAC address, in `mac`.
+  public static let networkMAC = Self(rawValue: 1 << 5)
+  /// Network device: a received frame may span several buffers (`num_buffers`).
+  public static let networkMergeableReceiveBuffers = Self(rawValue: 1 << 15)
+  /// Network device: the link state is in `status`.
+  public static let networkStatus = Self(rawValue: 1 << 16)
+  /// Network device: a control queue beside the receive and transmit queues.
+  public static let networkControlQueue = Self(rawValue: 1 << 17)
 
   /// The low and high 32-bit halves, as the feature registers show them.
   public var low: UInt32 { UInt32(truncatingIfNeeded: rawValue) }

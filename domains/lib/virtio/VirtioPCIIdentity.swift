@@ -9,6 +9,7 @@ public struct VirtioPCIIdentity: Equatable, Sendable {
   public let isTransitional: Bool
 
   public static let vendorID: UInt16 = 0x1AF4
+  public static let networkDeviceType: UInt16 = 1
   public static let blockDeviceType: UInt16 = 2
 
   public init(deviceType: UInt16, isTransitional: Bool) {

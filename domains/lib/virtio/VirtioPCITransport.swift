@@ -52,6 +52,17 @@ public struct VirtioPCITransport<Window: MemoryWindow> {
     throw .resetTimedOut
   }
 
+  /// Resets the device so that it lets go of every buffer it was given. Stops the domain
+  /// if the reset does not finish: the device may still write those buffers, which must
+  /// not go back to their owners, and the kernel turns its DMA off before freeing them.
+  public func resetDroppingBuffers() {
+    do {
+      try reset()
+    } catch {
+      preconditionFailure("virtio: the device does not reset and may still hold buffers")
+    }
+  }
+
   /// Sets a status flag, keeping those set before: the device sees each step once.
   public func setStatus(_ flag: Flag<DeviceStatus, ReadWrite>) {
     common.deviceStatus.modify { $0[flag] = true }

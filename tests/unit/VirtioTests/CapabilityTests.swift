@@ -139,3 +139,43 @@ struct CapabilityTests {
     }
   }
 }
+
+struct MappingTests {
+  @Test func eachStructureIsAWindowOfItsBar() throws {
+    let device = SimulatedBlockDevice()
+    let transport = try makeTransport(device)
+    #expect(transport.notification.start == SimulatedVirtioDevice.notificationBase)
+    #expect(transport.device?.start == SimulatedVirtioDevice.configurationBase)
+    #expect(transport.common.window.start == 0 && transport.common.window.byteCount == 0x1000)
+    #expect(transport.notifyOffsetMultiplier == SimulatedVirtioDevice.notifyMultiplier)
+  }
+
+  @Test func aStructureOutsideItsBarOrInNoMemoryBarIsRefused() throws {
+    let device = SimulatedBlockDevice()
+    let small = ObservedWindow(byteCount: 0x3001)
+    #expect(throws: VirtioError.structureOutsideBAR(.notification)) {
+      try VirtioPCITransport(reading: device.configurationSpace) { $0 == 4 ? small : nil }
+    }
+    #expect(throws: VirtioError.structureOutsideBAR(.deviceConfiguration)) {
+      try VirtioPCITransport(reading: device.configurationSpace) { _ -> ObservedWindow? in nil }
+    }
+  }
+
+  @Test func aRefusedConfigurationReadReadsAsAllOnes() throws {
+    let space = ConfigurationSpace.qemuLike(deviceID: 0x1041)
+    let reader = PCIConfigurationReader { offset, width in
+      offset < 0x40
+        ? [
+          1: UInt32(space.read8(at: offset)), 2: UInt32(space.read16(at: offset)),
+          4: space.read32(at: offset),
+        ][width] : nil
+    }
+    #expect(reader.read16(at: 0) == 0x1AF4 && reader.read32(at: 0) == 0x1041_1AF4)
+    #expect(reader.read8(at: 0x40) == 0xFF && reader.read16(at: 0x40) == 0xFFFF)
+    #expect(reader.read32(at: 0x40) == 0xFFFF_FFFF)
+    #expect(
+      try VirtioPCIIdentity(reading: reader).deviceType == VirtioPCIIdentity.networkDeviceType)
+    // The capabilities past the header read as all ones: no usable list.
+    #expect(throws: VirtioError.self) { try VirtioPCICapabilities(reading: reader) }
+  }
+}

@@ -68,25 +68,28 @@ struct ConfigurationSpace: PCIConfigurationSpace {
     }
   }
 
-  /// The layout QEMU gives a modern virtio-pci device: an MSI-X capability first, then
-  /// virtio's, every structure in BAR 4 with the notification multiplier 4.
-  static func qemuLike(deviceConfiguration: Bool = true) -> ConfigurationSpace {
-    var space = ConfigurationSpace()
+  /// The layout QEMU gives a modern virtio-pci device (a block device unless
+  /// `deviceID` says otherwise): an MSI-X capability first, then virtio's, every
+  /// structure in BAR 4 with the notification multiplier 4.
+  static func qemuLike(deviceConfiguration: Bool = true, deviceID: UInt16 = 0x1042)
+    -> ConfigurationSpace
+  {
+    var space = ConfigurationSpace(deviceID: deviceID, subsystemID: deviceID &- 0x1040)
     var capabilities: [Capability] = [
       .other(at: 0x98, id: 0x11),
       .virtio(at: 0x84, kind: 5, bar: 0, structureOffset: 0, length: 0),
       .virtio(
-        at: 0x70, kind: 2, structureOffset: UInt32(SimulatedBlockDevice.notificationBase),
-        length: 0x1000, multiplier: SimulatedBlockDevice.notifyMultiplier),
+        at: 0x70, kind: 2, structureOffset: UInt32(SimulatedVirtioDevice.notificationBase),
+        length: 0x1000, multiplier: SimulatedVirtioDevice.notifyMultiplier),
       .virtio(
-        at: 0x50, kind: 3, structureOffset: UInt32(SimulatedBlockDevice.interruptBase),
+        at: 0x50, kind: 3, structureOffset: UInt32(SimulatedVirtioDevice.interruptBase),
         length: 0x1000),
       .virtio(at: 0x40, kind: 1, structureOffset: 0, length: 0x1000),
     ]
     if deviceConfiguration {
       capabilities.insert(
         .virtio(
-          at: 0x60, kind: 4, structureOffset: UInt32(SimulatedBlockDevice.configurationBase),
+          at: 0x60, kind: 4, structureOffset: UInt32(SimulatedVirtioDevice.configurationBase),
           length: 0x1000), at: 3)
     }
     space.link(capabilities)

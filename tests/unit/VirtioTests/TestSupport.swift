@@ -11,18 +11,11 @@ typealias Driver = VirtioBlockDevice<BarWindow, ArrayDMAMemory>
 let queueMemoryAddress: UInt64 = 0x4000_0000
 let bufferAddress: UInt64 = 0x8000_0000
 
-/// The transport over `device`, from its capability list.
-func makeTransport(_ device: SimulatedBlockDevice) throws -> VirtioPCITransport<BarWindow> {
-  let capabilities = try VirtioPCICapabilities(reading: device.configurationSpace)
-  func map(_ structure: VirtioStructure) throws -> BarWindow {
-    #expect(structure.bar == 4)
-    return try #require(device.bar.slice(start: structure.offset, count: structure.length))
+/// The transport over `device`, from its capability list, as a driver domain makes it.
+func makeTransport(_ device: SimulatedVirtioDevice) throws -> VirtioPCITransport<BarWindow> {
+  try VirtioPCITransport(reading: device.configurationSpace) { index in
+    index == 4 ? device.bar : nil
   }
-  return try VirtioPCITransport(
-    common: map(capabilities.common), notification: map(capabilities.notification),
-    notifyOffsetMultiplier: capabilities.notifyOffsetMultiplier,
-    interruptStatus: map(capabilities.interruptStatus),
-    device: capabilities.device.map { try map($0) })
 }
 
 /// A driver on a simulated device, with DMA memory for its queue and `buffers` 4 KiB
