@@ -5,8 +5,9 @@
 /// `TEST <name> ... FAIL <why>`, then `N passed, N failed`. A pattern is a
 /// comma-separated list of: `all` (every test except the `selftest` group, whose tests
 /// crash the kernel on purpose, the `pcidisk` and `block` groups, which need a boot
-/// with the test disk, `--disk`, and the `hostile` group, which needs the hostile
-/// suite's domains too, `--suite hostile`), a group (`heap` runs `heap.*`), a full name, or a prefix ending in `*`.
+/// with the test disk, `--disk`, the `e1000` group, which needs an e1000 on a user
+/// network, and the `hostile` group, which needs the hostile suite's domains too,
+/// `--suite hostile`), a group (`heap` runs `heap.*`), a full name, or a prefix ending in `*`.
 
 /// One in-kernel test: a name "<group>.<name>" and the function that runs it.
 struct KernelTest {
@@ -41,7 +42,8 @@ enum TestRunner {
       + StackRoomTests.tests
       + DomainTests.tests + DomainThreadTests.tests + RRefTests.tests + RRefBatchTests.tests
       + RRefCheckTests.tests + AdoptionTests.tests + QuotaTests.tests
-      + PCITests.tests + BlockTests.tests + HostileTests.tests + SelfTests.tests
+      + PCITests.tests + BlockTests.tests + E1000DriverTests.tests + HostileTests.tests
+      + SelfTests.tests
   }
 
   /// Runs the tests `pattern` selects and leaves QEMU with the result.
@@ -70,8 +72,9 @@ enum TestRunner {
     Machine.exit(failed == 0 && unmatched.isEmpty ? .success : .failure)
   }
 
-  /// Groups `all` leaves out: tests that crash the kernel, and tests that need a disk.
-  static let notInAll = ["selftest.", "pcidisk.", "block.", "hostile."]
+  /// Groups `all` leaves out: tests that crash the kernel, and tests that need a disk,
+  /// the hostile suite or a network.
+  static let notInAll = ["selftest.", "pcidisk.", "block.", "e1000.", "hostile."]
 
   static func selected(_ name: String, by pattern: String) -> Bool {
     pattern.split(separator: ",").contains { matches(name, $0) }

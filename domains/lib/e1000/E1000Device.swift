@@ -336,11 +336,11 @@ public final class E1000Device<Window: MemoryWindow, Memory: DMAMemory> {
 
   /// Returns whether a frame is ready, waiting until one is or `timeoutNanoseconds`
   /// have passed. While it waits, receive interrupts are unmasked; `wait` blocks until
-  /// the device interrupts or the time given passes, and `clock` tells the time in
-  /// nanoseconds. Other calls may use the device while `wait` runs: nothing here is
+  /// the device interrupts or the time given passes (or, for a device without an
+  /// interrupt, pauses briefly), and `clock` tells the time in nanoseconds. Other calls may use the device while `wait` runs: nothing here is
   /// kept across it but the deadline.
   public func waitForFrames(
-    timeoutNanoseconds: UInt64, clock: () -> UInt64, wait: (UInt64) -> InterruptWait
+    timeoutNanoseconds: UInt64, clock: () -> UInt64, wait: (UInt64) -> DeviceWait
   ) -> Bool {
     if frameReady { return true }
     let start = clock()
@@ -360,7 +360,8 @@ public final class E1000Device<Window: MemoryWindow, Memory: DMAMemory> {
       guard now < deadline else { return false }
       switch wait(deadline - now) {
       case .interrupted: counters.interrupts += 1
-      case .timedOut, .unavailable: return frameReady
+      case .polled: break
+      case .timedOut: return frameReady
       }
     }
   }
@@ -414,12 +415,12 @@ public enum TransmitOutcome: Equatable, Sendable {
   case failed(TransmitStatus)
 }
 
-/// How a wait for the device's interrupt ended.
-public enum InterruptWait: Equatable, Sendable {
+/// How one wait for the device's interrupt ended.
+public enum DeviceWait: Equatable, Sendable {
   case interrupted
   case timedOut
-  /// The device has no interrupt to wait for.
-  case unavailable
+  /// The device has no interrupt: the caller only paused a little. Look again.
+  case polled
 }
 
 /// A transmit descriptor's frame length, kept by the driver: one object per descriptor,

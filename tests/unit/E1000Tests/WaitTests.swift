@@ -83,16 +83,22 @@ struct WaitTests {
     #expect(bed.driver.counters.interrupts == 0)
   }
 
-  @Test func withoutAnInterruptItOnlyLooks() throws {
+  @Test func withoutAnInterruptItLooksAfterEachPause() throws {
     let bed = try E1000TestBed()
-    var calls = 0
+    bed.post(0..<2)
+    let device = bed.device
+    let script = WaitScript()
     let ready = bed.driver.waitForFrames(
-      timeoutNanoseconds: 1_000_000, clock: { 0 },
-      wait: { _ in
-        calls += 1
-        return .unavailable
+      timeoutNanoseconds: 10_000, clock: { script.now },
+      wait: { remaining in
+        script.waits.append(remaining)
+        script.now += 1_000
+        if script.waits.count == 3 { device.receive(testFrame(length: 64)) }
+        return .polled
       })
-    #expect(!ready && calls == 1)
+    #expect(ready)
+    #expect(script.waits == [10_000, 9_000, 8_000])
+    #expect(bed.driver.counters.interrupts == 0)
   }
 
   @Test func twoWaitersKeepTheMaskUntilTheLastLeaves() throws {
