@@ -103,9 +103,12 @@ final class E1000NIC {
 
   /// Moves the next received frame's buffer to the back of `batch` (which has room);
   /// false if the device has none ready. A buffer the device filled with something to
-  /// drop goes back to the ring at once.
+  /// drop goes back to the ring at once; after a ring's worth of those it stops looking
+  /// (a device that marks every descriptor done, whatever the tail says, would otherwise
+  /// keep it here for ever).
   private func takeFrame(into batch: borrowing PacketBatch) -> Bool {
-    while let outcome = driver.takeReceived() {
+    for _ in 0..<Self.ringSize {
+      guard let outcome = driver.takeReceived() else { return false }
       guard let buffer = receiving.popFront() else {
         preconditionFailure("e1000: the receive ring and the held buffers disagree")
       }
