@@ -18,13 +18,25 @@ public struct ReceiveDescriptor<Memory: MemoryWindow>: RegisterBlock {
   }
 
   public var bufferAddress: ReadWriteRegister<Memory, UInt64> { register(at: 0) }
+  /// Everything the device writes back, read (and cleared) as one word.
+  public var writeBack: ReadWriteRegister<Memory, ReceiveWriteBack> { register(at: 8) }
+  /// The write-back's status byte alone, for looking at DD.
+  public var status: ReadOnlyRegister<Memory, ReceiveStatus> { register(at: 12) }
+}
+
+/// The second half of a receive descriptor, which the device writes: length, checksum,
+/// status, errors and VLAN tag.
+public struct ReceiveWriteBack: RegisterValue, Equatable, Sendable {
+  public var raw: UInt64
+  public init(raw: UInt64) { self.raw = raw }
+
+  public var status: ReceiveStatus { ReceiveStatus(raw: UInt8(truncatingIfNeeded: raw >> 32)) }
+  public var errors: ReceiveErrors { ReceiveErrors(raw: UInt8(truncatingIfNeeded: raw >> 40)) }
+}
+
+extension Field where Value == ReceiveWriteBack, Access == ReadOnly {
   /// Bytes the device wrote into the buffer.
-  public var length: ReadWriteRegister<Memory, UInt16> { register(at: 8) }
-  public var status: ReadWriteRegister<Memory, ReceiveStatus> { register(at: 12) }
-  public var errors: ReadWriteRegister<Memory, ReceiveErrors> { register(at: 13) }
-  /// The checksum and the VLAN tag (bytes 10-11 and 14-15): written as zero only.
-  public var checksum: ReadWriteRegister<Memory, UInt16> { register(at: 10) }
-  public var special: ReadWriteRegister<Memory, UInt16> { register(at: 14) }
+  public static var length: Self { Field(bits: 0...15) }
 }
 
 public struct ReceiveStatus: RegisterValue, Equatable, Sendable {
@@ -70,13 +82,28 @@ public struct TransmitDescriptor<Memory: MemoryWindow>: RegisterBlock {
   }
 
   public var bufferAddress: ReadWriteRegister<Memory, UInt64> { register(at: 0) }
-  public var length: ReadWriteRegister<Memory, UInt16> { register(at: 8) }
-  /// Checksum offset and start (bytes 10 and 13): unused, written as zero.
-  public var checksumOffset: ReadWriteRegister<Memory, UInt8> { register(at: 10) }
-  public var command: ReadWriteRegister<Memory, TransmitCommand> { register(at: 11) }
-  public var status: ReadWriteRegister<Memory, TransmitStatus> { register(at: 12) }
-  public var checksumStart: ReadWriteRegister<Memory, UInt8> { register(at: 13) }
-  public var special: ReadWriteRegister<Memory, UInt16> { register(at: 14) }
+  /// Length, command and the rest, written as one word.
+  public var control: ReadWriteRegister<Memory, TransmitDescriptorControl> { register(at: 8) }
+  /// The status byte the device writes back.
+  public var status: ReadOnlyRegister<Memory, TransmitStatus> { register(at: 12) }
+}
+
+/// The second half of a transmit descriptor: the length and command the driver writes,
+/// the status the device writes back, and fields this driver leaves zero (checksum
+/// offset and start, VLAN tag).
+public struct TransmitDescriptorControl: RegisterValue, Equatable, Sendable {
+  public var raw: UInt64
+  public init(raw: UInt64) { self.raw = raw }
+
+  /// A frame of `length` bytes in one buffer, with `command`; status cleared.
+  public init(length: Int, command: TransmitCommand) {
+    raw = UInt64(UInt16(length)) | UInt64(command.raw) << 24
+  }
+}
+
+extension Field where Value == TransmitDescriptorControl, Access == ReadWrite {
+  public static var length: Self { Field(bits: 0...15) }
+  public static var command: Self { Field(bits: 24...31) }
 }
 
 public struct TransmitCommand: RegisterValue, Equatable, Sendable {

@@ -203,11 +203,7 @@ public final class E1000Device<Window: MemoryWindow, Memory: DMAMemory> {
     guard buffer.byteCount >= Self.receiveBufferBytes, receiveRing.room > 0 else { return false }
     let descriptor = receiveDescriptor(receiveRing.push())
     descriptor.bufferAddress.write(buffer.address)
-    descriptor.length.write(0)
-    descriptor.checksum.write(0)
-    descriptor.status.write(ReceiveStatus(raw: 0))
-    descriptor.errors.write(ReceiveErrors(raw: 0))
-    descriptor.special.write(0)
+    descriptor.writeBack.write(ReceiveWriteBack(raw: 0))
     return true
   }
 
@@ -226,15 +222,14 @@ public final class E1000Device<Window: MemoryWindow, Memory: DMAMemory> {
   public func takeReceived() -> ReceiveOutcome? {
     guard !receiveRing.isEmpty else { return nil }
     let descriptor = receiveDescriptor(receiveRing.head)
-    let status = descriptor.status.read()
-    guard status[.descriptorDone] else { return nil }
-    // What the device wrote with DD is read only after DD.
+    guard descriptor.status.read()[.descriptorDone] else { return nil }
+    // What the device wrote with DD is read only after DD, and once.
     memory.fence()
-    let length = Int(descriptor.length.read())
-    let errors = descriptor.errors.read()
+    let writeBack = descriptor.writeBack.read()
     _ = receiveRing.pop()
-    descriptor.status.write(ReceiveStatus(raw: 0))
-    let outcome = judge(status: status, errors: errors, length: length)
+    descriptor.writeBack.write(ReceiveWriteBack(raw: 0))
+    let outcome = judge(
+      status: writeBack.status, errors: writeBack.errors, length: Int(writeBack[.length]))
     switch outcome {
     case .frame(let length):
       counters.receivedFrames += 1
@@ -287,12 +282,8 @@ public final class E1000Device<Window: MemoryWindow, Memory: DMAMemory> {
     let index = transmitRing.push()
     let descriptor = transmitDescriptor(index)
     descriptor.bufferAddress.write(frame.address)
-    descriptor.length.write(UInt16(frame.byteCount))
-    descriptor.checksumOffset.write(0)
-    descriptor.command.write(.wholeFrame)
-    descriptor.status.write(TransmitStatus(raw: 0))
-    descriptor.checksumStart.write(0)
-    descriptor.special.write(0)
+    descriptor.control.write(
+      TransmitDescriptorControl(length: frame.byteCount, command: .wholeFrame))
     transmitSlots[index].length = frame.byteCount
     return .queued
   }
