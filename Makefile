@@ -118,7 +118,8 @@ DOMAIN_BUILD := $(BUILD)/domains
 HOSTILE_MANIFEST := tests/hostile/manifest.json
 HOSTILE_DOMAINS := $(shell $(PYTHON) -c "import json; print(' '.join(d['name'] for d in json.load(open('$(HOSTILE_MANIFEST)'))['domains']))")
 DOMAIN_IMAGES := $(foreach d,$(DOMAINS),$(DOMAIN_BUILD)/$(d).so)
-DEVICE_LIBRARIES := $(DOMAIN_BUILD)/Registers.o $(DOMAIN_BUILD)/Virtio.o $(DOMAIN_BUILD)/DeviceAccess.o
+DEVICE_LIBRARIES := $(DOMAIN_BUILD)/Registers.o $(DOMAIN_BUILD)/Virtio.o $(DOMAIN_BUILD)/E1000.o \
+  $(DOMAIN_BUILD)/DeviceAccess.o
 # What every domain links: the trusted library, the network protocols (the interfaces use
 # their address types) and the interfaces with their proxies.
 DOMAIN_BASE := $(DOMAIN_BUILD)/SwiftletLib.o $(DOMAIN_BUILD)/Packets.o $(DOMAIN_BUILD)/SwiftletInterfaces.o
@@ -176,7 +177,7 @@ $(DOMAIN_BUILD)/SwiftletInterfaces.o: $(wildcard domains/interfaces/*.swift) $(B
 	  -emit-module-path $(DOMAIN_BUILD)/SwiftletInterfaces.swiftmodule \
 	  -c $(wildcard domains/interfaces/*.swift) $(BUILD)/generated/interfaces/Proxies.swift -o $@
 
-# Device-access libraries (domains/lib/registers, domains/lib/virtio): safe Swift with
+# Device-access libraries (domains/lib/registers, domains/lib/virtio, domains/lib/e1000): safe Swift with
 # no kernel calls, so they build with the domains' flags and need no Extern. Driver
 # domains link their objects and import their modules; Package.swift tests them on the host.
 # Registers and DeviceAccess form one Swift package: only its members can make a
@@ -191,6 +192,12 @@ $(DOMAIN_BUILD)/Registers.o: $(wildcard domains/lib/registers/*.swift) | $(BUILD
 $(DOMAIN_BUILD)/Virtio.o: $(wildcard domains/lib/virtio/*.swift) $(DOMAIN_BUILD)/Registers.o | $(BUILD)/domains.lint
 	$(SWIFTC) $(DOMAIN_FLAGS) -module-name Virtio -emit-module \
 	  -emit-module-path $(DOMAIN_BUILD)/Virtio.swiftmodule -c $(wildcard domains/lib/virtio/*.swift) -o $@
+
+# The 82540EM driver core (domains/lib/e1000): like Virtio, outside the package, so it
+# only narrows DMA regions it is given.
+$(DOMAIN_BUILD)/E1000.o: $(wildcard domains/lib/e1000/*.swift) $(DOMAIN_BUILD)/Registers.o $(DOMAIN_BUILD)/Packets.o | $(BUILD)/domains.lint
+	$(SWIFTC) $(DOMAIN_FLAGS) -module-name E1000 -emit-module \
+	  -emit-module-path $(DOMAIN_BUILD)/E1000.swiftmodule -c $(wildcard domains/lib/e1000/*.swift) -o $@
 
 # The trusted half of device access: MMIO windows, DMA buffers and regions, and the
 # device's kernel calls (domains/lib/device), over the Registers protocols and RRef.
@@ -237,7 +244,8 @@ sil-combine,mem2reg,sroa,cse,redundant-load-elimination,temp-rvalue-elimination,
 temp-lvalue-elimination,simplification,loop-invariant-code-motion,codemotion,code-sinking,$\
 cow-opts,cowarray-opt,redundant-phi-elimination,phi-expansion,array-count-propagation,$\
 access-enforcement-wmo,access-enforcement-dom
-EXCLUSIVITY_MODULES := SwiftletLib Packets SwiftletInterfaces Registers Virtio DeviceAccess $(DOMAINS) \
+EXCLUSIVITY_MODULES := SwiftletLib Packets SwiftletInterfaces Registers Virtio E1000 DeviceAccess \
+  $(DOMAINS) \
   $(HOSTILE_DOMAINS)
 
 exclusivity_input.SwiftletLib := $(LIB_FLAGS) -module-name SwiftletLib $(wildcard domains/lib/*.swift)
@@ -246,6 +254,7 @@ exclusivity_input.SwiftletInterfaces := $(DOMAIN_FLAGS) -module-name SwiftletInt
   $(wildcard domains/interfaces/*.swift) $(BUILD)/generated/interfaces/Proxies.swift
 exclusivity_input.Registers := $(DOMAIN_FLAGS) $(DEVICE_PACKAGE) -module-name Registers $(wildcard domains/lib/registers/*.swift)
 exclusivity_input.Virtio := $(DOMAIN_FLAGS) -module-name Virtio $(wildcard domains/lib/virtio/*.swift)
+exclusivity_input.E1000 := $(DOMAIN_FLAGS) -module-name E1000 $(wildcard domains/lib/e1000/*.swift)
 exclusivity_input.DeviceAccess := $(LIB_FLAGS) $(DEVICE_PACKAGE) -module-name DeviceAccess $(wildcard domains/lib/device/*.swift)
 $(foreach d,$(DOMAINS),$(eval exclusivity_input.$(d) := $(DOMAIN_FLAGS) -module-name $(d)_domain \
   $(wildcard domains/$(d)/*.swift) $(BUILD)/generated/$(d)/Exports.swift))
@@ -259,6 +268,7 @@ exclusivity_needs.Packets :=
 exclusivity_needs.SwiftletInterfaces := $(BUILD)/generated/.stamp $(DOMAIN_BUILD)/SwiftletLib.o $(DOMAIN_BUILD)/Packets.o
 exclusivity_needs.Registers :=
 exclusivity_needs.Virtio := $(DOMAIN_BUILD)/Registers.o
+exclusivity_needs.E1000 := $(DOMAIN_BUILD)/Registers.o $(DOMAIN_BUILD)/Packets.o
 exclusivity_needs.DeviceAccess := $(DOMAIN_BUILD)/Registers.o $(DOMAIN_BUILD)/SwiftletLib.o
 $(foreach d,$(DOMAINS) $(HOSTILE_DOMAINS),$(eval exclusivity_needs.$(d) := $(BUILD)/generated/.stamp \
   $(DOMAIN_BUILD)/SwiftletInterfaces.o $(call domain_libraries,$(d))))
@@ -277,7 +287,7 @@ $(foreach m,$(EXCLUSIVITY_MODULES),$(eval $(call exclusivity_check,$(m))))
 
 # Nothing that runs in a domain is linked before its check passed (order-only: the
 # recipes above link and compile `$^`).
-$(foreach m,SwiftletLib Packets SwiftletInterfaces Registers Virtio DeviceAccess,\
+$(foreach m,SwiftletLib Packets SwiftletInterfaces Registers Virtio E1000 DeviceAccess,\
   $(eval $(DOMAIN_BUILD)/$(m).o: | $(DOMAIN_BUILD)/$(m).exclusivity))
 $(foreach d,$(DOMAINS),$(eval $(DOMAIN_BUILD)/$(d).so: | $(DOMAIN_BUILD)/$(d).exclusivity))
 $(foreach d,$(HOSTILE_DOMAINS),$(eval $(BUILD)/hostile/$(d).so: | $(DOMAIN_BUILD)/$(d).exclusivity))

@@ -24,6 +24,10 @@ let package = Package(
     .target(
       name: "Virtio", dependencies: ["Registers"], path: "domains/lib/virtio",
       packageAccess: false, swiftSettings: warningsAreErrors + [.strictMemorySafety()]),
+    // The 82540EM driver core, left out of the package like Virtio.
+    .target(
+      name: "E1000", dependencies: ["Registers", "Packets"], path: "domains/lib/e1000",
+      packageAccess: false, swiftSettings: warningsAreErrors + [.strictMemorySafety()]),
     // The network protocols the stack domain is built on: domain code, safe Swift.
     .target(
       name: "Packets", path: "domains/lib/packets",
@@ -57,6 +61,9 @@ let package = Package(
     .testTarget(
       name: "VirtioTests", dependencies: ["Virtio", "Registers"], path: "tests/unit/VirtioTests",
       swiftSettings: warningsAreErrors),
+    .testTarget(
+      name: "E1000Tests", dependencies: ["E1000", "Registers", "Packets"],
+      path: "tests/unit/E1000Tests", swiftSettings: warningsAreErrors),
     .testTarget(
       name: "ProxyGeneratorTests", dependencies: ["ProxyGeneratorCore"],
       path: "tests/unit/ProxyGeneratorTests",

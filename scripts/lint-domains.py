@@ -29,7 +29,7 @@ What is reported:
   (`@_silgen_name`, `@_extern`, `@_cdecl`, `@_implementationOnly`, `@_exported`,
   `@_unsafeInheritExecutor`, ...), the compiler's internal escape hatches;
 - `import` of anything but SwiftletInterfaces, SwiftletLib, Packets (the network
-  protocols) and the device-access libraries (Registers, Virtio, DeviceAccess);
+  protocols) and the device-access libraries (Registers, Virtio, E1000, DeviceAccess);
 - `#externalMacro`: a macro plugin writes code this lint never sees;
 - `#sourceLocation`: it makes the compiler's diagnostics (and debug information) name
   another file and line, so a report about this code could point into trusted code;
@@ -59,7 +59,8 @@ import sys
 from typing import NamedTuple
 
 ALLOWED_IMPORTS = frozenset(
-    {"SwiftletInterfaces", "SwiftletLib", "Packets", "Registers", "Virtio", "DeviceAccess"})
+    {"SwiftletInterfaces", "SwiftletLib", "Packets", "Registers", "Virtio", "E1000",
+     "DeviceAccess"})
 
 POINTER_HINT = "use Span, InlineArray, an RRef or an API of SwiftletLib; raw pointers live in domains/lib"
 BINDING_HINT = "it reinterprets raw memory as another type; that belongs in a trusted library in domains/lib"
@@ -67,7 +68,8 @@ BINDING_HINT = "it reinterprets raw memory as another type; that belongs in a tr
 # Modules a domain's code or its generated glue refers to by name (`Swift.UInt64`,
 # `SwiftletLib.fillExportTable`): a type of the same name in the domain would win.
 RESERVED_MODULES = frozenset({
-    "Swift", "SwiftletLib", "SwiftletInterfaces", "Packets", "Registers", "Virtio", "DeviceAccess",
+    "Swift", "SwiftletLib", "SwiftletInterfaces", "Packets", "Registers", "Virtio", "E1000",
+    "DeviceAccess",
     "Synchronization", "_Concurrency", "_StringProcessing", "_Volatile", "_Builtin_float",
     "SwiftShims", "Builtin"})
 # Keywords that declare the name that follows them.
@@ -114,7 +116,7 @@ FORBIDDEN_PREFIXES = (
 
 LINKAGE_HINT = "entry points and foreign symbols are generated glue or live in domains/lib"
 IMPORT_HINT = ("a domain imports SwiftletInterfaces, SwiftletLib and Packets, and a driver the device-access "
-               "libraries (Registers, Virtio, DeviceAccess), plainly, and nothing else")
+               "libraries (Registers, Virtio, E1000, DeviceAccess), plainly, and nothing else")
 
 ATTRIBUTES = {
     "unsafe": "it declares something unsafe, which only trusted code may define",

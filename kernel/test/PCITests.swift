@@ -22,14 +22,21 @@ enum PCITests {
 
   static let owner = DomainID(rawValue: 100)
   static let other = DomainID(rawValue: 101)
-  static var e1000: DeviceHandle? { DeviceManager.find(vendor: 0x8086, deviceIDs: [0x100E]) }
-  /// The disk, taken from the virtio_blk driver domain, which owns it from boot: these
-  /// tests drive the bare device, so the driver is destroyed first (which releases it).
+  /// The e1000 and the disk, taken from their driver domains (e1000, virtio_blk), which
+  /// own them from boot: these tests drive the bare devices, so the driver is destroyed
+  /// first (which releases its device).
+  static var e1000: DeviceHandle? { bareDevice(driver: "e1000", 0x8086, [0x100E]) }
   static var virtioBlock: DeviceHandle? {
-    if let driver = DomainManager.lookup("virtio_blk"), driver.state != .destroyed {
+    bareDevice(driver: "virtio_blk", 0x1AF4, [0x1001, 0x1042])
+  }
+
+  private static func bareDevice(driver name: String, _ vendor: UInt16, _ devices: [UInt16])
+    -> DeviceHandle?
+  {
+    if let driver = DomainManager.lookup(name), driver.state != .destroyed {
       DomainManager.destroy(driver)
     }
-    return DeviceManager.find(vendor: 0x1AF4, deviceIDs: [0x1001, 0x1042])
+    return DeviceManager.find(vendor: vendor, deviceIDs: devices)
   }
 
   static func hostAndISABridges(_ t: inout TestContext) {

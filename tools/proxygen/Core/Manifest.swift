@@ -92,7 +92,7 @@ public struct Quota: Sendable {
 public struct Manifest: Codable, Equatable, Sendable {
   public var domains: [DomainManifest]
   /// The libraries a domain may link besides SwiftletLib, in dependency order.
-  public static let libraries = ["Registers", "Virtio", "DeviceAccess"]
+  public static let libraries = ["Registers", "Virtio", "E1000", "DeviceAccess"]
 
   public init(domains: [DomainManifest]) { self.domains = domains }
 
