@@ -58,6 +58,9 @@ let package = Package(
       name: "VirtioTests", dependencies: ["Virtio", "Registers"], path: "tests/unit/VirtioTests",
       swiftSettings: warningsAreErrors),
     .testTarget(
+      name: "PacketsTests", dependencies: ["Packets"], path: "tests/unit/PacketsTests",
+      swiftSettings: warningsAreErrors),
+    .testTarget(
       name: "ProxyGeneratorTests", dependencies: ["ProxyGeneratorCore"],
       path: "tests/unit/ProxyGeneratorTests",
       swiftSettings: warningsAreErrors + [.unsafeFlags(["-I", "/opt/swift/usr/lib/swift/host"])]),
