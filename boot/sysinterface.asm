@@ -27,6 +27,8 @@ extern swiftlet_rref_free_sent
 extern swiftlet_spawn, swiftlet_sleep_ns
 extern swiftlet_device_status, swiftlet_device_config_read, swiftlet_device_bar
 extern swiftlet_device_wait_interrupt, swiftlet_device_interrupt_kind
+extern swiftlet_device_wait_interrupt_for, swiftlet_event_signal, swiftlet_event_wait
+extern swiftlet_boot_option
 extern swiftlet_yield
 
 %macro export 2
@@ -102,7 +104,13 @@ system_interface:
     service "swiftlet_device_config_read", swiftlet_device_config_read
     service "swiftlet_device_bar", swiftlet_device_bar
     service "swiftlet_device_wait_interrupt", swiftlet_device_wait_interrupt
+    service "swiftlet_device_wait_interrupt_for", swiftlet_device_wait_interrupt_for
     service "swiftlet_device_interrupt_kind", swiftlet_device_interrupt_kind
+    ; Events the calling domain's threads wait for and signal, and the boot options
+    ; (kernel/domains/DomainEvents.swift).
+    service "swiftlet_event_signal", swiftlet_event_signal
+    service "swiftlet_event_wait", swiftlet_event_wait
+    service "swiftlet_boot_option", swiftlet_boot_option
 system_interface_end:
 
 section .text

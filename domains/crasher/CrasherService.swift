@@ -117,6 +117,23 @@ final class CrasherService: Crasher, Mailbox, Background {
 
   func rounds() -> Result<Int, RpcError> { .success(loopRounds.value) }
 
+  func waitForSignal(milliseconds: Int) -> Result<Bool, RpcError> {
+    guard let event = DomainEvent(number: 0) else { return .failure(.failed(code: 1)) }
+    let seen = event.count
+    let now = event.wait(after: seen, timeoutNanoseconds: UInt64(max(0, milliseconds)) * 1_000_000)
+    return .success(now != seen)
+  }
+
+  func signalLater(milliseconds: Int) -> Result<Void, RpcError> {
+    guard
+      DomainThread.spawn({
+        DomainThread.sleep(nanoseconds: UInt64(max(0, milliseconds)) * 1_000_000)
+        DomainEvent(number: 0)?.signal()
+      })
+    else { return .failure(.failed(code: 1)) }
+    return .success(())
+  }
+
   func startSpinners(_ count: Int, milliseconds: Int) -> Result<Int, RpcError> {
     let spins = self.spins
     let deadline = DomainKernel.nanoseconds + UInt64(max(0, milliseconds)) * 1_000_000

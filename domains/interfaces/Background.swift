@@ -29,4 +29,12 @@ public protocol Background {
 
   /// Writes `count` log lines as fast as it can (the kernel rate-limits them).
   func flood(lines count: Int) -> Result<Void, RpcError>
+
+  /// Waits for the domain's event 0 to be signalled after the call began, for
+  /// `milliseconds` at most; says whether it was. The domain is free for other threads
+  /// while it waits.
+  func waitForSignal(milliseconds: Int) -> Result<Bool, RpcError>
+
+  /// Starts a thread of the domain that signals its event 0 after `milliseconds`.
+  func signalLater(milliseconds: Int) -> Result<Void, RpcError>
 }

@@ -9,6 +9,14 @@ public enum AddressSource: UInt8, Equatable, BitwiseCopyable {
   case dhcp
   /// From the kernel command line (`ip=`).
   case fixed
+
+  public var name: StaticString {
+    switch self {
+    case .none: "none"
+    case .dhcp: "dhcp"
+    case .fixed: "static"
+    }
+  }
 }
 
 /// The stack's interface and counters.

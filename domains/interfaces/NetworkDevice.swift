@@ -84,6 +84,14 @@ public struct PacketBuffer: BitwiseCopyable {
 public enum NetworkDriverKind: UInt8, Equatable, BitwiseCopyable {
   case virtioNet
   case e1000
+
+  /// The driver domain's name.
+  public var name: StaticString {
+    switch self {
+    case .virtioNet: "virtio_net"
+    case .e1000: "e1000"
+    }
+  }
 }
 
 /// What a network device is.

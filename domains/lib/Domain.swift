@@ -9,6 +9,22 @@ public enum DomainKernel {
 
   public static var nanoseconds: UInt64 { kernelTimeNanoseconds() }
 
+  /// The value of boot option `name` on the kernel command line (`ip=10.0.2.15/24`
+  /// gives "10.0.2.15/24"; a bare `name` gives ""), or nil if it is absent or longer
+  /// than 256 bytes.
+  public static func bootOption(_ name: StaticString) -> String? {
+    var value = InlineArray<256, UInt8>(repeating: 0)
+    var span = value.mutableSpan
+    let length = unsafe span.withUnsafeMutableBufferPointer { buffer in
+      unsafe kernelBootOption(
+        name.utf8Start, name.utf8CodeUnitCount, buffer.baseAddress, buffer.count)
+    }
+    guard length >= 0 else { return nil }
+    var bytes: [UInt8] = []
+    for index in 0..<Int(length) { bytes.append(value[index]) }
+    return String(decoding: bytes, as: UTF8.self)
+  }
+
   /// This domain's number (the kernel is 0).
   public static var domainID: UInt32 { kernelDomainID() }
 }

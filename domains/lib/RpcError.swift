@@ -18,3 +18,17 @@ public enum RpcError: Error, Equatable, BitwiseCopyable {
   /// The callee reports a failure of its own, with a code its interface documents.
   case failed(code: Int32)
 }
+
+extension RpcError {
+  /// What happened, in a few words, for a log line or the shell.
+  public var summary: StaticString {
+    switch self {
+    case .domainCrashed: "the callee crashed"
+    case .timedOut: "the call ran out of time"
+    case .unavailable: "the callee is down"
+    case .notConnected: "not connected"
+    case .refused: "an argument was refused"
+    case .failed: "the callee reported a failure"
+    }
+  }
+}

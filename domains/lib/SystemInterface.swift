@@ -26,3 +26,15 @@ func kernelDomainID() -> UInt32
 
 @_extern(c, "swiftlet_time_ns")
 func kernelTimeNanoseconds() -> UInt64
+
+@_extern(c, "swiftlet_event_signal")
+func kernelEventSignal(_ number: Int) -> Int64
+
+@_extern(c, "swiftlet_event_wait")
+func kernelEventWait(_ number: Int, _ seen: UInt64, _ timeoutNanoseconds: UInt64) -> Int64
+
+@_extern(c, "swiftlet_boot_option")
+func kernelBootOption(
+  _ name: UnsafePointer<UInt8>?, _ nameLength: Int, _ buffer: UnsafeMutablePointer<UInt8>?,
+  _ capacity: Int
+) -> Int64

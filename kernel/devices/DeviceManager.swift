@@ -215,13 +215,20 @@ enum DeviceManager {
   /// wait, and returns how many times. An interrupt that came before the call is not lost:
   /// the wait returns at once. For INTx, this is also where the device may assert its line
   /// again, so the owner services the device before waiting.
-  static func waitForInterrupt(_ handle: DeviceHandle, by caller: DomainID) throws(DeviceError)
-    -> UInt64
-  {
+  /// With a `deadline` (in `Clock.nanoseconds`), the wait ends then at the latest, and
+  /// returns 0 if no interrupt came.
+  static func waitForInterrupt(
+    _ handle: DeviceHandle, by caller: DomainID, until deadline: UInt64? = nil
+  ) throws(DeviceError) -> UInt64 {
     let device = try owned(handle, by: caller)
     guard device.interrupt != .none else { throw .noInterrupt }
     DeviceInterrupts.rearm(device)
-    let seen = device.event.wait(after: device.consumed)
+    let seen =
+      if let deadline {
+        device.event.wait(after: device.consumed, until: deadline)
+      } else {
+        device.event.wait(after: device.consumed)
+      }
     guard device.owner == caller, !device.isRevoked else { throw .revoked }
     defer { device.consumed = seen }
     return seen - device.consumed

@@ -144,6 +144,30 @@ func swiftletDeviceWaitInterrupt() -> Int64 {
   }
 }
 
+/// Waits like `swiftlet_device_wait_interrupt`, for `timeoutNanoseconds` at most, with
+/// the caller's domain given back meanwhile (as during a sleep: other threads may run
+/// calls in it). Returns the interrupts that arrived (0: the time ran out), or negative
+/// if it cannot wait.
+@_cdecl("swiftlet_device_wait_interrupt_for")
+func swiftletDeviceWaitInterruptFor(_ timeoutNanoseconds: UInt64) -> Int64 {
+  guard let handle = DomainDevices.callerDevice else { return -1 }
+  let caller = DomainCall.currentDomain
+  let deadline = Clock.nanoseconds &+ min(timeoutNanoseconds, maximumWait)
+  var result: Int64 = -1
+  DomainHolding.away {
+    do throws(DeviceError) {
+      result = Int64(
+        truncatingIfNeeded: try DeviceManager.waitForInterrupt(handle, by: caller, until: deadline))
+    } catch {
+      result = -1
+    }
+  }
+  return result
+}
+
+/// The longest a domain's timed wait lasts (an hour): so that a deadline never wraps.
+let maximumWait: UInt64 = 3_600_000_000_000
+
 @_cdecl("swiftlet_device_interrupt_kind")
 func swiftletDeviceInterruptKind() -> Int32 {
   guard let handle = DomainDevices.callerDevice, let device = DeviceManager.device(handle) else {

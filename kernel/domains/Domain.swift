@@ -43,6 +43,8 @@ final class Domain {
   var quotaRefusals = 0
   /// Its log lines' budget (swiftlet_log).
   var logLimit = LogRateLimit()
+  /// What its threads wait for and signal (swiftlet_event_wait).
+  let events = DomainEvents()
 
   init(id: DomainID, name: String, image: UnsafeRawBufferPointer) {
     self.id = id

@@ -277,17 +277,24 @@ enum DomainManager {
   }
 
   /// The export slot of `interface`'s first method, if `caller` may call it: its
-  /// manifest imports it (the kernel may call anything).
+  /// manifest imports it (the kernel may call anything). Of several drivers exporting
+  /// it, the first whose device is attached.
   static func connect(_ interface: String, from caller: DomainID) -> Int? {
     if caller != .kernel {
       guard let domain = domain(caller), domain.manifest.imports.contains(interface) else {
         return nil
       }
     }
-    guard let slot = slotInterfaces.firstIndex(of: interface), !interface.contains("#") else {
-      return nil
-    }
-    return slot
+    guard !interface.contains("#") else { return nil }
+    let slots = slotInterfaces.indices.filter { slotInterfaces[$0] == interface }
+    // Drivers of different devices may export the same interface (the manifest allows
+    // nothing else twice): the one whose device is attached serves it.
+    return slots.first { slot in
+      guard let exporter = domains.first(where: { $0.exportSlots.contains { $0.slot == slot } }),
+        let wanted = DeviceIdentity.parse(exporter.manifest.device)
+      else { return false }
+      return DeviceManager.find(vendor: wanted.vendor, deviceIDs: wanted.deviceIDs) != nil
+    } ?? slots.first
   }
 
   // MARK: - Crashes
@@ -467,6 +474,7 @@ enum DomainManager {
     domain.dropHeap()
     SharedMemory.reclaim(domain.id)
     unwindThreads(in: domain.id, status: status)
+    domain.events.wakeAll()  // its threads waiting for one leave, to unwind
     DomainHolding.reset(domain.id)
   }
 

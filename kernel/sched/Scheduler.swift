@@ -30,6 +30,8 @@ enum Scheduler {
   nonisolated(unsafe) private static var idle: ThreadHandle?
   nonisolated(unsafe) private static var ready = ReadyQueues()
   nonisolated(unsafe) private static var sleepers = ThreadQueue()
+  /// Threads blocked in a wait with a deadline, linked through `timedNext`.
+  nonisolated(unsafe) private static var timedWaiters: ThreadHandle?
   /// Finished threads whose stacks are freed once they are no longer running on them.
   nonisolated(unsafe) private static var finished = ThreadQueue()
   nonisolated(unsafe) private static var all: Thread?
@@ -183,6 +185,7 @@ enum Scheduler {
   }
 
   static func makeReady(_ thread: ThreadHandle) {
+    if thread.pointee.timedQueue != nil { endTimedWait(thread) }
     thread.pointee.state = .ready
     ready[thread.pointee.priority].append(thread)
     if thread.pointee.priority < running!.pointee.priority || running == idle {
@@ -190,11 +193,51 @@ enum Scheduler {
     }
   }
 
-  /// The timer tick: wakes sleepers that are due and ends a used-up quantum.
+  /// Puts the running thread on `queue` (the waiters of `owner`) and runs another until
+  /// it is woken or `deadline` (in `Clock.nanoseconds`) passes, whichever comes first;
+  /// says whether it was woken. The tick takes it out of the queue at the deadline.
+  static func blockCurrent(
+    on queue: inout ThreadQueue, of owner: WaitQueue, until deadline: UInt64
+  ) -> Bool {
+    let current = running!
+    current.pointee.wakeTime = deadline
+    current.pointee.timedOut = false
+    current.pointee.timedQueue = Unmanaged.passUnretained(owner)
+    current.pointee.timedNext = timedWaiters
+    timedWaiters = current
+    blockCurrent(on: &queue)
+    return !current.pointee.timedOut
+  }
+
+  /// Takes `thread` off the list of timed waits.
+  private static func endTimedWait(_ thread: ThreadHandle) {
+    thread.pointee.timedQueue = nil
+    if timedWaiters == thread {
+      timedWaiters = thread.pointee.timedNext
+    } else {
+      var previous = timedWaiters
+      while let each = previous, each.pointee.timedNext != thread {
+        previous = each.pointee.timedNext
+      }
+      previous?.pointee.timedNext = thread.pointee.timedNext
+    }
+    thread.pointee.timedNext = nil
+  }
+
+  /// The timer tick: wakes sleepers and timed waits that are due and ends a used-up
+  /// quantum.
   static func tick() {
     let now = Clock.nanoseconds
     var due = sleepers.removeAll { $0.pointee.wakeTime <= now }
     while let thread = due.removeFirst() { makeReady(thread) }
+    var waiter = timedWaiters
+    while let thread = waiter {
+      waiter = thread.pointee.timedNext
+      guard thread.pointee.wakeTime <= now, let queue = thread.pointee.timedQueue else { continue }
+      queue.takeUnretainedValue().remove(thread)
+      thread.pointee.timedOut = true
+      makeReady(thread)
+    }
     quantumLeft -= 1
     if quantumLeft <= 0 { rescheduleRequested = true }
   }

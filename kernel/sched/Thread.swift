@@ -172,8 +172,16 @@ struct ThreadControl {
   /// Ticks in a row that found the thread in domain code too deep in its stack to be
   /// preempted, with another thread waiting (DomainManager.unpreemptibleTick).
   var unpreemptibleTicks = 0
-  /// When a sleeping thread is due, in `Clock.nanoseconds`.
+  /// When a sleeping thread is due, in `Clock.nanoseconds`; also the deadline of a
+  /// timed wait.
   var wakeTime: UInt64 = 0
+  /// During a wait with a deadline (`WaitQueue.wait(until:)`): the queue the thread
+  /// waits in, for the tick to take it out of when the deadline passes, and its link
+  /// in the scheduler's list of timed waits (a second list besides the queue's).
+  var timedQueue: Unmanaged<WaitQueue>?
+  var timedNext: ThreadHandle?
+  /// Whether the last timed wait ended by its deadline rather than by a wake-up.
+  var timedOut = false
   /// The thread this block belongs to (not retained: the thread owns the block).
   let owner: Unmanaged<Thread>
 

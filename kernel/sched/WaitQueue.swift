@@ -13,6 +13,17 @@ final class WaitQueue {
     Scheduler.blockCurrent(on: &waiters)
   }
 
+  /// `wait`, ending at `deadline` (in `Clock.nanoseconds`) if nobody wakes the thread
+  /// before; says whether it was woken.
+  func wait(until deadline: UInt64) -> Bool {
+    Scheduler.blockCurrent(on: &waiters, of: self, until: deadline)
+  }
+
+  /// Takes `thread` out of the queue (its wait's deadline passed).
+  func remove(_ thread: ThreadHandle) {
+    _ = waiters.removeAll { $0 == thread }
+  }
+
   func wakeOne() {
     _ = wakeFirst()
   }
@@ -76,6 +87,17 @@ final class InterruptEvent {
   func wait(after seen: UInt64) -> UInt64 {
     withInterruptsDisabled {
       while count == seen { waiters.wait() }
+      return count
+    }
+  }
+
+  /// `wait(after:)`, giving up at `deadline` (in `Clock.nanoseconds`): then the count
+  /// may still be `seen`.
+  func wait(after seen: UInt64, until deadline: UInt64) -> UInt64 {
+    withInterruptsDisabled {
+      while count == seen && Clock.nanoseconds < deadline {
+        if !waiters.wait(until: deadline) { break }
+      }
       return count
     }
   }

@@ -435,7 +435,12 @@ extension Result {
 /// threads end, and the kernel and the other domains go on.
 enum DomainThreadTests {
   static var tests: [KernelTest] {
-    [KernelTest("domains.own_thread_trap_ends_its_threads", ownThreadTrapEndsItsThreads)]
+    [
+      KernelTest("domains.own_thread_trap_ends_its_threads", ownThreadTrapEndsItsThreads),
+      KernelTest("domains.event_wait_times_out", eventWaitTimesOut),
+      KernelTest("domains.event_wakes_a_waiting_call", eventWakesAWaitingCall),
+      KernelTest("domains.crash_wakes_event_waiters", crashWakesEventWaiters),
+    ]
   }
 
   static func crasherThreads() -> Int {
@@ -477,5 +482,58 @@ enum DomainThreadTests {
     t.expect(background.rounds().error == .unavailable, "the crashed domain still answers")
     t.expect(
       background.recover() && background.rounds() == .success(0), "no fresh start after the crash")
+  }
+
+  /// Nobody signals: the wait ends by its timeout, not before.
+  static func eventWaitTimesOut(_ t: inout TestContext) {
+    guard case .success(let background) = BackgroundProxy.connect() else {
+      t.expect(false, "no Background")
+      return
+    }
+    let start = Clock.nanoseconds
+    let signalled = background.waitForSignal(milliseconds: 20)
+    let waited = Clock.nanoseconds - start
+    t.expect(signalled == .success(false), "a wait nobody signalled did not time out")
+    t.expect(waited >= 20_000_000 && waited < 1_000_000_000, "it waited \(waited) ns for 20 ms")
+  }
+
+  /// A thread of the domain signals while a call waits in it: the waiting call gave the
+  /// domain back (or the thread could not have entered to signal) and wakes at once.
+  static func eventWakesAWaitingCall(_ t: inout TestContext) {
+    guard case .success(let background) = BackgroundProxy.connect() else {
+      t.expect(false, "no Background")
+      return
+    }
+    t.expect(background.signalLater(milliseconds: 5).isSuccess, "no signalling thread")
+    let start = Clock.nanoseconds
+    let signalled = background.waitForSignal(milliseconds: 5_000)
+    let waited = Clock.nanoseconds - start
+    t.expect(signalled == .success(true), "the signal did not end the wait")
+    t.expect(waited < 1_000_000_000, "it waited \(waited) ns: the signal did not wake it")
+  }
+
+  /// The domain dies while a call waits for its event: the call ends with the crash at
+  /// once, not at its timeout.
+  static func crashWakesEventWaiters(_ t: inout TestContext) {
+    guard case .success(let background) = BackgroundProxy.connect() else {
+      t.expect(false, "no Background")
+      return
+    }
+    nonisolated(unsafe) var outcome: Result<Bool, RpcError> = .success(false)
+    let waiter = Scheduler.spawn("event waiter") {
+      outcome = background.waitForSignal(milliseconds: 10_000)
+    }
+    guard let waiter else {
+      t.expect(false, "spawn failed")
+      return
+    }
+    let start = Clock.nanoseconds
+    Scheduler.sleep(nanoseconds: 2_000_000)
+    t.expect(background.trapInThread(after: 5).isSuccess, "the trap call itself failed")
+    Scheduler.join(waiter)
+    let waited = Clock.nanoseconds - start
+    t.expect(outcome.error == .domainCrashed, "the waiting call did not end with the crash")
+    t.expect(waited < 2_000_000_000, "it took \(waited) ns: the crash did not wake the waiter")
+    t.expect(background.recover(), "no restart after the crash")
   }
 }

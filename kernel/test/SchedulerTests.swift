@@ -14,6 +14,8 @@ enum SchedulerTests {
       KernelTest("sched.sse_survives_preemption", sseSurvivesPreemption),
       KernelTest("sched.sleep_wakes_within_bounded_ticks", sleepWakesWithinBoundedTicks),
       KernelTest("sched.wait_queue_ping_pong", waitQueuePingPong),
+      KernelTest("sched.timed_wait_ends_at_its_deadline", timedWaitEndsAtItsDeadline),
+      KernelTest("sched.timed_wait_woken_before_its_deadline", timedWaitWokenBeforeItsDeadline),
       KernelTest("sched.priorities", priorities),
       KernelTest("sched.yield_takes_turns", yieldTakesTurns),
       KernelTest("sched.wait_for_interrupt", waitForInterrupt),
@@ -106,6 +108,47 @@ enum SchedulerTests {
     }
     Scheduler.join(partner)
     t.expect(returned == rounds, "\(returned) of \(rounds) round trips")
+  }
+
+  /// Nobody wakes it: the wait ends by itself on the first tick after its deadline,
+  /// says so, and leaves the thread in no queue (a later wake-up finds nobody).
+  static func timedWaitEndsAtItsDeadline(_ t: inout TestContext) {
+    let queue = WaitQueue()
+    let event = InterruptEvent()
+    let start = Clock.nanoseconds
+    let woken = withInterruptsDisabled { queue.wait(until: start + 5_000_000) }
+    let waited = Clock.nanoseconds - start
+    t.expect(!woken, "the wait says it was woken")
+    t.expect(waited >= 5_000_000 && waited < 50_000_000, "it waited \(waited) ns for 5 ms")
+    t.expect(queue.isEmpty, "the thread is still in the queue")
+    let count = event.wait(after: 0, until: Clock.nanoseconds + 3_000_000)
+    t.expect(count == 0, "an event nobody signalled counts \(count)")
+  }
+
+  /// Woken before its deadline: the wait says so, and the deadline passing later does
+  /// nothing to the thread (it is off the list of timed waits).
+  static func timedWaitWokenBeforeItsDeadline(_ t: inout TestContext) {
+    let event = InterruptEvent()
+    let signaller = Scheduler.spawn("signaller") {
+      Scheduler.sleep(nanoseconds: 2_000_000)
+      event.signal()
+    }
+    guard let signaller else {
+      t.expect(false, "spawn failed")
+      return
+    }
+    let start = Clock.nanoseconds
+    let count = event.wait(after: 0, until: start + 1_000_000_000)
+    let waited = Clock.nanoseconds - start
+    Scheduler.join(signaller)
+    t.expect(count == 1, "the event counts \(count) after one signal")
+    t.expect(waited < 500_000_000, "it waited \(waited) ns: the signal did not wake it")
+    // The old deadline passes while this thread sleeps: it must stay asleep, not be
+    // made ready a second time by a stale timed-wait entry.
+    Scheduler.sleep(nanoseconds: 3_000_000)
+    let queue = WaitQueue()
+    let woken = withInterruptsDisabled { queue.wait(until: Clock.nanoseconds + 2_000_000) }
+    t.expect(!woken, "a second wait was cut short")
   }
 
   /// A higher-priority thread runs as soon as it is ready; a lower one only when the

@@ -65,8 +65,24 @@ public struct Device: BitwiseCopyable {
     return count < 0 ? nil : UInt64(count)
   }
 
+  /// Blocks until the device has interrupted since the last wait, or
+  /// `timeoutNanoseconds` have passed. Unlike `waitForInterrupt()`, it gives the domain
+  /// back while it waits, as a sleep does: other threads may run calls in the domain
+  /// meanwhile (a driver's transmit while its receive waits), so the driver's state
+  /// must be consistent when it calls this. Nil if the device has no interrupt.
+  public func waitForInterrupt(timeoutNanoseconds: UInt64) -> InterruptWait? {
+    let count = kernelDeviceWaitInterruptFor(timeoutNanoseconds)
+    return count < 0 ? nil : count == 0 ? .timedOut : .interrupted
+  }
+
   /// Whether the kernel set up MSI-X for the device: then every queue may use table
   /// entry 0, which the kernel routed to the device's interrupt; otherwise the device
   /// interrupts through INTx (or not at all).
   public var usesMSIX: Bool { kernelDeviceInterruptKind() == 1 }
+}
+
+/// How a timed wait for an interrupt ended.
+public enum InterruptWait: Equatable, BitwiseCopyable {
+  case interrupted
+  case timedOut
 }

@@ -37,3 +37,8 @@ func kernelSharedAllocate(_ size: Int, _ alignment: Int, _ typeTag: UInt64)
 
 @_extern(c, "swiftlet_rref_free")
 func kernelSharedFree(_ payload: UnsafeMutableRawPointer?)
+
+/// Waits for the device's interrupt for `timeoutNanoseconds` at most, giving the domain
+/// back meanwhile; the interrupts that arrived (0: none), or negative if it cannot wait.
+@_extern(c, "swiftlet_device_wait_interrupt_for")
+func kernelDeviceWaitInterruptFor(_ timeoutNanoseconds: UInt64) -> Int64

@@ -73,7 +73,20 @@ func manifestRejection(_ domains: [String]) -> String? {
       manifestRejection([
         domainJSON("one", exports: ["A"]), domainJSON("two", exports: ["B", "A"]),
       ])
-        == "manifest.json:4: error: domain 'two': 'A' is exported by 'one' already")
+        == "manifest.json:4: error: domain 'two': 'A' is exported by 'one' already (only drivers of different devices may export the same interface)"
+    )
+  }
+
+  /// Drivers of different devices may export one interface; of the same device, not.
+  @Test func driversOfDifferentDevicesShareAnExport() {
+    let virtio = domainJSON("virtio", exports: ["A"], extra: ", \"device\": \"1af4:1041\"")
+    let intel = domainJSON("intel", exports: ["A"], extra: ", \"device\": \"8086:100e\"")
+    let same = domainJSON("same", exports: ["A"], extra: ", \"device\": \"8086:100e,8086:100f\"")
+    #expect(manifestRejection([virtio, intel, domainJSON("user", imports: ["A"])]) == nil)
+    #expect(
+      manifestRejection([intel, same])
+        == "manifest.json:4: error: domain 'same': 'A' is exported by 'intel' already (only drivers of different devices may export the same interface)"
+    )
   }
 
   @Test func importNobodyExports() {

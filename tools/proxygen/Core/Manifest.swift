@@ -113,7 +113,8 @@ public struct Manifest: Codable, Equatable, Sendable {
 
   /// The rules: every key is known; names are unique and well formed, and a service
   /// is not named as generated code names its own things; every interface named exists,
-  /// each is exported by one domain at most, imported only if exported, and not by the
+  /// each is exported by one domain at most (or by drivers of different devices),
+  /// imported only if exported, and not by the
   /// domain that exports it (a domain calling itself would enter itself while inside);
   /// heaps, time budgets and quotas are within bounds, and the frames hold the heap.
   public func check(file: String, text: String, interfaces: [Interface]) throws(GeneratorError) {
@@ -144,7 +145,20 @@ public struct Manifest: Codable, Equatable, Sendable {
         throw fail("no interface '\(name)' in domains/interfaces")
       }
       for name in domain.exports {
-        if let other = exporters[name] { throw fail("'\(name)' is exported by '\(other)' already") }
+        if let other = exporters[name] {
+          // Drivers of different devices may export the same interface (virtio-net and
+          // e1000 both export NetworkDevice): the kernel connects an importer to the one
+          // whose device is attached. Anything else exported twice is a mistake.
+          let otherDevice = domains.first { $0.name == other }?.device
+          guard let device = domain.device, let otherDevice,
+            Set(device.split(separator: ",")).isDisjoint(with: otherDevice.split(separator: ","))
+          else {
+            throw fail(
+              "'\(name)' is exported by '\(other)' already (only drivers of different devices may export the same interface)"
+            )
+          }
+          continue
+        }
         exporters[name] = domain.name
       }
       for name in domain.imports where domain.exports.contains(name) {
