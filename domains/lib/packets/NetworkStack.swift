@@ -15,8 +15,11 @@
 /// bounded by the frame.
 
 public final class NetworkStack {
-  public let mac: MACAddress
+  /// The interface's address; zero until `start`.
+  public private(set) var mac = MACAddress.zero
   public let mode: AddressingMode
+  /// Varies what must differ from one start to the next (see `init`).
+  private let seed: UInt64
   /// The address in use; nil until DHCP gets one.
   public private(set) var configuration: InterfaceAddress?
   public private(set) var counters = StackCounters()
@@ -37,23 +40,31 @@ public final class NetworkStack {
   /// The largest UDP payload one unfragmented frame carries.
   public static var udpPayloadCapacity: Int { EthernetHeader.maximumFrameLength - udpPayloadOffset }
 
-  /// A stack for the interface at `mac`. `seed` varies what must differ from one start
-  /// to the next: DHCP transaction IDs, ping identifiers, and socket generations (so
-  /// that a socket opened before a restart is never taken for one opened after).
-  public init(mac: MACAddress, mode: AddressingMode, now: UInt64, seed: UInt64) {
-    self.mac = mac
+  /// A stack that will use `mode` for its address. Sockets open at once; frames flow
+  /// once `start` names the interface. `seed` varies what must differ from one start of
+  /// the stack to the next: DHCP transaction IDs, ping identifiers, and socket
+  /// generations (so that a socket opened before a restart is never taken for one
+  /// opened after).
+  public init(mode: AddressingMode, seed: UInt64) {
     self.mode = mode
+    self.seed = seed
     pings = PingTable(firstIdentifier: UInt16(truncatingIfNeeded: seed >> 16))
     sockets = SocketTable(firstGeneration: UInt32(truncatingIfNeeded: seed >> 32) | 1)
     nextIdentification = UInt16(truncatingIfNeeded: seed)
+  }
+
+  /// Starts the interface at `mac`: takes the fixed address, or starts asking DHCP.
+  /// Until then every frame is dropped and nothing can be sent.
+  public func start(mac: MACAddress, now: UInt64) {
+    guard self.mac == .zero, mac != .zero else { return }
+    self.mac = mac
     switch mode {
     case .dhcp:
       dhcp = DHCPClient(
         mac: mac, now: now,
-        seed: UInt32(truncatingIfNeeded: seed ^ mac.rawValue ^ (seed >> 29)))
+        seed: UInt32(truncatingIfNeeded: seed ^ mac.rawValue ^ (seed >> 29) ^ now))
     case .fixed(let configuration):
-      self.configuration = configuration
-      events.append(.configured(configuration))
+      configure(configuration)
     }
   }
 
@@ -98,16 +109,15 @@ public final class NetworkStack {
 
   // MARK: - Sockets
 
-  public func openSocket(port: UInt16) -> Result<SocketHandle, SocketRefusal> {
+  public func openSocket(port: UInt16) -> Result<UDPSocket, SocketError> {
     sockets.open(port: port)
   }
 
   /// Whether the socket was open (it is closed now).
-  public func closeSocket(_ socket: SocketHandle) -> Bool { sockets.close(socket) }
+  public func closeSocket(_ socket: UDPSocket) -> Bool { sockets.close(socket) }
 
-  public func isOpen(_ socket: SocketHandle) -> Bool { sockets.isOpen(socket) }
-
-  public func port(of socket: SocketHandle) -> UInt16? { sockets.port(of: socket) }
+  /// The port of an open socket; nil for one closed or never opened.
+  public func port(of socket: UDPSocket) -> UInt16? { sockets.port(of: socket) }
 
   // MARK: - Pings
 

@@ -3,21 +3,30 @@
 /// whose first generation is seeded differently) is refused, never taken for the
 /// socket that has the slot now.
 
-public struct SocketHandle: Equatable, Sendable {
-  public var slot: Int
+/// A socket the stack opened: a slot and the generation it was opened in. It crosses
+/// calls (DatagramSockets), hence one definition, here.
+public struct UDPSocket: Equatable, Sendable, BitwiseCopyable {
+  public var slot: UInt16
   public var generation: UInt32
 
-  public init(slot: Int, generation: UInt32) {
+  public init(slot: UInt16, generation: UInt32) {
     self.slot = slot
     self.generation = generation
   }
 }
 
-public enum SocketRefusal: Error, Equatable, Sendable {
-  case portInUse
-  case noRoom
-  case badPort
-  case badSocket
+/// Why the stack refused a socket call: the code of `RpcError.failed(code:)` in
+/// DatagramSockets.
+public enum SocketError: Int32, Error, Equatable, Sendable, BitwiseCopyable {
+  /// Another socket is bound to the port.
+  case portInUse = 1
+  /// The stack has no room for another socket.
+  case noRoom = 2
+  /// No such socket: closed, never opened, or opened before the stack restarted.
+  /// Open a new one.
+  case badSocket = 3
+  /// Port 0 (the stack does not pick ports).
+  case badPort = 4
 }
 
 struct SocketTable {
@@ -33,42 +42,39 @@ struct SocketTable {
 
   init(firstGeneration: UInt32) { nextGeneration = firstGeneration }
 
-  mutating func open(port: UInt16) -> Result<SocketHandle, SocketRefusal> {
+  mutating func open(port: UInt16) -> Result<UDPSocket, SocketError> {
     guard port != 0 else { return .failure(.badPort) }
-    guard slot(for: port) == nil else { return .failure(.portInUse) }
+    guard socket(for: port) == nil else { return .failure(.portInUse) }
     for slot in sockets.indices where sockets[slot] == nil {
       let generation = nextGeneration
       nextGeneration &+= 1
       sockets[slot] = Socket(port: port, generation: generation)
-      return .success(SocketHandle(slot: slot, generation: generation))
+      return .success(UDPSocket(slot: UInt16(slot), generation: generation))
     }
     return .failure(.noRoom)
   }
 
-  func port(of handle: SocketHandle) -> UInt16? {
-    guard sockets.indices.contains(handle.slot), let socket = sockets[handle.slot],
+  func port(of handle: UDPSocket) -> UInt16? {
+    let slot = Int(handle.slot)
+    guard sockets.indices.contains(slot), let socket = sockets[slot],
       socket.generation == handle.generation
     else { return nil }
     return socket.port
   }
 
-  func isOpen(_ handle: SocketHandle) -> Bool { port(of: handle) != nil }
-
-  mutating func close(_ handle: SocketHandle) -> Bool {
-    guard isOpen(handle) else { return false }
-    sockets[handle.slot] = nil
+  mutating func close(_ handle: UDPSocket) -> Bool {
+    guard port(of: handle) != nil else { return false }
+    sockets[Int(handle.slot)] = nil
     return true
   }
 
   /// The open socket bound to `port`.
-  func socket(for port: UInt16) -> SocketHandle? {
+  func socket(for port: UInt16) -> UDPSocket? {
     for slot in sockets.indices {
       if let socket = sockets[slot], socket.port == port {
-        return SocketHandle(slot: slot, generation: socket.generation)
+        return UDPSocket(slot: UInt16(slot), generation: socket.generation)
       }
     }
     return nil
   }
-
-  private func slot(for port: UInt16) -> Int? { socket(for: port)?.slot }
 }

@@ -20,6 +20,7 @@ extension NetworkStack {
       return .drop(.oversize)
     }
     guard let ethernet = EthernetHeader(frame.span, length: length) else { return .drop(.runt) }
+    guard mac != .zero else { return .drop(.notForUs) }
     // A group address cannot send; a frame to another station's address is not ours
     // (a NIC in promiscuous mode, as virtio-net's is, passes those up too).
     guard !ethernet.source.isGroup, ethernet.destination == mac || ethernet.destination.isGroup

@@ -17,7 +17,7 @@ public enum InputAction: Equatable {
 
 /// A received datagram for a socket.
 public struct Delivery: Equatable {
-  public var socket: SocketHandle
+  public var socket: UDPSocket
   public var remote: IPv4Endpoint
   public var localPort: UInt16
   public var payloadLength: Int
@@ -31,16 +31,20 @@ public enum Transmission: Equatable {
   /// after the next frames come in or a little later (`NetworkStack.poll` sends the
   /// ARP requests).
   case resolving
-  case failed(SendFailure)
+  case failed(DatagramSendFailure)
 }
 
-public enum SendFailure: Error, Equatable {
+/// Why a datagram was not sent: in DatagramSockets, a buffer given back `.notSent`
+/// carries it in `datagram.localPort`.
+public enum DatagramSendFailure: UInt16, Error, Equatable, Sendable, BitwiseCopyable {
   /// The payload is longer than `NetworkStack.udpPayloadCapacity`.
-  case tooLong
-  /// No address yet.
-  case noNetwork
-  /// No route to the address, or its MAC address did not resolve.
-  case unreachable
+  case tooLong = 1
+  /// The stack has no address yet (DHCP has not answered), or no device.
+  case noNetwork = 2
+  /// No route to the address (or port 0), or its MAC address did not resolve.
+  case unreachable = 3
+  /// The stack's queue of datagrams waiting for an address to resolve is full.
+  case queueFull = 4
 }
 
 /// Something the stack's owner should hear about (and log).

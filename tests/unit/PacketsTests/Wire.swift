@@ -126,7 +126,8 @@ final class StackBed {
   static let gatewayMAC = MACAddress(0x52, 0x55, 0x0A, 0x00, 0x02, 0x02)
 
   init(mode: AddressingMode = .fixed(StackBed.fixed), seed: UInt64 = 0x1234_5678_9ABC_DEF0) {
-    stack = NetworkStack(mac: Self.mac, mode: mode, now: now, seed: seed)
+    stack = NetworkStack(mode: mode, seed: seed)
+    stack.start(mac: Self.mac, now: now)
   }
 
   /// Puts `frame` in the buffer and hands it to the stack.
