@@ -65,6 +65,9 @@ let package = Package(
       name: "E1000Tests", dependencies: ["E1000", "Registers", "Packets"],
       path: "tests/unit/E1000Tests", swiftSettings: warningsAreErrors),
     .testTarget(
+      name: "PacketsTests", dependencies: ["Packets"], path: "tests/unit/PacketsTests",
+      swiftSettings: warningsAreErrors),
+    .testTarget(
       name: "ProxyGeneratorTests", dependencies: ["ProxyGeneratorCore"],
       path: "tests/unit/ProxyGeneratorTests",
       swiftSettings: warningsAreErrors + [.unsafeFlags(["-I", "/opt/swift/usr/lib/swift/host"])]),

@@ -2,50 +2,21 @@
 import Packets
 import SwiftletLib
 
-/// A socket the stack opened for this caller: a slot and the generation it was opened
-/// in, so that a closed socket's number (or one from before the stack restarted) is
-/// refused, never mistaken for a newer socket.
-public struct UDPSocket: Equatable, BitwiseCopyable {
-  public var slot: UInt16
-  public var generation: UInt32
+// `UDPSocket` (a socket: its slot and generation), `SocketError` (why a socket call was
+// refused) and `DatagramSendFailure` (why a datagram was not sent) are defined in
+// Packets, which the stack's core shares with this interface.
 
-  public init(slot: UInt16, generation: UInt32) {
-    self.slot = slot
-    self.generation = generation
-  }
-}
-
-/// Why the stack refused a socket call: the code of `RpcError.failed(code:)`.
-public enum SocketError: Int32, Equatable, BitwiseCopyable {
-  /// Another socket is bound to the port.
-  case portInUse = 1
-  /// The stack has no room for another socket.
-  case noRoom = 2
-  /// No such socket: closed, never opened, or opened before the stack restarted.
-  /// Open a new one.
-  case badSocket = 3
-  /// Port 0 (the stack does not pick ports).
-  case badPort = 4
-
+extension SocketError {
+  /// The reason a DatagramSockets call was refused, from its error.
   public init?(_ error: RpcError) {
     guard case .failed(let code) = error, let reason = SocketError(rawValue: code) else {
       return nil
     }
     self = reason
   }
-}
 
-/// Why the stack did not send a datagram (`PacketBuffer.status` is `.notSent` and
-/// `DatagramInfo.localPort` carries one of these codes).
-public enum DatagramSendFailure: UInt16, Equatable, BitwiseCopyable {
-  /// The payload is longer than `PacketBuffer.udpPayloadCapacity`.
-  case tooLong = 1
-  /// The stack has no address yet (DHCP has not answered), or no device.
-  case noNetwork = 2
-  /// The destination's (or gateway's) MAC address did not resolve.
-  case unreachable = 3
-  /// The stack's queue of datagrams waiting for an address to resolve is full.
-  case queueFull = 4
+  /// The error a DatagramSockets call returns for this reason.
+  public var rpcError: RpcError { .failed(code: rawValue) }
 }
 
 /// Errors: every method can return `.domainCrashed`, `.timedOut` or `.unavailable`, and

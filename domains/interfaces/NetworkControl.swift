@@ -34,8 +34,8 @@ public struct NetworkStatus: BitwiseCopyable {
   public var receivedBytes: UInt64
   public var sentFrames: UInt64
   public var sentBytes: UInt64
-  /// Dropped received frames, by `DropReason.rawValue`.
-  public var drops: InlineArray<16, UInt64>
+  /// Dropped received frames, by `DropReason.rawValue` (room for reasons to come).
+  public var drops: InlineArray<32, UInt64>
   /// Times the stack found its driver crashed and restarted it.
   public var driverRestarts: UInt64
 

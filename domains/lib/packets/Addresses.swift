@@ -15,8 +15,8 @@ public struct MACAddress: Equatable, Hashable, Sendable, BitwiseCopyable, Custom
     rawValue = [b0, b1, b2, b3, b4, b5].reduce(0) { $0 << 8 | UInt64($1) }
   }
 
-  public static let broadcast = MACAddress(rawValue: 0xFFFF_FFFF_FFFF)
-  public static let zero = MACAddress(rawValue: 0)
+  public static var broadcast: MACAddress { MACAddress(rawValue: 0xFFFF_FFFF_FFFF) }
+  public static var zero: MACAddress { MACAddress(rawValue: 0) }
 
   /// Byte `index` (0 ..< 6) in wire order.
   public func byte(_ index: Int) -> UInt8 {
@@ -47,8 +47,8 @@ public struct IPv4Address: Equatable, Hashable, Sendable, BitwiseCopyable, Custo
     rawValue = UInt32(a) << 24 | UInt32(b) << 16 | UInt32(c) << 8 | UInt32(d)
   }
 
-  public static let any = IPv4Address(rawValue: 0)
-  public static let broadcast = IPv4Address(rawValue: 0xFFFF_FFFF)
+  public static var any: IPv4Address { IPv4Address(rawValue: 0) }
+  public static var broadcast: IPv4Address { IPv4Address(rawValue: 0xFFFF_FFFF) }
 
   /// Byte `index` (0 ..< 4) in wire order.
   public func byte(_ index: Int) -> UInt8 {

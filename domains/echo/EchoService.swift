@@ -1,0 +1,104 @@
+/// The UDP echo server (RFC 862): every datagram to port 7 goes back to its sender.
+///
+/// It runs in its own domain, on its own thread, over the stack's DatagramSockets, so a
+/// datagram crosses driver, stack and application domains. Zero-copy: the buffers the
+/// stack hands over are sent back as they are; a received buffer already says who sent
+/// it (`datagram.remote`), which is where `send` sends it, and the stack rewrites the
+/// headers in place. If the stack crashes, the server restarts it and opens its socket
+/// again; while it is down it waits, never spins.
+import Packets
+import SwiftletInterfaces
+import SwiftletLib
+
+final class EchoService {
+  init() {
+    guard DomainThread.spawn({ EchoServer().run() }) else {
+      DomainKernel.log("echo: cannot start its thread (the thread quota is spent)")
+      return
+    }
+  }
+}
+
+struct EchoServer {
+  static let port: UInt16 = 7
+  /// How long one `receive` waits: well inside the stack's time budget per call.
+  static let receiveWait: UInt64 = 1_000_000_000
+  static let retryDelay: UInt64 = 100_000_000
+  static let longestRetryDelay: UInt64 = 2_000_000_000
+
+  func run() {
+    guard case .success(let sockets) = DatagramSocketsProxy.connect() else {
+      DomainKernel.log("echo: no network stack to serve on (DatagramSockets is not exported)")
+      return
+    }
+    var delay = Self.retryDelay
+    while true {
+      var served = false
+      let stop = serve(sockets, served: &served)
+      if served { delay = Self.retryDelay }
+      switch stop {
+      case .stackDown(let error):
+        // Restarts the stack if it crashed; a running one (or none) changes nothing.
+        let running = sockets.recover()
+        DomainKernel.log(
+          "echo: the network stack failed (\(error.summary.description)); \(running ? "it runs again, reopening" : "it does not run, waiting to reopen") port \(Self.port)"
+        )
+      case .socketLost:
+        DomainKernel.log("echo: the socket on port \(Self.port) is gone; reopening it")
+      case .cannotOpen(let reason):
+        DomainKernel.log(
+          "echo: cannot open port \(Self.port) (socket error \(reason.rawValue)); trying again")
+      case .noMemory:
+        break
+      }
+      DomainThread.sleep(nanoseconds: delay)
+      delay = min(delay * 2, Self.longestRetryDelay)
+    }
+  }
+
+  enum Stop {
+    case stackDown(RpcError)
+    case socketLost
+    case cannotOpen(SocketError)
+    case noMemory
+  }
+
+  /// Opens the port and echoes until something stops it; `served` says whether it got
+  /// as far as serving.
+  private func serve(_ sockets: DatagramSocketsProxy, served: inout Bool) -> Stop {
+    let socket: UDPSocket
+    switch sockets.open(port: Self.port) {
+    case .success(let opened): socket = opened
+    case .failure(let error): return stop(for: error)
+    }
+    served = true
+    DomainKernel.log("echo: serving UDP port \(Self.port)")
+    guard var buffers = PacketDeque() else { return .noMemory }
+    while true {
+      switch sockets.receive(socket, into: buffers, timeoutNanoseconds: Self.receiveWait) {
+      case .success(let datagrams):
+        guard !datagrams.isEmpty else {
+          buffers = datagrams
+          continue
+        }
+        switch sockets.send(socket, datagrams) {
+        // What could not be sent comes back; it goes to the stack as empty buffers.
+        case .success(let unsent): buffers = unsent
+        case .failure(let error): return stop(for: error)
+        }
+      case .failure(let error):
+        return stop(for: error)
+      }
+    }
+  }
+
+  private func stop(for error: RpcError) -> Stop {
+    switch SocketError(error) {
+    case .badSocket?: return .socketLost
+    case let reason?: return .cannotOpen(reason)
+    case nil: return .stackDown(error)
+    }
+  }
+}
+
+typealias PacketDeque = RRefDeque<PacketBuffer, 32>

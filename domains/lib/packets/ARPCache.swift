@@ -1,0 +1,170 @@
+/// The ARP cache and the resolutions in progress: which MAC address each neighbour has,
+/// for how long that is believed, and which addresses are being asked for.
+///
+/// Both are small fixed tables: a flood of ARP traffic can only replace entries, never
+/// grow the stack's memory (and plain values in place, no heap, keep the stack's state
+/// free of anything the exclusivity check cannot see through). An entry lives
+/// `entryLifetime` after it was last confirmed; a resolution asks `requestAttempts`
+/// times, `requestInterval` apart, and then says the address is unreachable for
+/// `failureHoldTime`, so that every datagram waiting for it learns so before a new
+/// resolution starts.
+
+public struct ARPCache {
+  public struct Entry: Equatable, Sendable {
+    public var address: IPv4Address
+    public var mac: MACAddress
+    public var expiresAt: UInt64
+  }
+
+  /// What resolving an address found.
+  public enum Lookup: Equatable {
+    case resolved(MACAddress)
+    /// Asked for and not answered yet: ask again later.
+    case pending
+    /// Asked for and never answered (or no room to ask): unreachable for now.
+    case failed
+  }
+
+  struct Resolution {
+    var address: IPv4Address
+    var attempts: Int
+    /// When the next request is due; or, once `attempts` is spent, when the failure ends.
+    var nextEventAt: UInt64
+
+    var isFailed: Bool { attempts >= ARPCache.requestAttempts }
+  }
+
+  public static var capacity: Int { 16 }
+  public static var resolutionCapacity: Int { 4 }
+  public static var entryLifetime: UInt64 { 60 * StackTime.second }
+  static var requestAttempts: Int { 3 }
+  static var requestInterval: UInt64 { StackTime.second }
+  static var failureHoldTime: UInt64 { 3 * StackTime.second }
+
+  private var entries = InlineArray<16, Entry?>(repeating: nil)
+  private var resolutions = InlineArray<4, Resolution?>(repeating: nil)
+
+  public init() {}
+
+  private func index(of address: IPv4Address) -> Int? {
+    for index in entries.indices where entries[index]?.address == address { return index }
+    return nil
+  }
+
+  private func resolutionIndex(of address: IPv4Address) -> Int? {
+    for index in resolutions.indices where resolutions[index]?.address == address {
+      return index
+    }
+    return nil
+  }
+
+  /// The live entry for `address`, if any.
+  public func mac(for address: IPv4Address, now: UInt64) -> MACAddress? {
+    guard let index = index(of: address), let entry = entries[index], entry.expiresAt > now
+    else { return nil }
+    return entry.mac
+  }
+
+  /// Records `address` at `mac` for another lifetime. When the cache is full, the entry
+  /// closest to expiring gives way. Ends a resolution of the address.
+  public mutating func insert(_ address: IPv4Address, _ mac: MACAddress, now: UInt64) {
+    if let index = resolutionIndex(of: address) { resolutions[index] = nil }
+    let entry = Entry(
+      address: address, mac: mac, expiresAt: StackTime.after(now, Self.entryLifetime))
+    var slot = 0
+    var slotExpiry = UInt64.max
+    for index in entries.indices {
+      guard let existing = entries[index] else {
+        if slotExpiry > 0 {
+          slot = index
+          slotExpiry = 0
+        }
+        continue
+      }
+      if existing.address == address {
+        slot = index
+        break
+      }
+      if existing.expiresAt < slotExpiry {
+        slot = index
+        slotExpiry = existing.expiresAt
+      }
+    }
+    entries[slot] = entry
+  }
+
+  /// Updates the entry for `address` if there is one (RFC 826's merge step); whether
+  /// there was.
+  public mutating func refresh(_ address: IPv4Address, _ mac: MACAddress, now: UInt64) -> Bool {
+    guard let index = index(of: address) else { return false }
+    entries[index] = Entry(
+      address: address, mac: mac, expiresAt: StackTime.after(now, Self.entryLifetime))
+    return true
+  }
+
+  /// The MAC address of `address`, starting a resolution if there is none yet; `poll`
+  /// then says when to send its requests.
+  public mutating func resolve(_ address: IPv4Address, now: UInt64) -> Lookup {
+    if let mac = mac(for: address, now: now) { return .resolved(mac) }
+    if let index = resolutionIndex(of: address), let resolution = resolutions[index] {
+      return resolution.isFailed ? .failed : .pending
+    }
+    for index in resolutions.indices where resolutions[index] == nil {
+      resolutions[index] = Resolution(address: address, attempts: 0, nextEventAt: now)
+      return .pending
+    }
+    return .failed
+  }
+
+  /// Drops what expired by `now`, and returns an address whose ARP request is due
+  /// (counting the attempt), or nil when none is.
+  public mutating func poll(now: UInt64) -> IPv4Address? {
+    for index in entries.indices {
+      if let entry = entries[index], entry.expiresAt <= now { entries[index] = nil }
+    }
+    var due: IPv4Address?
+    for index in resolutions.indices {
+      guard var resolution = resolutions[index], resolution.nextEventAt <= now else { continue }
+      if resolution.isFailed {
+        resolutions[index] = nil
+        continue
+      }
+      guard due == nil else { continue }
+      resolution.attempts += 1
+      resolution.nextEventAt = StackTime.after(
+        now, resolution.isFailed ? Self.failureHoldTime : Self.requestInterval)
+      resolutions[index] = resolution
+      due = resolution.address
+    }
+    return due
+  }
+
+  /// When `poll` next has something to do.
+  public func nextDeadline() -> UInt64 {
+    var deadline = UInt64.max
+    for index in entries.indices {
+      if let entry = entries[index] { deadline = min(deadline, entry.expiresAt) }
+    }
+    for index in resolutions.indices {
+      if let resolution = resolutions[index] { deadline = min(deadline, resolution.nextEventAt) }
+    }
+    return deadline
+  }
+
+  /// The `position`th entry (0 up), in table order; nil past the last.
+  public func entry(at position: Int) -> Entry? {
+    var seen = 0
+    for index in entries.indices {
+      guard let entry = entries[index] else { continue }
+      if seen == position { return entry }
+      seen += 1
+    }
+    return nil
+  }
+
+  public var count: Int {
+    var count = 0
+    for index in entries.indices where entries[index] != nil { count += 1 }
+    return count
+  }
+}

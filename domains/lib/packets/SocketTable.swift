@@ -1,0 +1,80 @@
+/// Which UDP ports have a socket, in numbered slots with generations: a slot's number
+/// with an old generation (a closed socket, or one from before the stack restarted,
+/// whose first generation is seeded differently) is refused, never taken for the
+/// socket that has the slot now.
+
+/// A socket the stack opened: a slot and the generation it was opened in. It crosses
+/// calls (DatagramSockets), hence one definition, here.
+public struct UDPSocket: Equatable, Sendable, BitwiseCopyable {
+  public var slot: UInt16
+  public var generation: UInt32
+
+  public init(slot: UInt16, generation: UInt32) {
+    self.slot = slot
+    self.generation = generation
+  }
+}
+
+/// Why the stack refused a socket call: the code of `RpcError.failed(code:)` in
+/// DatagramSockets.
+public enum SocketError: Int32, Error, Equatable, Sendable, BitwiseCopyable {
+  /// Another socket is bound to the port.
+  case portInUse = 1
+  /// The stack has no room for another socket.
+  case noRoom = 2
+  /// No such socket: closed, never opened, or opened before the stack restarted.
+  /// Open a new one.
+  case badSocket = 3
+  /// Port 0 (the stack does not pick ports).
+  case badPort = 4
+}
+
+struct SocketTable {
+  struct Socket {
+    var port: UInt16
+    var generation: UInt32
+  }
+
+  static var capacity: Int { 16 }
+
+  private var sockets = InlineArray<16, Socket?>(repeating: nil)
+  private var nextGeneration: UInt32
+
+  init(firstGeneration: UInt32) { nextGeneration = firstGeneration }
+
+  mutating func open(port: UInt16) -> Result<UDPSocket, SocketError> {
+    guard port != 0 else { return .failure(.badPort) }
+    guard socket(for: port) == nil else { return .failure(.portInUse) }
+    for slot in sockets.indices where sockets[slot] == nil {
+      let generation = nextGeneration
+      nextGeneration &+= 1
+      sockets[slot] = Socket(port: port, generation: generation)
+      return .success(UDPSocket(slot: UInt16(slot), generation: generation))
+    }
+    return .failure(.noRoom)
+  }
+
+  func port(of handle: UDPSocket) -> UInt16? {
+    let slot = Int(handle.slot)
+    guard sockets.indices.contains(slot), let socket = sockets[slot],
+      socket.generation == handle.generation
+    else { return nil }
+    return socket.port
+  }
+
+  mutating func close(_ handle: UDPSocket) -> Bool {
+    guard port(of: handle) != nil else { return false }
+    sockets[Int(handle.slot)] = nil
+    return true
+  }
+
+  /// The open socket bound to `port`.
+  func socket(for port: UInt16) -> UDPSocket? {
+    for slot in sockets.indices {
+      if let socket = sockets[slot], socket.port == port {
+        return UDPSocket(slot: UInt16(slot), generation: socket.generation)
+      }
+    }
+    return nil
+  }
+}

@@ -1,0 +1,63 @@
+/// The stack's side of its NIC driver: the proxy, what the driver said about its device,
+/// how many empty buffers it holds, and what happens when it crashes.
+///
+/// The receive thread and the socket calls both call the driver (the domain is given
+/// back during those calls, so both may be inside it at once; the driver serves them).
+/// Whoever sees a call fail marks the link broken; only the receive thread restarts the
+/// driver (`recover`), so a crash is counted once, and it posts fresh buffers after,
+/// since the driver's were freed with it.
+import Packets
+import SwiftletInterfaces
+import SwiftletLib
+
+final class DriverLink {
+  var proxy: NetworkDeviceProxy?
+  var info: NetworkDeviceInfo?
+  /// A call failed: the driver crashed, hung or is down.
+  var isBroken = false
+  var restarts: UInt64 = 0
+  /// Said once that a restart failed, until one works.
+  var reportedDown = false
+  /// Empty buffers the driver holds for receiving, as far as the stack knows.
+  var posted = 0
+  /// Frames the driver had no room for, sent again with the next batch.
+  let backlog: HeldDeque?
+
+  /// How many empty buffers the stack keeps posted: the driver's room, bounded so that
+  /// a driver asking for many cannot take the stack's whole share of the shared heap.
+  static let receiveRingLimit = 64
+
+  init() { backlog = HeldDeque() }
+
+  var ringTarget: Int { min(Int(info?.receiveCapacity ?? 0), Self.receiveRingLimit) }
+
+  var driverName: StaticString { info?.driver.name ?? "no driver" }
+
+  /// Finds the driver and asks about its device; nil if there is one, else why not.
+  func connect() -> String? {
+    let driver: NetworkDeviceProxy
+    switch NetworkDeviceProxy.connect() {
+    case .success(let found): driver = found
+    case .failure:
+      return "no driver domain exports NetworkDevice"
+    }
+    proxy = driver
+    switch driver.info() {
+    case .success(let found):
+      info = found
+      guard found.hasDevice else {
+        return
+          "the \(found.driver.name) driver has none (attach one: make run NET=virtio or NET=e1000)"
+      }
+      return nil
+    case .failure(let error):
+      return "the driver does not answer (\(error.summary))"
+    }
+  }
+
+  /// A call to the driver failed: it crashed, ran out of time or is down. (Every
+  /// error a NetworkDevice call returns is one of those.)
+  func failed(_ error: RpcError) {
+    isBroken = true
+  }
+}
