@@ -33,10 +33,11 @@ enum Benchmark {
   /// ticks per operation (wall clock in tsc mode), and `busyName`, the ticks the CPU was
   /// not halted in the idle thread (under -icount: the instructions the operation ran).
   /// Each of `body`'s iterations does `perIteration` operations (a batch of requests); it
-  /// gets enough iterations for about `batch` operations.
+  /// gets enough iterations for about `batch` operations. `waited` counts the ticks that
+  /// are not work: by default the idle thread's halts; a polling loop gives its own spins.
   static func measureWaiting(
     _ name: StaticString, busy busyName: StaticString, baseline: StaticString,
-    perIteration: Int = 1, _ body: (Int) -> Void
+    perIteration: Int = 1, waited: () -> UInt64 = { Scheduler.idleTicks }, _ body: (Int) -> Void
   ) {
     body(1)
     let iterations = max(1, batch / perIteration)
@@ -44,12 +45,12 @@ enum Benchmark {
     var elapsed: [UInt64] = []
     var busy: [UInt64] = []
     for _ in 0..<samples {
-      let idle = Scheduler.idleTicks
+      let idle = waited()
       let start = CPU.timestamp
       body(iterations)
       let ticks = CPU.timestamp &- start
       elapsed.append(ticks * 100 / operations)
-      busy.append((ticks &- (Scheduler.idleTicks &- idle)) * 100 / operations)
+      busy.append((ticks &- (waited() &- idle)) * 100 / operations)
     }
     let count = samples * Int(operations)
     report(name, baseline: baseline, hundredths: elapsed, iterations: count)

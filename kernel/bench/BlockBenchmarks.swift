@@ -7,7 +7,7 @@
 /// instructions the kernel, the proxy, the driver and its interrupt ran per request,
 /// without the time the CPU sat halted waiting for the device. The boot needs a disk
 /// (scripts/bench.py attaches one); without one the metrics are skipped with a line
-/// saying so.
+/// saying so. The floor of each metric (BlockFloor) follows.
 import SwiftletInterfaces
 import SwiftletLib
 
@@ -69,6 +69,12 @@ enum BlockBenchmarks {
     }
     // Every read came back with its block, intact: the benchmark did real reads.
     Benchmark.check("block.reads_verified", expected: reads, actual: reads - failures)
+
+    // The same reads by the simplest kernel loop, on the same disk (BlockFloor); then the
+    // driver domain, started again, drives the disk as before.
+    BlockFloor.run(blocks: blocks)
+    Benchmark.check(
+      "block.floor_given_back", expected: 1, actual: read(device, block: 1, buffers) ? 1 : 0)
   }
 
   /// Reads a batch of 32 blocks, `block(i)` for the i-th, through the held deque;
