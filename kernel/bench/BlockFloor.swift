@@ -2,107 +2,132 @@
 /// simplest loop the kernel can run, in the same boot, so that the report can say what
 /// QEMU itself takes for a 4 KiB read and what the domain path adds on top.
 ///
-/// After the domain's block benchmarks the disk is lent to the kernel (FloorDevice: the
-/// virtio_blk domain is destroyed, which releases it) and driven through the legacy
-/// virtio interface of the same transitional device: I/O ports, one virtqueue whose 32
-/// request chains (header, 4 KiB, status byte) are written once, no interrupts (the
-/// queue has no MSI-X vector and the available ring asks for none), the used ring polled.
-/// A request costs a header store, a ring entry, the index, one port write to notify and
-/// the spin. The metrics mirror BlockBenchmarks' (sequential and random, one at a time
-/// and 32 per notification) under the names `block.floor_*`, each printed as elapsed
-/// ticks per request and as `.busy`, the ticks not spent spinning on the used ring
-/// (under -icount: the floor's instructions per request). Then the disk is reset and
-/// given back, and the virtio_blk domain starts again and drives it.
+/// In each round (BlockBenchmarks alternates with the domain) the disk is lent to the
+/// kernel (FloorDevice: the virtio_blk domain is destroyed, which releases it) and driven
+/// through the legacy virtio interface of the same transitional device: I/O ports, one
+/// virtqueue whose 32 request chains (header, 4 KiB, status byte) are written once, no
+/// interrupts (the queue has no MSI-X vector and the available ring asks for none), the
+/// used ring polled. A request costs a header store, a ring entry, the index, one port
+/// write to notify, and the spin. The metrics mirror BlockBenchmarks' (sequential and
+/// random, one at a time and 32 per notification) under the names `block.floor_*`, each
+/// printed as elapsed ticks per request and as `.busy`, the ticks not spent spinning on
+/// the used ring (under -icount: the floor's instructions per request). Then the disk is
+/// reset and given back, and the virtio_blk domain starts again and drives it.
 import SwiftletInterfaces
 
-enum BlockFloor {
-  /// Runs the floor metrics; `blocks` is the disk's size as the driver domain gave it.
-  static func run(blocks: UInt64) {
+final class BlockFloor {
+  let blocks: UInt64
+  /// Rounds that ran.
+  private(set) var rounds = 0
+  private var skipped = false
+  private var failures = 0
+  private var reads = 0
+  private var intact = 0
+  private var sizeMatched = 0
+  private var next: UInt64 = 0
+  private var random: RandomBlocks
+  private let spins = TickCounter()
+  private let series: [WaitingSeries]
+
+  init(blocks: UInt64) {
+    self.blocks = blocks
+    random = RandomBlocks(count: blocks)
+    let spins = self.spins
+    series = [
+      WaitingSeries(
+        "block.floor_read_sequential", busy: "block.floor_read_sequential.busy",
+        baseline: "loop.empty", waited: { spins.ticks }),
+      WaitingSeries(
+        "block.floor_read_random", busy: "block.floor_read_random.busy", baseline: "loop.empty",
+        waited: { spins.ticks }),
+      WaitingSeries(
+        "block.floor_read_sequential_batch32", busy: "block.floor_read_sequential_batch32.busy",
+        baseline: "loop.empty", perIteration: 32, waited: { spins.ticks }),
+      WaitingSeries(
+        "block.floor_read_random_batch32", busy: "block.floor_read_random_batch32.busy",
+        baseline: "loop.empty", perIteration: 32, waited: { spins.ticks }),
+    ]
+  }
+
+  /// Takes the disk, samples each metric `samples` times, checks the pattern, and gives
+  /// the disk back; false (having said why, once) if the floor cannot run.
+  func round(samples: Int) -> Bool {
+    guard !skipped else { return false }
     guard let device = FloorDevice.find(vendor: 0x1AF4, deviceIDs: [0x1001, 0x1042]) else {
-      Console.print("BENCH skipped block floor: no virtio-blk disk")
-      return
+      return skip("no virtio-blk disk")
     }
     let loan: FloorDevice
     switch FloorDevice.take(device) {
     case .success(let taken): loan = taken
-    case .failure(let error):
-      Console.print("BENCH skipped block floor: \(error.message)")
-      return
+    case .failure(let error): return skip(error.message)
     }
     defer { loan.giveBack() }
     let msix = if case .msix = device.interrupt { true } else { false }
-    guard let ports = loan.portBAR(0), let disk = LegacyBlockQueue(ports: ports, msix: msix)
+    guard let ports = loan.portBAR(0),
+      let disk = LegacyBlockQueue(ports: ports, msix: msix, spins: spins)
     else {
-      Console.print("BENCH skipped block floor: no legacy virtio interface on the disk")
-      return
+      return skip("no legacy virtio interface on the disk")
     }
     defer { disk.finish() }
-    Benchmark.check("block.floor_blocks", expected: Int(blocks), actual: Int(disk.blockCount))
-    measure(disk, blocks: min(blocks, disk.blockCount))
-    Benchmark.check(
-      "block.floor_pattern", expected: 64, actual: patternIntact(disk, blocks: blocks))
+    sizeMatched += disk.blockCount == blocks ? 1 : 0
+    for (metric, series) in series.enumerated() {
+      series.sample(samples) { n in read(metric, disk, n) }
+    }
+    intact += patternIntact(disk)
+    rounds += 1
+    return true
   }
 
-  private static func measure(_ disk: LegacyBlockQueue, blocks: UInt64) {
-    guard blocks > 0 else { return }
-    var failures = 0
-    var reads = 0
-    var next: UInt64 = 0
-    let spins = { disk.spinTicks }
-    Benchmark.measureWaiting(
-      "block.floor_read_sequential", busy: "block.floor_read_sequential.busy",
-      baseline: "block.read_sequential", waited: spins
-    ) { n in
+  /// Prints the metrics and their checks, if any round ran.
+  func report() {
+    guard rounds > 0 else { return }
+    for metric in series { metric.report() }
+    Benchmark.check("block.floor_blocks", expected: rounds, actual: sizeMatched)
+    Benchmark.check("block.floor_reads_verified", expected: reads, actual: reads - failures)
+    Benchmark.check("block.floor_pattern", expected: 64 * rounds, actual: intact)
+  }
+
+  private func skip(_ why: TextLine) -> Bool {
+    Console.print("BENCH skipped block floor: \(why)")
+    skipped = true
+    return false
+  }
+
+  /// `n` iterations of metric `metric` (the order of `series`), the loop chosen outside.
+  private func read(_ metric: Int, _ disk: LegacyBlockQueue, _ n: Int) {
+    switch metric {
+    case 0:
       for _ in 0..<n {
         failures += disk.read(count: 1) { _ in next }
-        reads += 1
         next = (next + 1) % blocks
       }
-    }
-    var random = RandomBlocks(count: blocks)
-    Benchmark.measureWaiting(
-      "block.floor_read_random", busy: "block.floor_read_random.busy",
-      baseline: "block.read_random", waited: spins
-    ) { n in
-      for _ in 0..<n {
-        failures += disk.read(count: 1) { _ in random.next() }
-        reads += 1
-      }
-    }
-    next = 0
-    Benchmark.measureWaiting(
-      "block.floor_read_sequential_batch32", busy: "block.floor_read_sequential_batch32.busy",
-      baseline: "block.read_sequential_batch32", perIteration: 32, waited: spins
-    ) { n in
+      reads += n
+    case 1:
+      for _ in 0..<n { failures += disk.read(count: 1) { _ in random.next() } }
+      reads += n
+    case 2:
       for _ in 0..<n {
         failures += disk.read(count: 32) { _ in
           defer { next = (next + 1) % blocks }
           return next
         }
-        reads += 32
       }
+      reads += 32 * n
+    default:
+      for _ in 0..<n { failures += disk.read(count: 32) { _ in random.next() } }
+      reads += 32 * n
     }
-    Benchmark.measureWaiting(
-      "block.floor_read_random_batch32", busy: "block.floor_read_random_batch32.busy",
-      baseline: "block.read_random_batch32", perIteration: 32, waited: spins
-    ) { n in
-      for _ in 0..<n {
-        failures += disk.read(count: 32) { _ in random.next() }
-        reads += 32
-      }
-    }
-    Benchmark.check("block.floor_reads_verified", expected: reads, actual: reads - failures)
   }
 
   /// Reads 32 blocks in order and 32 spread over the disk, and counts those that are
   /// the test pattern's block, whole (BlockPattern: number and CRC). The timed loops only
   /// look at the first byte, as the domain benchmarks do.
-  private static func patternIntact(_ disk: LegacyBlockQueue, blocks: UInt64) -> Int {
+  private func patternIntact(_ disk: LegacyBlockQueue) -> Int {
     var intact = 0
-    var random = RandomBlocks(count: blocks)
-    for spread in [false, true] {
+    var spread = RandomBlocks(count: blocks)
+    for scattered in [false, true] {
       var wanted = [UInt64](repeating: 0, count: 32)
-      for index in 0..<32 { wanted[index] = spread ? random.next() : UInt64(index) % blocks }
+      for index in 0..<32 { wanted[index] = scattered ? spread.next() : UInt64(index) % blocks }
       _ = disk.read(count: 32) { wanted[$0] }
       for index in 0..<32 {
         var bytes = BlockBytes(repeating: 0)
@@ -113,6 +138,11 @@ enum BlockFloor {
     }
     return intact
   }
+}
+
+/// Ticks counted across objects: the floor's spins, whichever disk queue spun.
+final class TickCounter {
+  var ticks: UInt64 = 0
 }
 
 /// One legacy virtqueue of a virtio-blk device with 32 fixed request chains, polled.
@@ -135,8 +165,8 @@ final class LegacyBlockQueue {
 
   let ports: UInt16
   let blockCount: UInt64
-  /// Ticks spent waiting for the device (Benchmark.measureWaiting's `waited`).
-  private(set) var spinTicks: UInt64 = 0
+  /// Where the ticks spent waiting for the device go (WaitingSeries' `waited`).
+  private let spins: TickCounter
   private let ring: FloorFrames
   private let headers: FloorFrames
   private let buffers: FloorFrames
@@ -147,8 +177,9 @@ final class LegacyBlockQueue {
   private var usedIndex: UInt16 = 0
 
   /// Resets the device and sets up queue 0 for polling; nil if the device or memory says no.
-  init?(ports: UInt16, msix: Bool) {
+  init?(ports: UInt16, msix: Bool, spins: TickCounter) {
     self.ports = ports
+    self.spins = spins
     CPU.out8(ports + Self.deviceStatus, 0)
     CPU.out8(ports + Self.deviceStatus, 1 | 2)  // acknowledge, driver
     _ = CPU.in32(ports + Self.hostFeatures)
@@ -210,7 +241,7 @@ final class LegacyBlockQueue {
     let target = usedIndex &+ UInt16(count)
     let start = CPU.timestamp
     while window.load16(usedOffset + 2) != target {}
-    spinTicks &+= CPU.timestamp &- start
+    spins.ticks &+= CPU.timestamp &- start
     usedIndex = target
     var failures = 0
     for slot in 0..<count {

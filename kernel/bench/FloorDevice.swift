@@ -26,7 +26,7 @@ struct FloorDevice {
   /// end and the kernel's assignment, with the device's memory BARs mapped and decoded but
   /// not yet mastering the bus: what a device needs stopped before it may master the bus
   /// again (an e1000 would otherwise DMA the frames QEMU queued into a dead driver's
-  /// buffers the moment bus mastering comes back). Nil, with the reason, if it cannot.
+  /// buffers the moment bus mastering comes back). Fails, saying why, if it cannot.
   static func take(_ device: Device, quiesce: (Device) -> Void = { _ in }) -> Result<
     FloorDevice, FloorError
   > {

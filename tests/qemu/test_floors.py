@@ -45,7 +45,9 @@ def test_block_floor_reads_the_pattern_and_gives_the_disk_back(tmp_path):
         assert name in checks, f"no {name} check" + run.tail()
         expected, actual = checks[name]
         assert expected == actual, f"{name}: expected {expected}, got {actual}" + run.tail()
-    assert checks["block.floor_pattern"][0] == "64"
+    # Three rounds, each reading 64 blocks whole against the pattern.
+    assert checks["block.floor_pattern"][0] == "192", checks["block.floor_pattern"]
+    assert checks["block.floor_given_back"][0] == "3", checks["block.floor_given_back"]
     floors = {m[1] for line in run.lines if (m := BENCH.match(line))}
     assert len(floors) == 8, f"floor metrics: {sorted(floors)}" + run.tail()
 
