@@ -29,33 +29,6 @@ enum Benchmark {
     report(name, baseline: baseline, hundredths: perOperation, iterations: samples * batch)
   }
 
-  /// Like `measure`, for operations that wait for a device: reports `name`, the elapsed
-  /// ticks per operation (wall clock in tsc mode), and `busyName`, the ticks the CPU was
-  /// not halted in the idle thread (under -icount: the instructions the operation ran).
-  /// Each of `body`'s iterations does `perIteration` operations (a batch of requests); it
-  /// gets enough iterations for about `batch` operations.
-  static func measureWaiting(
-    _ name: StaticString, busy busyName: StaticString, baseline: StaticString,
-    perIteration: Int = 1, _ body: (Int) -> Void
-  ) {
-    body(1)
-    let iterations = max(1, batch / perIteration)
-    let operations = UInt64(iterations * perIteration)
-    var elapsed: [UInt64] = []
-    var busy: [UInt64] = []
-    for _ in 0..<samples {
-      let idle = Scheduler.idleTicks
-      let start = CPU.timestamp
-      body(iterations)
-      let ticks = CPU.timestamp &- start
-      elapsed.append(ticks * 100 / operations)
-      busy.append((ticks &- (Scheduler.idleTicks &- idle)) * 100 / operations)
-    }
-    let count = samples * Int(operations)
-    report(name, baseline: baseline, hundredths: elapsed, iterations: count)
-    report(busyName, baseline: baseline, hundredths: busy, iterations: count)
-  }
-
   /// Reports samples taken one operation at a time (for slow operations).
   static func report(_ name: StaticString, baseline: StaticString, ticks: [UInt64]) {
     report(name, baseline: baseline, hundredths: ticks.map { $0 * 100 }, iterations: ticks.count)
@@ -65,7 +38,7 @@ enum Benchmark {
     Console.print("BENCHCHECK name=\(name) expected=\(expected) actual=\(actual)")
   }
 
-  private static func report(
+  fileprivate static func report(
     _ name: StaticString, baseline: StaticString, hundredths: [UInt64], iterations: Int
   ) {
     let sorted = hundredths.sorted()
@@ -81,5 +54,56 @@ enum Benchmark {
   private static func fixed(_ hundredths: UInt64) -> TextLine {
     let fraction = hundredths % 100
     return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
+  }
+}
+
+/// A metric of operations that wait for a device, sampled in one or more rounds (so that
+/// two metrics can take turns, each seeing the same conditions of the host) and reported
+/// once: `name`, the elapsed ticks per operation (wall clock in tsc mode), and `busyName`,
+/// the ticks that were not waiting (under -icount: the instructions the operation ran).
+final class WaitingSeries {
+  let name: StaticString
+  let busyName: StaticString
+  let baseline: StaticString
+  /// Operations each iteration of the body does (a batch of requests).
+  let perIteration: Int
+  /// Ticks that are not work: by default the idle thread's halts; a polling loop counts
+  /// its own spins.
+  let waited: () -> UInt64
+  private var elapsed: [UInt64] = []
+  private var busy: [UInt64] = []
+  private var operations = 0
+
+  init(
+    _ name: StaticString, busy busyName: StaticString, baseline: StaticString,
+    perIteration: Int = 1, waited: @escaping () -> UInt64 = { Scheduler.idleTicks }
+  ) {
+    self.name = name
+    self.busyName = busyName
+    self.baseline = baseline
+    self.perIteration = perIteration
+    self.waited = waited
+  }
+
+  /// Takes `count` samples of `body`, each about `Benchmark.batch` operations, after one
+  /// warm-up iteration.
+  func sample(_ count: Int, _ body: (Int) -> Void) {
+    body(1)
+    let iterations = max(1, Benchmark.batch / perIteration)
+    let perSample = UInt64(iterations * perIteration)
+    for _ in 0..<count {
+      let idle = waited()
+      let start = CPU.timestamp
+      body(iterations)
+      let ticks = CPU.timestamp &- start
+      elapsed.append(ticks * 100 / perSample)
+      busy.append((ticks &- (waited() &- idle)) * 100 / perSample)
+      operations += Int(perSample)
+    }
+  }
+
+  func report() {
+    Benchmark.report(name, baseline: baseline, hundredths: elapsed, iterations: operations)
+    Benchmark.report(busyName, baseline: baseline, hundredths: busy, iterations: operations)
   }
 }

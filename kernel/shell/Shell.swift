@@ -40,6 +40,9 @@ enum Shell {
       Console.print("ping ADDRESS [COUNT]  ICMP echo to ADDRESS (10.0.2.2 answers under QEMU)")
       Console.print(
         "fault DOMAIN POINT [AFTER]  (testing) crash DOMAIN at its AFTER-th pass of POINT")
+      Console.print(
+        "netfloor [SECONDS]  the NIC lent to a polled kernel UDP echo (port 7), a floor")
+      Console.print("          for the network benchmarks; ends after SECONDS or at the next line")
       Console.print("shutdown  leave QEMU")
     case "version":
       Kernel.printBanner()
@@ -67,6 +70,9 @@ enum Shell {
       ping(words.dropFirst())
     case "fault":
       planFault(words.dropFirst())
+    case "netfloor":
+      // The line that ended it is a command of its own.
+      if let line = NetworkFloor.command(words.dropFirst()) { execute(line) }
     case "shutdown", "exit", "quit":
       Console.print("Shutting down.")
       Machine.exit(.success)
