@@ -28,7 +28,7 @@ extern swiftlet_spawn, swiftlet_sleep_ns
 extern swiftlet_device_status, swiftlet_device_config_read, swiftlet_device_bar
 extern swiftlet_device_wait_interrupt, swiftlet_device_interrupt_kind
 extern swiftlet_device_wait_interrupt_for, swiftlet_event_signal, swiftlet_event_wait
-extern swiftlet_boot_option
+extern swiftlet_boot_option, swiftlet_device_start_dma
 extern swiftlet_yield
 
 %macro export 2
@@ -106,6 +106,7 @@ system_interface:
     service "swiftlet_device_wait_interrupt", swiftlet_device_wait_interrupt
     service "swiftlet_device_wait_interrupt_for", swiftlet_device_wait_interrupt_for
     service "swiftlet_device_interrupt_kind", swiftlet_device_interrupt_kind
+    service "swiftlet_device_start_dma", swiftlet_device_start_dma
     ; Events the calling domain's threads wait for and signal, and the boot options
     ; (kernel/domains/DomainEvents.swift).
     service "swiftlet_event_signal", swiftlet_event_signal

@@ -59,6 +59,9 @@ final class E1000NIC {
     }
     // A crashed instance may have left the device receiving into buffers that are gone.
     Driver.stopDMA(registers)
+    guard device.startDMA() else {
+      return .failure(NICProblem("the kernel refuses the device DMA"))
+    }
     guard let layout = E1000MemoryLayout(receiveRingSize: ringSize, transmitRingSize: ringSize),
       let memory = DMABuffer(byteCount: layout.byteCount),
       let receiving = HeldBuffers(), let sending = HeldBuffers()

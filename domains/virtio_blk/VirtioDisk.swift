@@ -44,8 +44,14 @@ final class VirtioDisk {
           DiskProblem("the device is virtio type \(identity.deviceType), not a block device"))
       }
       transport = try VirtioPCITransport(reading: config) { device.bar($0) }
+      // A crashed instance may have left the device holding its queues, in memory the
+      // kernel has freed: reset it before it may reach memory again.
+      try transport.reset()
     } catch {
       return .failure(DiskProblem(error.message))
+    }
+    guard device.startDMA() else {
+      return .failure(DiskProblem("the kernel refuses the device DMA"))
     }
     let memoryBytes = VirtioBlockDevice<DeviceWindow, DMABuffer>.memoryByteCount(
       queueSize: queueSize)

@@ -76,8 +76,14 @@ final class VirtioNIC {
           ))
       }
       transport = try VirtioPCITransport(reading: config) { device.bar($0) }
+      // A crashed instance may have left the device holding its queues, in memory the
+      // kernel has freed: reset it before it may reach memory again.
+      try transport.reset()
     } catch {
       return .failure(NICProblem(error.message))
+    }
+    guard device.startDMA() else {
+      return .failure(NICProblem("the kernel refuses the device DMA"))
     }
     let memoryBytes = NetworkDriver.memoryByteCount(queueSize: queueSize)
     guard let memory = DMABuffer(byteCount: memoryBytes) else {

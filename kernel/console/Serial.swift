@@ -43,10 +43,32 @@ enum Serial {
     CPU.out8(modemControl, modemControlNormal)
   }
 
-  /// Initializes the ring buffer before any interrupt can reach it (kernel/Main.swift).
+  /// Signalled by the receive interrupt: what a reader blocks on (`waitForInput`).
+  nonisolated(unsafe) private static let inputArrived = InterruptEvent()
+
+  /// Initializes the ring buffer and the event before any interrupt can reach them
+  /// (kernel/Main.swift).
   static func prepareForInterrupts() {
     ring[0] = 0
+    _ = inputArrived.count
   }
+
+  /// Blocks the calling thread until input may have arrived since `seen`, the event's
+  /// count read before the reader found the ring empty; returns the count. Other threads,
+  /// domain threads included, run meanwhile. Before input is interrupt-driven, halts
+  /// until the next interrupt instead.
+  static func waitForInput(after seen: UInt64) -> UInt64 {
+    guard interruptDriven else {
+      CPU.disableInterrupts()
+      if CPU.in8(lineStatus) & lineStatusDataReady == 0 { CPU.waitForInterrupt() }
+      CPU.enableInterrupts()
+      return seen
+    }
+    return inputArrived.wait(after: seen)
+  }
+
+  /// The count `waitForInput` waits to see move.
+  static var inputCount: UInt64 { inputArrived.count }
 
   /// Takes input by interrupt from now on.
   static func enableInterrupts() {
@@ -67,6 +89,7 @@ enum Serial {
         ringTail &+= 1
       }
     }
+    inputArrived.signal()
   }
 
   /// Connects the UART's output to its own input, or back to the line.

@@ -135,22 +135,29 @@ enum DeviceManager {
 
   /// Hands the device to `owner` (see the header). Assigning a device to its owner again
   /// is harmless; to a revoked device's owner, it re-grants. `allowMSIX: false` forces
-  /// INTx (tests of that path).
-  static func assign(_ handle: DeviceHandle, to owner: DomainID, allowMSIX: Bool = true)
-    throws(DeviceError)
-  {
+  /// INTx (tests of that path). With `busMastering: false` (driver domains) the device
+  /// may not reach memory until its owner, having stopped or reset it, says so
+  /// (`startBusMastering`): a device taken over from a crashed driver may still hold that
+  /// driver's rings, whose memory is freed, and would write into it the moment it could.
+  static func assign(
+    _ handle: DeviceHandle, to owner: DomainID, allowMSIX: Bool = true, busMastering: Bool = true
+  ) throws(DeviceError) {
     guard let device = device(handle) else { throw .noSuchDevice }
     guard device.problem == nil else { throw .unusable }
     if let current = device.owner {
       guard current == owner else { throw .ownedByAnother(current) }
-      if device.isRevoked { regrant(device) }
+      if device.isRevoked {
+        regrant(device)
+        if busMastering { device.space.command = device.space.command.union(.busMaster) }
+      }
       return
     }
     for bar in device.function.bars where bar.kind.isMemory {
       guard bar.base <= mappableEnd - bar.size else { throw .unmappableBAR(bar.index) }
     }
     for bar in device.function.bars where bar.kind.isMemory { Paging.mapDevice(bar.range) }
-    var command = device.space.command.union([.busMaster, .interruptDisable])
+    var command = device.space.command.union(.interruptDisable)
+    if busMastering { command.insert(.busMaster) } else { command.remove(.busMaster) }
     if device.function.bars.contains(where: { $0.kind == .io }) { command.insert(.ioSpace) }
     if device.function.bars.contains(where: { $0.kind.isMemory }) { command.insert(.memorySpace) }
     device.space.command = command
@@ -160,6 +167,13 @@ enum DeviceManager {
     Log.info(
       "pci \(device.address.description): handed to domain \(owner.rawValue), \(interruptName(device.interrupt))"
     )
+  }
+
+  /// Lets the owner's device master the bus (DMA), once the owner has stopped or reset
+  /// it (see `assign`).
+  static func startBusMastering(_ handle: DeviceHandle, by owner: DomainID) throws(DeviceError) {
+    let device = try owned(handle, by: owner)
+    device.space.command = device.space.command.union(.busMaster)
   }
 
   /// The owner gives the device back: bus mastering, decoding and its interrupt off.
@@ -263,10 +277,11 @@ enum DeviceManager {
     for device in devices where device.owner == owner && device.isRevoked { regrant(device) }
   }
 
+  /// Gives a revoked device back to its owner, bus mastering still off (`assign` and
+  /// `startBusMastering` turn it on).
   private static func regrant(_ device: Device) {
     device.isRevoked = false
     device.consumed = device.event.count
-    device.space.command = device.space.command.union(.busMaster)
     DeviceInterrupts.unmask(device)
   }
 

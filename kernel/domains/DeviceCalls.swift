@@ -32,7 +32,7 @@ enum DomainDevices {
     if let handle = handle(of: id) {
       // Re-grants after a restart; a no-op while it is held.
       do throws(DeviceError) {
-        try DeviceManager.assign(handle, to: id)
+        try DeviceManager.assign(handle, to: id, busMastering: false)
         return .success(handle)
       } catch {
         return .failure(.unusable)
@@ -47,7 +47,7 @@ enum DomainDevices {
       return .failure(.notFound)
     }
     do throws(DeviceError) {
-      try DeviceManager.assign(handle, to: id)
+      try DeviceManager.assign(handle, to: id, busMastering: false)
     } catch {
       Log.warning("domain '\(domain.name)': its device cannot be handed out: \(error.name)")
       return .failure(.unusable)
@@ -167,6 +167,19 @@ func swiftletDeviceWaitInterruptFor(_ timeoutNanoseconds: UInt64) -> Int64 {
 
 /// The longest a domain's timed wait lasts (an hour): so that a deadline never wraps.
 let maximumWait: UInt64 = 3_600_000_000_000
+
+/// Lets the caller's device master the bus: the driver has stopped or reset it, so it
+/// holds nothing of a crashed predecessor's. 0, or negative if refused.
+@_cdecl("swiftlet_device_start_dma")
+func swiftletDeviceStartDMA() -> Int32 {
+  guard let handle = DomainDevices.callerDevice else { return -1 }
+  do throws(DeviceError) {
+    try DeviceManager.startBusMastering(handle, by: DomainCall.currentDomain)
+    return 0
+  } catch {
+    return -1
+  }
+}
 
 @_cdecl("swiftlet_device_interrupt_kind")
 func swiftletDeviceInterruptKind() -> Int32 {

@@ -12,13 +12,17 @@ import SwiftletLib
 
 enum DomainManager {
   nonisolated(unsafe) private(set) static var domains: [Domain] = []
-  /// The interface each export slot serves; a restarted domain gets its slots back.
+  /// The interface each export slot serves, and the domain that serves it there (by
+  /// name: a restarted domain gets its slots back). Two drivers of different devices may
+  /// serve one interface, each in slots of its own.
   nonisolated(unsafe) private static var slotInterfaces: [String] = []
+  nonisolated(unsafe) private static var slotExporters: [String] = []
 
   /// Initializes the tables before any interrupt can reach them (kernel/Main.swift).
   static func prepareForInterrupts() {
     _ = domains.count
     _ = slotInterfaces.count
+    _ = slotExporters.count
   }
 
   /// The domain the running code belongs to; nil for the kernel.
@@ -36,6 +40,7 @@ enum DomainManager {
   /// Creates a domain from every boot module, named by its file name ("hello.so" is
   /// domain "hello"). A module that fails to load is reported; the others still load.
   static func loadBootModules(_ boot: BootInfo) {
+    defer { bootDomainsLoaded.signal() }
     for module in boot.modules {
       let name = moduleName(module.commandLine)
       let image = UnsafeRawBufferPointer(
@@ -51,6 +56,12 @@ enum DomainManager {
       }
     }
   }
+
+  /// Signalled once every boot module is loaded. A domain's own threads start only then
+  /// (`spawnThread`): a thread its init starts connects to the interfaces it imports,
+  /// and must find every boot domain that exports one (the network stack asks for the
+  /// NIC driver whose device is attached, and drivers load in any order).
+  nonisolated(unsafe) private static let bootDomainsLoaded = InterruptEvent()
 
   /// "build/domains/hello.so" or "hello" -> "hello".
   static func moduleName(_ commandLine: String) -> String {
@@ -151,12 +162,12 @@ enum DomainManager {
     for interface in domain.manifest.exports {
       if let owner = domains.first(where: {
         $0 !== domain && $0.state == .running && $0.manifest.exports.contains(interface)
-      }) {
+      }), !servesOtherDevices(domain, owner) {
         throw DomainError(message: "'\(interface)' is exported by '\(owner.name)' already")
       }
       // One slot per method, in the interface's order: a handle is the first one.
       let count = domain.manifest.methods(of: interface).count
-      let first = try slotsFor(interface, count: count)
+      let first = try slotsFor(interface, exporter: domain.name, count: count)
       for index in 0..<count {
         DomainCall.exports[first + index] = ExportRecord(
           entry: entries[slots.count], domain: UInt32(domain.id.rawValue), running: 0, calls: 0,
@@ -166,7 +177,7 @@ enum DomainManager {
     }
     domain.exportSlots = slots
     let initEntry = try symbol("swiftlet_domain_init")
-    domain.controlSlot = try slotsFor("\(domain.name)#init", count: 1)
+    domain.controlSlot = try slotsFor("\(domain.name)#init", exporter: domain.name, count: 1)
     DomainCall.exports[domain.controlSlot] = ExportRecord(
       entry: initEntry, domain: UInt32(domain.id.rawValue), running: 1, calls: 0, spare: 0)
   }
@@ -191,9 +202,25 @@ enum DomainManager {
   /// The first of `count` consecutive slots for `interface`: the ones it had before
   /// (a restarted domain gets its slots back), or new ones. An interface without
   /// methods still gets a slot, so it can be connected to.
-  private static func slotsFor(_ interface: String, count: Int) throws(DomainError) -> Int {
-    if let first = slotInterfaces.firstIndex(of: interface) {
-      let had = slotInterfaces[first...].prefix { $0 == interface }.count
+  /// Whether `domain` and `other` are drivers of different devices (which may export
+  /// the same interface, as the generator's manifest check allows).
+  private static func servesOtherDevices(_ domain: Domain, _ other: Domain) -> Bool {
+    guard let mine = DeviceIdentity.parse(domain.manifest.device),
+      let theirs = DeviceIdentity.parse(other.manifest.device)
+    else { return false }
+    return mine.vendor != theirs.vendor
+      || !mine.deviceIDs.contains { theirs.deviceIDs.contains($0) }
+  }
+
+  private static func slotsFor(
+    _ interface: String, exporter: String, count: Int
+  ) throws(DomainError) -> Int {
+    if let first = slotInterfaces.indices.first(where: {
+      slotInterfaces[$0] == interface && slotExporters[$0] == exporter
+    }) {
+      let had = slotInterfaces.indices[first...].prefix {
+        slotInterfaces[$0] == interface && slotExporters[$0] == exporter
+      }.count
       guard had == max(count, 1) else {
         throw DomainError(message: "'\(interface)' has \(count) methods here, \(had) before")
       }
@@ -203,6 +230,7 @@ enum DomainManager {
       throw DomainError(message: "all \(DomainCall.exportSlots) export slots are taken")
     }
     slotInterfaces.append(contentsOf: repeatElement(interface, count: max(count, 1)))
+    slotExporters.append(contentsOf: repeatElement(exporter, count: max(count, 1)))
     return slotInterfaces.count - max(count, 1)
   }
 
@@ -335,6 +363,7 @@ enum DomainManager {
       "\(domain.name) thread", priority: .domain, owner: (domain: id, life: life)
     ) {
       let function = unsafeBitCast(entry, to: (@convention(c) (UInt64) -> Void).self)
+      if bootDomainsLoaded.count == 0 { bootDomainsLoaded.wait(after: 0) }
       DomainCall.currentDomain = id
       if DomainHolding.take(id, life: life) == CallABI.Wait.entered {
         function(argument)

@@ -1,6 +1,6 @@
 /// The serial console shell: a prompt for looking at a running kernel.
 ///
-/// Input is polled for now. When stdin is not a terminal, scripts/qemu.sh feeds it to
+/// It blocks until console input arrives by interrupt. When stdin is not a terminal, scripts/qemu.sh feeds it to
 /// the shell and ends with `shutdown`, so `make run </dev/null` boots and returns.
 import BootInfo
 import Memory
@@ -202,11 +202,14 @@ enum Shell {
   static func readLine() -> String {
     var bytes: [UInt8] = []
     while true {
-      CPU.disableInterrupts()  // so a byte cannot arrive between the check and the halt
-      let next = Serial.read()
-      if next == nil { CPU.waitForInterrupt() }
-      CPU.enableInterrupts()
-      guard let byte = next else { continue }
+      // The count first: a byte arriving after the read moves it, and the wait returns.
+      let seen = Serial.inputCount
+      guard let byte = Serial.read() else {
+        // Blocked, not halted: the shell's thread must not keep the CPU from the others
+        // (domain threads run below it) while nobody types.
+        _ = Serial.waitForInput(after: seen)
+        continue
+      }
       switch byte {
       case UInt8(ascii: "\r"), UInt8(ascii: "\n"):
         Console.write(UInt8(ascii: "\n"))

@@ -75,6 +75,13 @@ public struct Device: BitwiseCopyable {
     return count < 0 ? nil : count == 0 ? .timedOut : .interrupted
   }
 
+  /// Lets the device reach memory (bus mastering), which it may not after `claim`: call
+  /// it once the device is stopped or reset. A device taken over from a crashed instance
+  /// of this driver may still hold that instance's rings, whose memory the kernel has
+  /// freed; it would write frames or completions into it the moment it could. Returns
+  /// false if the kernel refuses (the device is not this domain's).
+  public func startDMA() -> Bool { kernelDeviceStartDMA() == 0 }
+
   /// Whether the kernel set up MSI-X for the device: then every queue may use table
   /// entry 0, which the kernel routed to the device's interrupt; otherwise the device
   /// interrupts through INTx (or not at all).

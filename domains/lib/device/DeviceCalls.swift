@@ -42,3 +42,7 @@ func kernelSharedFree(_ payload: UnsafeMutableRawPointer?)
 /// back meanwhile; the interrupts that arrived (0: none), or negative if it cannot wait.
 @_extern(c, "swiftlet_device_wait_interrupt_for")
 func kernelDeviceWaitInterruptFor(_ timeoutNanoseconds: UInt64) -> Int64
+
+/// Lets the device master the bus; 0, or negative if refused.
+@_extern(c, "swiftlet_device_start_dma")
+func kernelDeviceStartDMA() -> Int32
