@@ -22,8 +22,9 @@
 # --net attaches a NIC on QEMU user networking (slirp: the guest is 10.0.2.15, the host
 # 10.0.2.2) and forwards host 127.0.0.1:N (--netport, default 5555), UDP and TCP, to the
 # guest's port 7: virtio is a modern-only virtio-net-pci (1af4:1041), e1000 the 82540EM.
-# --net none boots with no NIC at all; without --net, QEMU adds its default e1000 on an
-# unforwarded user network, as every boot did before. --net-options adds properties to
+# --net none boots with no NIC at all; without --net, the machine keeps QEMU's default
+# e1000 (the PCI tests use it), on a restricted user network with nothing forwarded: the
+# guest can take its address by DHCP and nothing it sends leaves QEMU. --net-options adds properties to
 # the NIC (e.g. mitigation=off for the e1000). --frames QEMU_PORT:TEST_PORT puts the NIC
 # on a hub with slirp and a raw-frame port: QEMU takes Ethernet frames, one per UDP
 # datagram, on 127.0.0.1:QEMU_PORT and sends every frame on the hub (the guest's, slirp's)
@@ -92,6 +93,8 @@ if [ -n "$frames$pcap$net_options" ] && [ ${#nic[@]} -eq 0 ]; then
 fi
 if [ "$net" = none ]; then
   args+=(-nic none)
+elif [ -z "$net" ]; then
+  args+=(-nic user,model=e1000,restrict=on)
 elif [ ${#nic[@]} -gt 0 ]; then
   forward="hostfwd=udp:127.0.0.1:$netport-10.0.2.15:7,hostfwd=tcp:127.0.0.1:$netport-10.0.2.15:7"
   device=$(IFS=,; echo "${nic[*]}")
