@@ -37,7 +37,7 @@ KERNEL_SOURCES := $(filter-out $(addsuffix /%,$(PORTABLE_DIRS)),$(sort $(shell f
 KERNEL_DOMAIN_OBJECTS := $(BUILD)/swift/SwiftletLib.o $(BUILD)/swift/SwiftletInterfaces.o
 OBJECTS := $(ASM_OBJECTS) $(PORTABLE_OBJECTS) $(KERNEL_DOMAIN_OBJECTS) $(BUILD)/swift/Kernel.o
 
-.PHONY: all kernel domains hostile iso run debug test unit harness lint lint-domains format clean deps help bench bench-net
+.PHONY: all kernel domains hostile iso run debug test unit harness lint lint-domains format clean deps help bench bench-net fuzz
 .DELETE_ON_ERROR:
 
 all: kernel domains
@@ -54,6 +54,7 @@ help:
 	@echo "make debug     boot paused with QEMU's gdb stub and print the gdb command"
 	@echo "make bench     run the benchmark boot; write bench/results/latest.{json,md,png} (MODE=tsc for wall clock)"
 	@echo "               then make bench-net: UDP echo round trips and throughput on each NIC"
+	@echo "make fuzz      fuzz the network stack's input path with libFuzzer for FUZZ_SECONDS (60)"
 	@echo "make format    format all Swift sources with swift-format; make lint checks them"
 	@echo "make lint-domains  check that domain code is safe Swift (also part of every build)"
 	@echo "make clean     remove build/"
@@ -369,6 +370,31 @@ unit:
 
 harness: kernel domains hostile iso
 	$(PYTHON) -m pytest -q tests/qemu
+
+# ---- Fuzzing the network stack ---------------------------------------------------------
+# libFuzzer over whole Ethernet frames through the stack core (tests/fuzz): the Packets
+# module and the target built for the host with -sanitize=fuzzer,address. It starts from
+# the inputs in tests/fuzz/corpus (which `make unit` replays) in a scratch copy, and saves
+# an input that fails into tests/fuzz/corpus, to be kept with its fix.
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD := $(BUILD)/fuzz
+FUZZ_FLAGS := -sanitize=fuzzer,address -parse-as-library -O -swift-version 6 -warnings-as-errors -use-ld=lld
+FUZZ_TARGET := $(FUZZ_BUILD)/frames
+
+$(FUZZ_BUILD)/Packets.o: $(wildcard domains/lib/packets/*.swift)
+	@mkdir -p $(FUZZ_BUILD)
+	$(SWIFTC) $(FUZZ_FLAGS) -wmo -module-name Packets -emit-module \
+	  -emit-module-path $(FUZZ_BUILD)/Packets.swiftmodule -c $^ -o $@
+
+$(FUZZ_TARGET): $(FUZZ_BUILD)/Packets.o tests/unit/PacketsTests/FrameFuzzing.swift tests/fuzz/FrameFuzzTarget.swift
+	$(SWIFTC) $(FUZZ_FLAGS) -I $(FUZZ_BUILD) -module-name FrameFuzz \
+	  tests/unit/PacketsTests/FrameFuzzing.swift tests/fuzz/FrameFuzzTarget.swift $(FUZZ_BUILD)/Packets.o -o $@
+
+fuzz: $(FUZZ_TARGET)
+	@rm -rf $(FUZZ_BUILD)/corpus && mkdir -p $(FUZZ_BUILD)/corpus && cp tests/fuzz/corpus/* $(FUZZ_BUILD)/corpus/
+	SWIFT_BACKTRACE=enable=no $(FUZZ_TARGET) $(FUZZ_BUILD)/corpus \
+	  -max_total_time=$(FUZZ_SECONDS) -max_len=1600 -timeout=2 -print_final_stats=1 \
+	  -artifact_prefix=tests/fuzz/corpus/failure-
 
 SWIFT_FILES = $(shell git ls-files -co --exclude-standard '*.swift')
 lint:

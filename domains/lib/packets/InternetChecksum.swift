@@ -47,16 +47,4 @@ public struct InternetChecksum {
   /// Whether data that includes its own checksum field adds up: the folded sum is all
   /// ones.
   public var isValid: Bool { folded == 0xFFFF }
-
-  /// The checksum `checksum` becomes when one of the words it covers changes from
-  /// `old` to `new` (RFC 1624, equation 3), without summing the data again.
-  public static func adjusting(_ checksum: UInt16, replacing old: UInt16, with new: UInt16)
-    -> UInt16
-  {
-    var adjusted = InternetChecksum()
-    adjusted.add(~checksum)
-    adjusted.add(~old)
-    adjusted.add(new)
-    return adjusted.value
-  }
 }

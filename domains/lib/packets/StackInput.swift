@@ -135,16 +135,13 @@ extension NetworkStack {
       totalLength: IPv4Header.minimumLength + messageLength, identification: takeIdentification(),
       protocolNumber: IPProtocol.icmp, source: address, destination: ip.source
     ).write(into: &frame)
-    // Only the type changes (8 to 0), so the checksum is adjusted rather than summed
-    // again over the whole message.
-    let checksumOffset = messageOffset + 2
-    let checksum = frame.span.uint16(at: checksumOffset)
-    frame[messageOffset] = ICMPEcho.echoReply
-    frame.setUInt16(
-      InternetChecksum.adjusting(
-        checksum, replacing: UInt16(ICMPEcho.echoRequest) << 8 | UInt16(echo.code),
-        with: UInt16(ICMPEcho.echoReply) << 8 | UInt16(echo.code)),
-      at: checksumOffset)
+    // Summed again rather than adjusted for the changed type (RFC 1624): adjusting gives
+    // 0x0000 for a message that sums to zero, which receivers refuse (found by the fuzzer).
+    ICMPEcho(
+      type: ICMPEcho.echoReply, code: echo.code, identifier: echo.identifier,
+      sequence: echo.sequence
+    ).write(
+      into: &frame, at: messageOffset, payloadLength: messageLength - ICMPEcho.headerLength)
     return .reply(length: frame.paddedFrameLength(messageOffset + messageLength))
   }
 

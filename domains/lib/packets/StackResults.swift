@@ -21,6 +21,13 @@ public struct Delivery: Equatable {
   public var remote: IPv4Endpoint
   public var localPort: UInt16
   public var payloadLength: Int
+
+  public init(socket: UDPSocket, remote: IPv4Endpoint, localPort: UInt16, payloadLength: Int) {
+    self.socket = socket
+    self.remote = remote
+    self.localPort = localPort
+    self.payloadLength = payloadLength
+  }
 }
 
 /// Whether a frame the stack was asked to build can be sent.
