@@ -140,8 +140,7 @@ final class VirtioNIC {
     _ buffer: consuming RRef<PacketBuffer>,
     makingRoomIn frames: borrowing RRefDeque<PacketBuffer, 32>
   ) -> RRef<PacketBuffer>? {
-    while driver.receiveRoom == 0 {
-      guard let frame = takeReceived() else { break }
+    while driver.receiveRoom == 0, !frames.isFull, let frame = takeReceived() {
       _ = frames.pushBack(frame)
     }
     return post(buffer)
@@ -166,8 +165,14 @@ final class VirtioNIC {
       guard let received = try? driver.takeReceived(), let buffer = receiveSlots.take(received.id)
       else { return nil }
       guard let length = received.frameLength else {
-        if let refused = post(buffer) { return refused }  // cannot happen: its place is free
-        continue
+        // Its place in the queue is free, so it goes back there, unless the device
+        // stopped meanwhile: then it goes back to the caller, empty.
+        guard let refused = post(buffer) else { continue }
+        refused.update {
+          $0.length = 0
+          $0.status = .empty
+        }
+        return consume refused
       }
       buffer.update {
         $0.length = UInt16(length)
@@ -191,8 +196,7 @@ final class VirtioNIC {
       $0.deviceHeader = InlineArray(repeating: 0)
       return min(Int($0.length), FrameBytes.count)
     }
-    while driver.transmitRoom == 0 {
-      guard let sent = takeTransmitted() else { break }
+    while driver.transmitRoom == 0, !done.isFull, let sent = takeSent() {
       _ = done.pushBack(sent)
     }
     guard
@@ -218,14 +222,19 @@ final class VirtioNIC {
     }
   }
 
-  /// The next buffer the device has sent, status `.sent`, or one a reset took back
-  /// unsent; nil if there is none.
+  /// The next buffer a reset took back unsent, or else the next one the device has sent,
+  /// status `.sent`; nil if there is none.
   func takeTransmitted() -> RRef<PacketBuffer>? {
     while nextUnsent < unsent.count {
       let slot = unsent[nextUnsent]
       nextUnsent += 1
       if let buffer = slot.buffer.take() { return consume buffer }
     }
+    return takeSent()
+  }
+
+  /// The next buffer the device has sent, its place in the queue free again.
+  private func takeSent() -> RRef<PacketBuffer>? {
     guard let id = try? driver.takeTransmitted(), let buffer = transmitSlots.take(id) else {
       return nil
     }
