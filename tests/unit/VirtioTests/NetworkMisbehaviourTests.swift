@@ -39,35 +39,27 @@ struct NetworkMisbehaviourTests {
     #expect(!bed.driver.frameReady, sourceLocation: sourceLocation)
   }
 
-  @Test func aReceiveLengthPastTheBufferIsRefused() throws {
+  /// What the device does wrong with the next buffer it gives back, and how the queue
+  /// names it.
+  static let receiveBreaches:
+    [(SimulatedNetworkDevice.Misbehaviour, VirtQueueError.DeviceMisbehaviour)] = [
+      (.length(12 + 2048 + 1), .usedLengthTooLong(id: 0, length: 2061, writable: 2060)),
+      // Id 7 is a descriptor of the queue, but no buffer the device holds.
+      (.usedID(7), .usedIDNotInFlight(7)),
+      (.usedID(0x1_0000), .usedIDOutOfRange(0x1_0000)),
+      (.indexJump(100), .usedIndexTooFar(advance: 101, inFlight: 4)),
+    ]
+
+  @Test(arguments: receiveBreaches)
+  func aReceiveBreachIsRefusedCountedAndTheDeviceReset(
+    _ misbehaviour: SimulatedNetworkDevice.Misbehaviour, _ breach: VirtQueueError.DeviceMisbehaviour
+  ) throws {
     let bed = try busyBed()
-    bed.device.misbehaviour = (0, .length(12 + 2048 + 1))
+    bed.device.misbehaviour = (0, misbehaviour)
     bed.device.receive(testFrame(length: 60, seed: 1))
-    let error = VirtioNetworkError.deviceMisbehaved(
-      .receive, .deviceMisbehaved(.usedLengthTooLong(id: 0, length: 2061, writable: 2060)))
+    let error = VirtioNetworkError.deviceMisbehaved(.receive, .deviceMisbehaved(breach))
     #expect(throws: error) { try bed.driver.takeReceived() }
     #expect(bed.driver.counters.receiveErrors == 1 && bed.driver.counters.receivedFrames == 0)
-    expectStopped(bed, error)
-  }
-
-  @Test func aReceiveIDNeverGivenIsRefused() throws {
-    let bed = try busyBed()
-    // Id 7 is a descriptor of the queue, but no buffer the device holds.
-    bed.device.misbehaviour = (0, .usedID(7))
-    bed.device.receive(testFrame(length: 60, seed: 1))
-    let error = VirtioNetworkError.deviceMisbehaved(
-      .receive, .deviceMisbehaved(.usedIDNotInFlight(7)))
-    #expect(throws: error) { try bed.driver.takeReceived() }
-    expectStopped(bed, error)
-  }
-
-  @Test func aReceiveIDBeyondTheQueueIsRefused() throws {
-    let bed = try busyBed()
-    bed.device.misbehaviour = (0, .usedID(0x1_0000))
-    bed.device.receive(testFrame(length: 60, seed: 1))
-    let error = VirtioNetworkError.deviceMisbehaved(
-      .receive, .deviceMisbehaved(.usedIDOutOfRange(0x1_0000)))
-    #expect(throws: error) { try bed.driver.takeReceived() }
     expectStopped(bed, error)
   }
 
@@ -93,25 +85,23 @@ struct NetworkMisbehaviourTests {
     expectStopped(bed, error)
   }
 
-  @Test func aTransmitLengthIsRefused() throws {
-    // A sent frame's chain is all device-readable: the device may report no bytes.
+  /// A sent frame's chain is all device-readable, so the device may report no bytes.
+  static let transmitBreaches:
+    [(SimulatedNetworkDevice.Misbehaviour, VirtQueueError.DeviceMisbehaviour)] = [
+      (.length(60), .usedLengthTooLong(id: 0, length: 60, writable: 0)),
+      (.usedID(9), .usedIDNotInFlight(9)),
+    ]
+
+  @Test(arguments: transmitBreaches)
+  func aTransmitBreachIsRefusedCountedAndTheDeviceReset(
+    _ misbehaviour: SimulatedNetworkDevice.Misbehaviour, _ breach: VirtQueueError.DeviceMisbehaviour
+  ) throws {
     let bed = try busyBed()
-    bed.device.misbehaviour = (1, .length(60))
+    bed.device.misbehaviour = (1, misbehaviour)
     bed.device.sendQueued()
-    let error = VirtioNetworkError.deviceMisbehaved(
-      .transmit, .deviceMisbehaved(.usedLengthTooLong(id: 0, length: 60, writable: 0)))
+    let error = VirtioNetworkError.deviceMisbehaved(.transmit, .deviceMisbehaved(breach))
     #expect(throws: error) { try bed.driver.takeTransmitted() }
     #expect(bed.driver.counters.transmitErrors == 1 && bed.driver.counters.sentFrames == 0)
-    expectStopped(bed, error)
-  }
-
-  @Test func aTransmitIDNeverGivenIsRefused() throws {
-    let bed = try busyBed()
-    bed.device.misbehaviour = (1, .usedID(9))
-    bed.device.sendQueued()
-    let error = VirtioNetworkError.deviceMisbehaved(
-      .transmit, .deviceMisbehaved(.usedIDNotInFlight(9)))
-    #expect(throws: error) { try bed.driver.takeTransmitted() }
     expectStopped(bed, error)
   }
 
