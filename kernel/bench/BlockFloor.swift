@@ -24,6 +24,8 @@ final class BlockFloor {
   private var reads = 0
   private var intact = 0
   private var sizeMatched = 0
+  /// Interrupts the disk delivered while the floor had it: none, if it polls as meant.
+  private var interrupts: UInt64 = 0
   private var next: UInt64 = 0
   private var random: RandomBlocks
   private let spins = TickCounter()
@@ -70,6 +72,8 @@ final class BlockFloor {
     }
     defer { disk.finish() }
     sizeMatched += disk.blockCount == blocks ? 1 : 0
+    let delivered = DeviceManager.interruptCount(device.handle)
+    defer { interrupts += DeviceManager.interruptCount(device.handle) - delivered }
     for (metric, series) in series.enumerated() {
       series.sample(samples) { n in read(metric, disk, n) }
     }
@@ -85,6 +89,7 @@ final class BlockFloor {
     Benchmark.check("block.floor_blocks", expected: rounds, actual: sizeMatched)
     Benchmark.check("block.floor_reads_verified", expected: reads, actual: reads - failures)
     Benchmark.check("block.floor_pattern", expected: 64 * rounds, actual: intact)
+    Benchmark.check("block.floor_interrupts", expected: 0, actual: Int(interrupts))
   }
 
   private func skip(_ why: TextLine) -> Bool {
@@ -93,30 +98,36 @@ final class BlockFloor {
     return false
   }
 
-  /// `n` iterations of metric `metric` (the order of `series`), the loop chosen outside.
+  /// `n` iterations of metric `metric` (the order of `series`), the loop chosen outside
+  /// and run on local copies of the state (a class's stored properties would cost the
+  /// loop the runtime's exclusivity checks).
   private func read(_ metric: Int, _ disk: LegacyBlockQueue, _ n: Int) {
+    var next = self.next
+    var random = self.random
+    var failed = 0
+    let blocks = self.blocks
     switch metric {
     case 0:
       for _ in 0..<n {
-        failures += disk.read(count: 1) { _ in next }
+        failed += disk.read(count: 1) { _ in next }
         next = (next + 1) % blocks
       }
-      reads += n
     case 1:
-      for _ in 0..<n { failures += disk.read(count: 1) { _ in random.next() } }
-      reads += n
+      for _ in 0..<n { failed += disk.read(count: 1) { _ in random.next() } }
     case 2:
       for _ in 0..<n {
-        failures += disk.read(count: 32) { _ in
+        failed += disk.read(count: 32) { _ in
           defer { next = (next + 1) % blocks }
           return next
         }
       }
-      reads += 32 * n
     default:
-      for _ in 0..<n { failures += disk.read(count: 32) { _ in random.next() } }
-      reads += 32 * n
+      for _ in 0..<n { failed += disk.read(count: 32) { _ in random.next() } }
     }
+    self.next = next
+    self.random = random
+    failures += failed
+    reads += n * series[metric].perIteration
   }
 
   /// Reads 32 blocks in order and 32 spread over the disk, and counts those that are
