@@ -13,6 +13,7 @@ import os
 import pathlib
 import queue
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -52,6 +53,8 @@ def test_block_floor_reads_the_pattern_and_gives_the_disk_back(tmp_path):
     assert len(floors) == 16, f"floor metrics: {sorted(floors)}" + run.tail()
 
 
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare"),
+                    reason="needs root and unshare for a network namespace of its own")
 @pytest.mark.parametrize("nic", sorted(NICS))
 def test_netfloor_echoes_datagrams(nic):
     result = subprocess.run(
