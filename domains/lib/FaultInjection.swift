@@ -27,8 +27,25 @@ public enum FaultInjection {
 }
 
 /// The named points tests can crash a domain at.
-public enum FaultPoint: Int, BitwiseCopyable {
+public enum FaultPoint: Int, BitwiseCopyable, Sendable, CaseIterable {
   /// In a block driver, with a batch of requests submitted to the device and not all
   /// of them complete.
   case blockBatchInFlight = 1
+  /// In a NIC driver, taking received frames from the device, with empty buffers
+  /// posted to it.
+  case frameReceive = 2
+  /// In a NIC driver, with frames handed to the device and not all sent.
+  case frameTransmit = 3
+  /// In the network stack, working through a batch of received frames.
+  case stackInput = 4
+
+  /// Its name in the shell's `fault` command.
+  public var name: StaticString {
+    switch self {
+    case .blockBatchInFlight: "block-batch"
+    case .frameReceive: "frame-receive"
+    case .frameTransmit: "frame-transmit"
+    case .stackInput: "stack-input"
+    }
+  }
 }

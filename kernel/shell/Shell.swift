@@ -6,6 +6,7 @@ import BootInfo
 import Memory
 import PCI
 import SwiftletInterfaces
+import SwiftletLib
 
 enum Shell {
   static let prompt: StaticString = "swiftlet> "
@@ -40,6 +41,8 @@ enum Shell {
       Console.print(
         "netfloor [SECONDS]  the NIC lent to a polled kernel UDP echo (port 7), a floor")
       Console.print("          for the network benchmarks; ends after SECONDS or at the next line")
+      Console.print(
+        "fault DOMAIN POINT [AFTER]  (testing) crash DOMAIN at its AFTER-th pass of POINT")
       Console.print("shutdown  leave QEMU")
     case "version":
       Kernel.printBanner()
@@ -68,6 +71,8 @@ enum Shell {
     case "netfloor":
       // The line that ended it is a command of its own.
       if let line = NetworkFloor.command(words.dropFirst()) { execute(line) }
+    case "fault":
+      planFault(words.dropFirst())
     case "shutdown", "exit", "quit":
       Console.print("Shutting down.")
       Machine.exit(.success)
@@ -92,6 +97,11 @@ enum Shell {
     Console.print(
       "up \(milliseconds / 1000).\(milliseconds % 1000 / 100) s, \(Clock.ticks) ticks at \(Clock.tickHertz) Hz, \(Serial.interrupts) serial interrupts"
     )
+    // Under -icount the TSC counts instructions: the busy figure is the instructions
+    // run since boot (scripts/bench_net.py reads it around a burst of traffic).
+    let idle = Scheduler.idleTicks
+    Console.print(
+      "cpu: \(CPU.timestamp &- idle) TSC ticks busy, \(idle) idle since the machine started")
   }
 
   static func showDomains() {
@@ -213,5 +223,35 @@ enum Shell {
         break
       }
     }
+  }
+
+  /// `fault DOMAIN POINT [AFTER]`: plans a crash, for tests that crash a domain in the
+  /// middle of its work (FaultPlan): the AFTER-th time (default 1) DOMAIN passes its
+  /// checkpoint POINT, it traps there.
+  static func planFault(_ arguments: ArraySlice<Substring>) {
+    let points = FaultPoint.allCases.map { "\($0.name)" }.joined(separator: ", ")
+    guard arguments.count == 2 || arguments.count == 3 else {
+      Console.print("usage: fault DOMAIN POINT [AFTER]; POINT is one of \(points)")
+      return
+    }
+    let words = Array(arguments)
+    guard let domain = DomainManager.lookup(String(words[0])) else {
+      Console.print("fault: no domain '\(String(words[0]))' (see 'domains')")
+      return
+    }
+    guard let point = FaultPoint.allCases.first(where: { "\($0.name)" == words[1] }) else {
+      Console.print("fault: no point '\(String(words[1]))'; there are \(points)")
+      return
+    }
+    var after = 1
+    if words.count == 3 {
+      guard let count = Int(words[2]), count >= 1 else {
+        Console.print("fault: AFTER must be a number from 1 up, not '\(String(words[2]))'")
+        return
+      }
+      after = count
+    }
+    FaultPlan.arm(domain: domain.id, point: point.rawValue, after: after)
+    Console.print("fault: \(domain.name) traps at pass \(after) of \(point.name) from now")
   }
 }
