@@ -9,10 +9,10 @@ ACCEL=kvm): wall-clock ticks, noisy, reported for completeness. The kernel print
 BENCH and BENCHCHECK lines (kernel/bench/Benchmark.swift); a failed check means a
 benchmark did not do its work, and no results are written.
 
-Each block metric has a floor from the same boot (`block.floor_*`, kernel/bench/
-BlockFloor.swift): the same disk read by a polled kernel loop. The report gives each
-metric beside its floor and the ratio ours/floor, which, unlike an absolute IOPS
-figure, carries over between runs and machines. --runs N (or RUNS=N in the
+Each block metric has two floors from the same boot (`block.floor_*` polled and
+`block.floor_halted_*`, kernel/bench/BlockFloor.swift): the same disk read by the
+simplest kernel loop. The report gives each metric beside its floors and the ratios
+ours/floor, which, unlike an absolute IOPS figure, carry over between runs and machines. --runs N (or RUNS=N in the
 environment, so `make bench MODE=tsc RUNS=5`) boots N times and gives each ratio's
 median and spread over the runs; the main table is the last run's.
 """
@@ -55,13 +55,15 @@ DESCRIPTIONS = {
     "block.read_random_batch32": "4 KiB random reads, batches of 32: elapsed per request",
     "block.read_random_batch32.busy": "4 KiB random reads, batches of 32: CPU work per request",
 }
-# Each block metric's floor: the same reads by the kernel's polled loop, in the same boot.
-DESCRIPTIONS.update({
-    "block.floor_" + name[len("block."):]: "floor: " + what
-    .replace(" via the virtio-blk domain", "")
-    .replace("CPU work, halted waits excluded", "work, spins on the used ring excluded")
-    .replace("CPU work per request", "work per request")
-    for name, what in list(DESCRIPTIONS.items()) if name.startswith("block.read_")})
+# Each block metric's floors: the same reads by the kernel's simplest loop, in the same
+# boot, waiting by polling the used ring or by halting until the disk's interrupt.
+for _prefix, _how in (("block.floor_", "polled floor: "), ("block.floor_halted_", "halted floor: ")):
+    DESCRIPTIONS.update({
+        _prefix + name[len("block."):]: _how + what
+        .replace(" via the virtio-blk domain", "")
+        .replace("CPU work, halted waits excluded", "work, waits excluded")
+        .replace("CPU work per request", "work per request")
+        for name, what in list(DESCRIPTIONS.items()) if name.startswith("block.read_")})
 BLOCK_BYTES = 4096
 CLOCK = re.compile(r"^\[info\] clock: TSC (\d+) MHz")
 
@@ -119,44 +121,56 @@ def parse(lines, mode):
     return records
 
 
-def floor_of(name):
-    """The floor metric of a domain block metric, or None."""
-    return "block.floor_" + name[len("block."):] if name.startswith("block.read_") else None
+FLOORS = (("polled", "block.floor_"), ("halted", "block.floor_halted_"))
 
 
-def floor_ratios(records):
+def floor_of(name, prefix):
+    """The floor metric (by its prefix) of a domain block metric, or None."""
+    return prefix + name[len("block."):] if name.startswith("block.read_") else None
+
+
+def floor_ratios(records, prefix):
     """{metric: ours/floor} for every block metric whose floor ran."""
     by_name = {r["name"]: r for r in records}
     return {r["name"]: r["median"] / by_name[f]["median"] for r in records
-            if (f := floor_of(r["name"])) in by_name and by_name[f]["median"] > 0}
+            if (f := floor_of(r["name"], prefix)) in by_name and by_name[f]["median"] > 0}
 
 
 def floor_table(records, mode, runs):
-    """The block metrics beside their floors: the ratio ours/floor, its spread over the runs
-    (with more than one), and in tsc mode the IOPS each way."""
+    """The block metrics beside their two floors: each ratio ours/floor, its spread over
+    the runs (with more than one), and in tsc mode the IOPS."""
     by_name = {r["name"]: r for r in records}
-    rows = [(r, by_name[f]) for r in records if (f := floor_of(r["name"])) in by_name]
+    rows = [r for r in records if floor_of(r["name"], "block.floor_") in by_name]
     if not rows:
         return []
     unit = "instructions" if mode == "icount" else "ticks"
-    head = [f"ours ({unit}/request)", "floor", "ours/floor"]
-    if len(runs) > 1:
-        head.append(f"ours/floor in {len(runs)} runs: median (min-max)")
-    if mode == "tsc":
-        head += ["ours IOPS", "floor IOPS"]
-    out = ["", "Block I/O beside its floor: the same disk read in the same boot by a polled kernel "
-           "loop (no domains, no interrupts), what QEMU itself takes; the ratio is what our path "
-           "costs on top of it.", "",
-           "| metric | " + " | ".join(head) + " |", "|---|" + "---:|" * len(head)]
-    ratios = [floor_ratios(run) for run in runs]
-    for ours, floor in rows:
-        cells = [f"{ours['median']:.1f}", f"{floor['median']:.1f}",
-                 f"{ours['median'] / floor['median']:.2f}"]
+    head = [f"ours ({unit}/request)"]
+    for kind, _ in FLOORS:
+        head += [f"{kind} floor", f"ours/{kind}"]
         if len(runs) > 1:
-            spread = sorted(run[ours["name"]] for run in ratios if ours["name"] in run)
-            cells.append(f"{spread[len(spread) // 2]:.2f} ({spread[0]:.2f}-{spread[-1]:.2f})")
+            head.append(f"ours/{kind} in {len(runs)} runs: median (min-max)")
+    if mode == "tsc":
+        head += ["ours IOPS"] + [f"{kind} IOPS" for kind, _ in FLOORS]
+    out = ["", "Block I/O beside its floors: the same disk read in the same boot by the simplest "
+           "kernel loop (no domains, no scheduler), waiting by polling the used ring or by halting "
+           "until the disk's interrupt. A floor is what QEMU itself takes; ours/floor is what our "
+           "path costs on top of it.", "",
+           "| metric | " + " | ".join(head) + " |", "|---|" + "---:|" * len(head)]
+    for ours in rows:
+        cells = [f"{ours['median']:.1f}"]
+        iops = [ours]
+        for _, prefix in FLOORS:
+            floor = by_name.get(floor_of(ours["name"], prefix))
+            iops.append(floor or {})
+            cells += [f"{floor['median']:.1f}", f"{ours['median'] / floor['median']:.2f}"] \
+                if floor else ["", ""]
+            if len(runs) > 1:
+                spread = sorted(ratios[ours["name"]] for run in runs
+                                if ours["name"] in (ratios := floor_ratios(run, prefix)))
+                cells.append(f"{spread[len(spread) // 2]:.2f} ({spread[0]:.2f}-{spread[-1]:.2f})"
+                             if spread else "")
         if mode == "tsc":
-            cells += [f"{r['iops']:,}" if "iops" in r else "" for r in (ours, floor)]
+            cells += [f"{r['iops']:,}" if "iops" in r else "" for r in iops]
         out.append(f"| `{ours['name']}` | " + " | ".join(cells) + " |")
     return out
 
@@ -240,8 +254,9 @@ def main():
         for record in records:
             record["run_medians"] = [next((r["median"] for r in run if r["name"] == record["name"]),
                                           None) for run in runs]
-    for name, ratio in floor_ratios(records).items():
-        next(r for r in records if r["name"] == name)["ours_over_floor"] = round(ratio, 3)
+    for kind, prefix in FLOORS:
+        for name, ratio in floor_ratios(records, prefix).items():
+            next(r for r in records if r["name"] == name)[f"ours_over_{kind}_floor"] = round(ratio, 3)
     anchors = json.loads((ROOT / "bench" / "anchors.json").read_text())["anchors"]
     output = pathlib.Path(options.output)
     output.mkdir(parents=True, exist_ok=True)

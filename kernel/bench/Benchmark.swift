@@ -74,6 +74,9 @@ final class WaitingSeries {
   private var busy: [UInt64] = []
   private var operations = 0
 
+  /// Samples taken so far.
+  var samples: Int { elapsed.count }
+
   init(
     _ name: StaticString, busy busyName: StaticString, baseline: StaticString,
     perIteration: Int = 1, waited: @escaping () -> UInt64 = { Scheduler.idleTicks }

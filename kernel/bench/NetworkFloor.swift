@@ -16,7 +16,8 @@
 ///   netfloor: e1000 8086:100e taken from domain 'e1000'   (or: from no driver domain)
 ///   netfloor: echo on e1000 mac 52:54:00:12:34:56 ip 10.0.2.15 udp port 7 ready
 ///   netfloor: stopped after 20.00 s: echoed=1000 arp=1 dropped=3 work_ticks_per_frame=812
-///   netfloor: device given back to domain 'e1000' (running)   (or: released, no driver domain)
+///   netfloor: device given back to domain 'e1000' (running)
+///             (or: netfloor: device released (no driver domain))
 ///
 /// It runs SECONDS seconds (1 to 3600), or until a line arrives on the console, which
 /// then runs as a shell command. `work_ticks_per_frame` counts only the polls that found

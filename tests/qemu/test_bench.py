@@ -20,11 +20,15 @@ EXPECTED = {
     "block.read_sequential", "block.read_sequential.busy", "block.read_random",
     "block.read_random.busy", "block.read_sequential_batch32", "block.read_sequential_batch32.busy",
     "block.read_random_batch32", "block.read_random_batch32.busy",
-    # The same reads by the kernel's polled loop (tests/qemu/test_floors.py checks them).
+    # The same reads by the kernel's simplest loops, polled and halted (tests/qemu/test_floors.py checks them).
     "block.floor_read_sequential", "block.floor_read_sequential.busy", "block.floor_read_random",
     "block.floor_read_random.busy", "block.floor_read_sequential_batch32",
     "block.floor_read_sequential_batch32.busy", "block.floor_read_random_batch32",
     "block.floor_read_random_batch32.busy",
+    "block.floor_halted_read_sequential", "block.floor_halted_read_sequential.busy",
+    "block.floor_halted_read_random", "block.floor_halted_read_random.busy",
+    "block.floor_halted_read_sequential_batch32", "block.floor_halted_read_sequential_batch32.busy",
+    "block.floor_halted_read_random_batch32", "block.floor_halted_read_random_batch32.busy",
 }
 
 
