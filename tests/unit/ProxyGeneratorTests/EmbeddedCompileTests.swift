@@ -60,13 +60,21 @@ struct DomainBuild {
     return status == 0 ? nil : "swiftc \(module) failed:\n\(text)"
   }
 
-  /// SwiftletLib from domains/lib.
+  /// SwiftletLib from domains/lib, and Packets from domains/lib/packets (the generated
+  /// proxies import it: the network interfaces use its address types).
   func compileLibrary() throws -> String? {
-    let lib = repositoryRoot.appendingPathComponent("domains/lib")
-    let sources = try FileManager.default.contentsOfDirectory(atPath: lib.path)
-      .filter { $0.hasSuffix(".swift") }.sorted().map { lib.appendingPathComponent($0).path }
+    if let failure = try compile("Packets", try swiftFiles(in: "domains/lib/packets")) {
+      return failure
+    }
     return try compile(
-      "SwiftletLib", sources, extraFlags: ["-enable-experimental-feature", "Extern"])
+      "SwiftletLib", try swiftFiles(in: "domains/lib"),
+      extraFlags: ["-enable-experimental-feature", "Extern"])
+  }
+
+  private func swiftFiles(in folder: String) throws -> [String] {
+    let directory = repositoryRoot.appendingPathComponent(folder)
+    return try FileManager.default.contentsOfDirectory(atPath: directory.path)
+      .filter { $0.hasSuffix(".swift") }.sorted().map { directory.appendingPathComponent($0).path }
   }
 
   /// SwiftletInterfaces: the interfaces in `files` (the demo's unless told) and `proxies`.
