@@ -24,8 +24,10 @@ DRIVER_NAMES = {"virtio": "virtio_net", "e1000": "e1000"}
 ECHO_PORT = 7
 LARGEST_DATAGRAM = 1472  # 1500 bytes of IP less the IP and UDP headers
 # The stack's line when its address is set; it may carry a log prefix ("[info] [net] ").
+# The whole line, up to its newline: the serial transcript grows in chunks, and a match
+# on a half-arrived line would read "via virtio" for "via virtio_net".
 NET_UP = re.compile(r"(?:^|\] )net: up (?P<address>[\d.]+)/(?P<prefix>\d+) gw (?P<gateway>[\d.]+) "
-                    r"mac (?P<mac>[0-9a-f:]{17}) via (?P<driver>\S+)", re.MULTILINE)
+                    r"mac (?P<mac>[0-9a-f:]{17}) via (?P<driver>\S+)\n", re.MULTILINE)
 PROMPT = "swiftlet> "
 NET_UP_TIMEOUT = 30
 CLONE_NEWNET = 0x40000000
