@@ -15,6 +15,7 @@ extension NetworkStackService {
   static let idleWait: UInt64 = 250_000_000
   static let shortestWait: UInt64 = 1_000_000
   static let restartBackoff: UInt64 = 100_000_000
+  static let refillBatch = 8
 
   func receiveLoop() {
     if let problem = link.connect() {
@@ -59,7 +60,11 @@ extension NetworkStackService {
   /// (and the empty buffers it had no room for). Nil if the driver call failed.
   private func exchange(_ deque: consuming PacketDeque) -> PacketDeque? {
     var added = 0
-    let wanted = link.ringTarget - link.posted
+    // Refilled in batches: every buffer moved costs an adoption in the kernel, and a
+    // refill of one buffer per frame would move one each round; but never let the ring
+    // run below half.
+    let missing = link.ringTarget - link.posted
+    let wanted = missing >= Self.refillBatch || link.posted < link.ringTarget / 2 ? missing : 0
     while added < wanted, !deque.isFull, let buffer = pool.take() {
       buffer.mark(.empty, length: 0)
       if let refused = deque.pushBack(buffer) {
