@@ -35,11 +35,11 @@ public protocol DatagramSockets {
   func close(_ socket: UDPSocket) -> Result<Void, RpcError>
 
   /// Waits until at least one datagram has arrived for the socket, or
-  /// `timeoutNanoseconds` have passed, then gives back the deque holding the datagrams
-  /// queued for it (up to 32, oldest first). Buffers the caller put in the deque go to
-  /// the stack, to receive into. A socket queues at most 32 datagrams; it drops what
-  /// arrives while its queue is full (and counts it), so a slow reader only loses its
-  /// own datagrams.
+  /// `timeoutNanoseconds` have passed (2 s at most: the stack's time budget per call is
+  /// 5 s), then gives back the deque holding the datagrams queued for it (up to 32,
+  /// oldest first). Buffers the caller put in the deque go to the stack, to receive
+  /// into. A socket queues at most 32 datagrams; it drops what arrives while its queue
+  /// is full (and counts it), so a slow reader only loses its own datagrams.
   func receive(
     _ socket: UDPSocket, into buffers: consuming RRefDeque<PacketBuffer, 32>,
     timeoutNanoseconds: UInt64

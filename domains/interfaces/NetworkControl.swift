@@ -94,8 +94,8 @@ public protocol NetworkControl {
   /// - Idempotent: it only reads the cache.
   func arpEntry(at index: Int) -> Result<ARPEntry?, RpcError>
 
-  /// Sends one ICMP echo request to `address` and waits up to `timeoutNanoseconds` for
-  /// its reply.
+  /// Sends one ICMP echo request to `address` (after resolving its next hop's MAC
+  /// address) and waits up to `timeoutNanoseconds` (2 s at most) for its reply.
   func ping(_ address: IPv4Address, sequence: UInt16, timeoutNanoseconds: UInt64) -> Result<
     PingOutcome, RpcError
   >

@@ -22,6 +22,10 @@ final class NetworkStackService: DatagramSockets, NetworkControl {
   /// Signalled when the stack took something in itself (an ARP reply, a ping's answer,
   /// a DHCP reply): whoever waits for one looks again.
   let stackChanged = DomainEvent(number: 16)
+  /// The longest a call waits (a socket's `receive`, a `ping`), whatever it asks: well
+  /// inside the domain's time budget per call (5 s, domains/manifest.json), past which
+  /// the kernel would end the domain.
+  static let longestWait: UInt64 = 2_000_000_000
 
   init() {
     let option = DomainKernel.bootOption("ip")
@@ -81,7 +85,7 @@ final class NetworkStackService: DatagramSockets, NetworkControl {
     PingOutcome, RpcError
   > {
     let start = DomainKernel.nanoseconds
-    let deadline = start &+ min(timeoutNanoseconds, 10_000_000_000)
+    let deadline = start &+ min(timeoutNanoseconds, Self.longestWait)
     guard let ticket = stack.beginPing(to: address, sequence: sequence, now: start) else {
       return .success(.timedOut)  // as many pings as the stack tracks are out
     }

@@ -34,7 +34,7 @@ extension NetworkStackService {
     // The caller's empty buffers are the stack's to receive into from now on.
     pool.putAll(from: buffers)
     let start = DomainKernel.nanoseconds
-    let deadline = start &+ min(timeoutNanoseconds, 10_000_000_000)
+    let deadline = start &+ min(timeoutNanoseconds, Self.longestWait)
     var seen = queue.event.count
     while queue.deque.isEmpty {
       let now = DomainKernel.nanoseconds
