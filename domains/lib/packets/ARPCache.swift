@@ -47,20 +47,20 @@ public struct ARPCache {
   public init() {}
 
   private func index(of address: IPv4Address) -> Int? {
-    for index in entries.indices where entries[index]?.address == address { return index }
+    let table = entries.span
+    for index in table.indices where table[index]?.address == address { return index }
     return nil
   }
 
   private func resolutionIndex(of address: IPv4Address) -> Int? {
-    for index in resolutions.indices where resolutions[index]?.address == address {
-      return index
-    }
+    let table = resolutions.span
+    for index in table.indices where table[index]?.address == address { return index }
     return nil
   }
 
   /// The live entry for `address`, if any.
   public func mac(for address: IPv4Address, now: UInt64) -> MACAddress? {
-    guard let index = index(of: address), let entry = entries[index], entry.expiresAt > now
+    guard let index = index(of: address), let entry = entries.span[index], entry.expiresAt > now
     else { return nil }
     return entry.mac
   }
@@ -71,10 +71,17 @@ public struct ARPCache {
     if let index = resolutionIndex(of: address) { resolutions[index] = nil }
     let entry = Entry(
       address: address, mac: mac, expiresAt: StackTime.after(now, Self.entryLifetime))
+    entries[slot(for: address)] = entry
+  }
+
+  /// Where an entry for `address` goes: its own, else a free one, else the one closest
+  /// to expiring.
+  private func slot(for address: IPv4Address) -> Int {
     var slot = 0
     var slotExpiry = UInt64.max
-    for index in entries.indices {
-      guard let existing = entries[index] else {
+    let table = entries.span
+    for index in table.indices {
+      guard let existing = table[index] else {
         if slotExpiry > 0 {
           slot = index
           slotExpiry = 0
@@ -90,7 +97,7 @@ public struct ARPCache {
         slotExpiry = existing.expiresAt
       }
     }
-    entries[slot] = entry
+    return slot
   }
 
   /// Updates the entry for `address` if there is one (RFC 826's merge step); whether
@@ -102,29 +109,35 @@ public struct ARPCache {
     return true
   }
 
+  private func freeResolutionSlot() -> Int? {
+    let table = resolutions.span
+    for index in table.indices where table[index] == nil { return index }
+    return nil
+  }
+
   /// The MAC address of `address`, starting a resolution if there is none yet; `poll`
   /// then says when to send its requests.
   public mutating func resolve(_ address: IPv4Address, now: UInt64) -> Lookup {
     if let mac = mac(for: address, now: now) { return .resolved(mac) }
-    if let index = resolutionIndex(of: address), let resolution = resolutions[index] {
+    if let index = resolutionIndex(of: address), let resolution = resolutions.span[index] {
       return resolution.isFailed ? .failed : .pending
     }
-    for index in resolutions.indices where resolutions[index] == nil {
-      resolutions[index] = Resolution(address: address, attempts: 0, nextEventAt: now)
-      return .pending
-    }
-    return .failed
+    guard let free = freeResolutionSlot() else { return .failed }
+    resolutions[free] = Resolution(address: address, attempts: 0, nextEventAt: now)
+    return .pending
   }
 
   /// Drops what expired by `now`, and returns an address whose ARP request is due
   /// (counting the attempt), or nil when none is.
   public mutating func poll(now: UInt64) -> IPv4Address? {
     for index in entries.indices {
-      if let entry = entries[index], entry.expiresAt <= now { entries[index] = nil }
+      if let entry = entries.span[index], entry.expiresAt <= now { entries[index] = nil }
     }
     var due: IPv4Address?
     for index in resolutions.indices {
-      guard var resolution = resolutions[index], resolution.nextEventAt <= now else { continue }
+      guard var resolution = resolutions.span[index], resolution.nextEventAt <= now else {
+        continue
+      }
       if resolution.isFailed {
         resolutions[index] = nil
         continue
@@ -142,11 +155,13 @@ public struct ARPCache {
   /// When `poll` next has something to do.
   public func nextDeadline() -> UInt64 {
     var deadline = UInt64.max
-    for index in entries.indices {
-      if let entry = entries[index] { deadline = min(deadline, entry.expiresAt) }
+    let table = entries.span
+    for index in table.indices {
+      if let entry = table[index] { deadline = min(deadline, entry.expiresAt) }
     }
-    for index in resolutions.indices {
-      if let resolution = resolutions[index] { deadline = min(deadline, resolution.nextEventAt) }
+    let asked = resolutions.span
+    for index in asked.indices {
+      if let resolution = asked[index] { deadline = min(deadline, resolution.nextEventAt) }
     }
     return deadline
   }
@@ -154,8 +169,9 @@ public struct ARPCache {
   /// The `position`th entry (0 up), in table order; nil past the last.
   public func entry(at position: Int) -> Entry? {
     var seen = 0
-    for index in entries.indices {
-      guard let entry = entries[index] else { continue }
+    let table = entries.span
+    for index in table.indices {
+      guard let entry = table[index] else { continue }
       if seen == position { return entry }
       seen += 1
     }
@@ -164,7 +180,8 @@ public struct ARPCache {
 
   public var count: Int {
     var count = 0
-    for index in entries.indices where entries[index] != nil { count += 1 }
+    let table = entries.span
+    for index in table.indices where table[index] != nil { count += 1 }
     return count
   }
 }

@@ -23,19 +23,23 @@ struct PingTable {
   init(firstIdentifier: UInt16) { nextIdentifier = firstIdentifier }
 
   mutating func start(_ address: IPv4Address, sequence: UInt16, now: UInt64) -> PingTicket? {
-    for slot in pings.indices where pings[slot] == nil {
-      let identifier = nextIdentifier
-      nextIdentifier &+= 1
-      pings[slot] = Ping(
-        address: address, identifier: identifier, sequence: sequence, sentAt: now,
-        repliedAt: nil)
-      return PingTicket(slot: slot, identifier: identifier)
-    }
+    guard let slot = freeSlot() else { return nil }
+    let identifier = nextIdentifier
+    nextIdentifier &+= 1
+    pings[slot] = Ping(
+      address: address, identifier: identifier, sequence: sequence, sentAt: now,
+      repliedAt: nil)
+    return PingTicket(slot: slot, identifier: identifier)
+  }
+
+  private func freeSlot() -> Int? {
+    let table = pings.span
+    for slot in table.indices where table[slot] == nil { return slot }
     return nil
   }
 
   func ping(_ ticket: PingTicket) -> Ping? {
-    guard pings.indices.contains(ticket.slot), let ping = pings[ticket.slot],
+    guard pings.indices.contains(ticket.slot), let ping = pings.span[ticket.slot],
       ping.identifier == ticket.identifier
     else { return nil }
     return ping
@@ -51,15 +55,25 @@ struct PingTable {
   mutating func match(
     from address: IPv4Address, identifier: UInt16, sequence: UInt16, now: UInt64
   ) -> Bool {
-    for slot in pings.indices {
-      guard var ping = pings[slot], ping.address == address, ping.identifier == identifier,
-        ping.sequence == sequence, ping.repliedAt == nil
-      else { continue }
-      ping.repliedAt = now
-      pings[slot] = ping
-      return true
+    guard let slot = waiting(address, identifier, sequence), var ping = pings.span[slot] else {
+      return false
     }
-    return false
+    ping.repliedAt = now
+    pings[slot] = ping
+    return true
+  }
+
+  /// The ping from `address` with this identifier and sequence that waits for its reply.
+  private func waiting(_ address: IPv4Address, _ identifier: UInt16, _ sequence: UInt16) -> Int? {
+    let table = pings.span
+    for slot in table.indices {
+      if let ping = table[slot], ping.address == address, ping.identifier == identifier,
+        ping.sequence == sequence, ping.repliedAt == nil
+      {
+        return slot
+      }
+    }
+    return nil
   }
 
   mutating func end(_ ticket: PingTicket) {

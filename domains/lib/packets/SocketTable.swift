@@ -45,18 +45,16 @@ struct SocketTable {
   mutating func open(port: UInt16) -> Result<UDPSocket, SocketError> {
     guard port != 0 else { return .failure(.badPort) }
     guard socket(for: port) == nil else { return .failure(.portInUse) }
-    for slot in sockets.indices where sockets[slot] == nil {
-      let generation = nextGeneration
-      nextGeneration &+= 1
-      sockets[slot] = Socket(port: port, generation: generation)
-      return .success(UDPSocket(slot: UInt16(slot), generation: generation))
-    }
-    return .failure(.noRoom)
+    guard let slot = freeSlot() else { return .failure(.noRoom) }
+    let generation = nextGeneration
+    nextGeneration &+= 1
+    sockets[slot] = Socket(port: port, generation: generation)
+    return .success(UDPSocket(slot: UInt16(slot), generation: generation))
   }
 
   func port(of handle: UDPSocket) -> UInt16? {
     let slot = Int(handle.slot)
-    guard sockets.indices.contains(slot), let socket = sockets[slot],
+    guard sockets.indices.contains(slot), let socket = sockets.span[slot],
       socket.generation == handle.generation
     else { return nil }
     return socket.port
@@ -68,10 +66,17 @@ struct SocketTable {
     return true
   }
 
+  private func freeSlot() -> Int? {
+    let table = sockets.span
+    for slot in table.indices where table[slot] == nil { return slot }
+    return nil
+  }
+
   /// The open socket bound to `port`.
   func socket(for port: UInt16) -> UDPSocket? {
-    for slot in sockets.indices {
-      if let socket = sockets[slot], socket.port == port {
+    let table = sockets.span
+    for slot in table.indices {
+      if let socket = table[slot], socket.port == port {
         return UDPSocket(slot: UInt16(slot), generation: socket.generation)
       }
     }

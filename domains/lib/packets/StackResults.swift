@@ -75,11 +75,12 @@ public struct StackCounters {
 
   public init() {}
 
-  public subscript(reason: DropReason) -> UInt64 { drops[reason.rawValue] }
+  public subscript(reason: DropReason) -> UInt64 { drops.span[reason.rawValue] }
 
   public var totalDrops: UInt64 {
     var total: UInt64 = 0
-    for index in drops.indices { total &+= drops[index] }
+    let table = drops.span
+    for index in table.indices { total &+= table[index] }
     return total
   }
 }
@@ -101,7 +102,7 @@ struct EventQueue {
 
   mutating func takeFirst() -> StackEvent? {
     guard count > 0 else { return nil }
-    let event = events[first]
+    let event = events.span[first]
     events[first] = nil
     first = (first + 1) % events.count
     count -= 1
