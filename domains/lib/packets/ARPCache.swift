@@ -43,6 +43,9 @@ public struct ARPCache {
 
   private var entries = InlineArray<16, Entry?>(repeating: nil)
   private var resolutions = InlineArray<4, Resolution?>(repeating: nil)
+  /// When `poll` next has something to do, kept up to date by every change: the stack
+  /// asks for it on every round and every send.
+  public private(set) var nextDeadline = UInt64.max
 
   public init() {}
 
@@ -72,6 +75,7 @@ public struct ARPCache {
     let entry = Entry(
       address: address, mac: mac, expiresAt: StackTime.after(now, Self.entryLifetime))
     entries[slot(for: address)] = entry
+    updateDeadline()
   }
 
   /// Where an entry for `address` goes: its own, else a free one, else the one closest
@@ -106,6 +110,7 @@ public struct ARPCache {
     guard let index = index(of: address) else { return false }
     entries[index] = Entry(
       address: address, mac: mac, expiresAt: StackTime.after(now, Self.entryLifetime))
+    updateDeadline()
     return true
   }
 
@@ -124,6 +129,7 @@ public struct ARPCache {
     }
     guard let free = freeResolutionSlot() else { return .failed }
     resolutions[free] = Resolution(address: address, attempts: 0, nextEventAt: now)
+    updateDeadline()
     return .pending
   }
 
@@ -149,11 +155,11 @@ public struct ARPCache {
       resolutions[index] = resolution
       due = resolution.address
     }
+    updateDeadline()
     return due
   }
 
-  /// When `poll` next has something to do.
-  public func nextDeadline() -> UInt64 {
+  private mutating func updateDeadline() {
     var deadline = UInt64.max
     let table = entries.span
     for index in table.indices {
@@ -163,7 +169,7 @@ public struct ARPCache {
     for index in asked.indices {
       if let resolution = asked[index] { deadline = min(deadline, resolution.nextEventAt) }
     }
-    return deadline
+    nextDeadline = deadline
   }
 
   /// The `position`th entry (0 up), in table order; nil past the last.

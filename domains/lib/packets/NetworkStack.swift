@@ -104,7 +104,7 @@ public final class NetworkStack {
 
   /// When `poll` next has work: the earliest timer, in the caller's clock.
   public func nextDeadline() -> UInt64 {
-    min(dhcp?.nextDeadline() ?? .max, arp.nextDeadline())
+    min(dhcp?.nextDeadline() ?? .max, arp.nextDeadline)
   }
 
   // MARK: - Sockets
