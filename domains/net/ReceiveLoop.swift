@@ -4,8 +4,8 @@
 ///
 /// One round: post empty buffers and collect received frames in one `receive` call;
 /// give each frame to the stack core; send its replies, what the timers have due and
-/// the datagrams whose ARP resolved, in one `transmit` call; then, if nothing came,
-/// wait for frames until the next timer (at most `idleWait`). Posting comes first, so
+/// the datagrams whose ARP resolved, in one `transmit` call; then, unless the batch was
+/// full, wait for frames until the next timer (at most `idleWait`). Posting comes first, so
 /// the ring is refilled before buffers go anywhere else.
 import Packets
 import SwiftletInterfaces
@@ -16,6 +16,8 @@ extension NetworkStackService {
   static let shortestWait: UInt64 = 1_000_000
   static let restartBackoff: UInt64 = 100_000_000
   static let refillBatch = 8
+  /// What one `receive` gives back at most (a deque's room).
+  static let batchSize = 32
 
   func receiveLoop() {
     if let problem = link.connect() {
@@ -46,7 +48,9 @@ extension NetworkStackService {
       sockets.signalArrivals()
       replies = transmit(outgoing)
       reportEvents()
-      if received == 0 && !link.isBroken { waitForFrames() }
+      // A batch short of full took everything there was: wait (the wait returns at once if
+      // more came meanwhile), rather than ask again with the deque moved both ways.
+      if received < Self.batchSize && !link.isBroken { waitForFrames() }
     }
   }
 

@@ -49,19 +49,22 @@ public struct ARPCache {
 
   public init() {}
 
-  private func index(of address: IPv4Address) -> Int? {
+  @inline(__always)
+  func index(of address: IPv4Address) -> Int? {
     let table = entries.span
     for index in table.indices where table[index]?.address == address { return index }
     return nil
   }
 
-  private func resolutionIndex(of address: IPv4Address) -> Int? {
+  @inline(__always)
+  func resolutionIndex(of address: IPv4Address) -> Int? {
     let table = resolutions.span
     for index in table.indices where table[index]?.address == address { return index }
     return nil
   }
 
   /// The live entry for `address`, if any.
+  @inline(__always)
   public func mac(for address: IPv4Address, now: UInt64) -> MACAddress? {
     guard let index = index(of: address), let entry = entries.span[index], entry.expiresAt > now
     else { return nil }
@@ -70,6 +73,7 @@ public struct ARPCache {
 
   /// Records `address` at `mac` for another lifetime. When the cache is full, the entry
   /// closest to expiring gives way. Ends a resolution of the address.
+  @inline(__always)
   public mutating func insert(_ address: IPv4Address, _ mac: MACAddress, now: UInt64) {
     if let index = resolutionIndex(of: address) { resolutions[index] = nil }
     let entry = Entry(
@@ -80,7 +84,8 @@ public struct ARPCache {
 
   /// Where an entry for `address` goes: its own, else a free one, else the one closest
   /// to expiring.
-  private func slot(for address: IPv4Address) -> Int {
+  @inline(__always)
+  func slot(for address: IPv4Address) -> Int {
     var slot = 0
     var slotExpiry = UInt64.max
     let table = entries.span
@@ -106,6 +111,7 @@ public struct ARPCache {
 
   /// Updates the entry for `address` if there is one (RFC 826's merge step); whether
   /// there was.
+  @inline(__always)
   public mutating func refresh(_ address: IPv4Address, _ mac: MACAddress, now: UInt64) -> Bool {
     guard let index = index(of: address) else { return false }
     entries[index] = Entry(
@@ -114,7 +120,8 @@ public struct ARPCache {
     return true
   }
 
-  private func freeResolutionSlot() -> Int? {
+  @inline(__always)
+  func freeResolutionSlot() -> Int? {
     let table = resolutions.span
     for index in table.indices where table[index] == nil { return index }
     return nil
@@ -122,6 +129,7 @@ public struct ARPCache {
 
   /// The MAC address of `address`, starting a resolution if there is none yet; `poll`
   /// then says when to send its requests.
+  @inline(__always)
   public mutating func resolve(_ address: IPv4Address, now: UInt64) -> Lookup {
     if let mac = mac(for: address, now: now) { return .resolved(mac) }
     if let index = resolutionIndex(of: address), let resolution = resolutions.span[index] {
@@ -135,6 +143,7 @@ public struct ARPCache {
 
   /// Drops what expired by `now`, and returns an address whose ARP request is due
   /// (counting the attempt), or nil when none is.
+  @inline(__always)
   public mutating func poll(now: UInt64) -> IPv4Address? {
     for index in entries.indices {
       if let entry = entries.span[index], entry.expiresAt <= now { entries[index] = nil }
@@ -159,7 +168,8 @@ public struct ARPCache {
     return due
   }
 
-  private mutating func updateDeadline() {
+  @inline(__always)
+  mutating func updateDeadline() {
     var deadline = UInt64.max
     let table = entries.span
     for index in table.indices {
@@ -173,6 +183,7 @@ public struct ARPCache {
   }
 
   /// The `position`th entry (0 up), in table order; nil past the last.
+  @inline(__always)
   public func entry(at position: Int) -> Entry? {
     var seen = 0
     let table = entries.span

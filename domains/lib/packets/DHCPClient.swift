@@ -69,6 +69,7 @@ public struct DHCPClient {
 
   /// The message due by `now`, if any, counting it as sent. Also ends a lease that ran
   /// out, and starts over after REQUESTs that went unanswered.
+  @inline(__always)
   public mutating func poll(now: UInt64) -> Message? {
     if phase == .bound || phase == .renewing, now >= leaseEndsAt {
       startOver(now: now)
@@ -109,6 +110,7 @@ public struct DHCPClient {
   }
 
   /// True once, after `silentDiscoversReported` DISCOVERs went unanswered.
+  @inline(__always)
   public mutating func takeSilence() -> Bool {
     defer { silenceToReport = false }
     return silenceToReport
@@ -116,6 +118,7 @@ public struct DHCPClient {
 
   /// Takes a server's reply; what changed, if anything. Replies to other clients or
   /// other exchanges, and replies that come in the wrong phase, change nothing.
+  @inline(__always)
   public mutating func receive(_ reply: DHCPReply, now: UInt64) -> Outcome? {
     guard reply.transactionID == transactionID, reply.clientMAC == mac else { return nil }
     switch (phase, reply.messageType) {
@@ -163,6 +166,7 @@ public struct DHCPClient {
   }
 
   /// When `poll` next has something to do.
+  @inline(__always)
   public func nextDeadline() -> UInt64 {
     switch phase {
     case .bound: min(renewAt, leaseEndsAt)
@@ -171,12 +175,14 @@ public struct DHCPClient {
     }
   }
 
-  private func isUsable(_ address: IPv4Address) -> Bool {
+  @inline(__always)
+  func isUsable(_ address: IPv4Address) -> Bool {
     address != .any && address != .broadcast && address.byte(0) < 224 && address.byte(0) != 127
   }
 
   /// Back to DISCOVER, with a new transaction and no address.
-  private mutating func startOver(now: UInt64) {
+  @inline(__always)
+  mutating func startOver(now: UInt64) {
     phase = .selecting
     configuration = nil
     transactionID = transactionID &* 1_103_515_245 &+ 12_345

@@ -9,12 +9,13 @@
 /// `poll` when `nextDeadline` comes, for what timers send (DHCP, ARP requests). Time
 /// is the `now` each call passes in.
 ///
-/// Its public methods are kept out of line (`@inline(never)`): inlined into a domain, their
-/// accesses to the stack's state would be judged there by the exclusivity check
-/// (docs/EXCLUSIVITY.md), where the Packets functions they call are opaque and so
-/// unproven; here, in Packets, the check sees through them. (Its `static let`s are
-/// computed instead for the same check: a stored one is a lazily made global, whose
-/// initializer it cannot see through either.)
+/// Its state is plain values in fixed tables (no heap, no deinit), and none of its
+/// methods keeps an access to that state open across a call: the tables' methods are
+/// `@inline(__always)` and the constants computed `static var`s (a stored `static let`
+/// is a lazily made global, whose initializer is a call). The exclusivity check
+/// (docs/EXCLUSIVITY.md) proves the accesses in Packets, and again in every domain that
+/// uses the stack, whose SIL carries copies of these methods but sees the Packets
+/// functions they would call only as opaque calls.
 ///
 /// Nothing on the input path may trap on any input: each protocol's code checks every
 /// offset against the frame's length before it reads, lengths come from the headers
@@ -62,7 +63,6 @@ public final class NetworkStack {
 
   /// Starts the interface at `mac`: takes the fixed address, or starts asking DHCP.
   /// Until then every frame is dropped and nothing can be sent.
-  @inline(never)
   public func start(mac: MACAddress, now: UInt64) {
     guard self.mac == .zero, mac != .zero else { return }
     self.mac = mac
@@ -79,7 +79,6 @@ public final class NetworkStack {
   func report(_ event: StackEvent) { events.append(event) }
 
   /// The next thing the owner should hear about, oldest first.
-  @inline(never)
   public func takeEvent() -> StackEvent? {
     events.takeFirst()
   }
@@ -89,7 +88,6 @@ public final class NetworkStack {
   /// Does what timers ask by `now`: ends expired ARP entries and DHCP leases, and builds
   /// into `frame` one frame that is due (a DHCP message, an ARP request); returns its
   /// length, or nil when nothing is due. Call it until it returns nil.
-  @inline(never)
   public func poll(_ frame: inout MutableSpan<UInt8>, now: UInt64) -> Int? {
     if let message = pollDHCP(now: now) {
       return writeDHCP(message, into: &frame)
@@ -113,63 +111,51 @@ public final class NetworkStack {
   }
 
   /// When `poll` next has work: the earliest timer, in the caller's clock.
-  @inline(never)
   public func nextDeadline() -> UInt64 {
     min(dhcp?.nextDeadline() ?? .max, arp.nextDeadline)
   }
 
   // MARK: - Sockets
 
-  @inline(never)
   public func openSocket(port: UInt16) -> Result<UDPSocket, SocketError> {
     sockets.open(port: port)
   }
 
   /// Whether the socket was open (it is closed now).
-  @inline(never)
   public func closeSocket(_ socket: UDPSocket) -> Bool { sockets.close(socket) }
 
   /// The port of an open socket; nil for one closed or never opened.
-  @inline(never)
   public func port(of socket: UDPSocket) -> UInt16? { sockets.port(of: socket) }
 
   // MARK: - Pings
 
   /// Starts a ping of `address`: `writePing` builds its request. Nil if as many pings as
   /// the table holds are out.
-  @inline(never)
   public func beginPing(to address: IPv4Address, sequence: UInt16, now: UInt64) -> PingTicket? {
     pings.start(address, sequence: sequence, now: now)
   }
 
   /// How long the reply took to come, once it has.
-  @inline(never)
   public func pingReplyTime(_ ticket: PingTicket) -> UInt64? {
     guard let ping = pings.ping(ticket), let repliedAt = ping.repliedAt else { return nil }
     return StackTime.elapsed(from: ping.sentAt, to: repliedAt)
   }
 
-  @inline(never)
   public func endPing(_ ticket: PingTicket) { pings.end(ticket) }
 
   // MARK: - State, for status and the shell
 
-  public var arpEntryCount: Int {
-    @inline(never) get { arp.count }
-  }
+  public var arpEntryCount: Int { arp.count }
 
-  @inline(never)
   public func arpEntry(at index: Int) -> ARPCache.Entry? { arp.entry(at: index) }
 
   /// Counts a frame the owner sent.
-  @inline(never)
   public func countSent(length: Int) {
     counters.sentFrames &+= 1
     counters.sentBytes &+= UInt64(max(length, 0))
   }
 
   /// Counts a drop the owner decided (a full socket queue, no buffer).
-  @inline(never)
   public func countDrop(_ reason: DropReason) {
     counters.drops[reason.rawValue] &+= 1
   }

@@ -22,6 +22,7 @@ struct PingTable {
 
   init(firstIdentifier: UInt16) { nextIdentifier = firstIdentifier }
 
+  @inline(__always)
   mutating func start(_ address: IPv4Address, sequence: UInt16, now: UInt64) -> PingTicket? {
     guard let slot = freeSlot() else { return nil }
     let identifier = nextIdentifier
@@ -32,12 +33,14 @@ struct PingTable {
     return PingTicket(slot: slot, identifier: identifier)
   }
 
-  private func freeSlot() -> Int? {
+  @inline(__always)
+  func freeSlot() -> Int? {
     let table = pings.span
     for slot in table.indices where table[slot] == nil { return slot }
     return nil
   }
 
+  @inline(__always)
   func ping(_ ticket: PingTicket) -> Ping? {
     guard pings.indices.contains(ticket.slot), let ping = pings.span[ticket.slot],
       ping.identifier == ticket.identifier
@@ -45,6 +48,7 @@ struct PingTable {
     return ping
   }
 
+  @inline(__always)
   mutating func markSent(_ ticket: PingTicket, now: UInt64) {
     guard var ping = ping(ticket) else { return }
     ping.sentAt = now
@@ -52,6 +56,7 @@ struct PingTable {
   }
 
   /// Records a reply from `address`; whether it answers a ping that waits for one.
+  @inline(__always)
   mutating func match(
     from address: IPv4Address, identifier: UInt16, sequence: UInt16, now: UInt64
   ) -> Bool {
@@ -64,7 +69,8 @@ struct PingTable {
   }
 
   /// The ping from `address` with this identifier and sequence that waits for its reply.
-  private func waiting(_ address: IPv4Address, _ identifier: UInt16, _ sequence: UInt16) -> Int? {
+  @inline(__always)
+  func waiting(_ address: IPv4Address, _ identifier: UInt16, _ sequence: UInt16) -> Int? {
     let table = pings.span
     for slot in table.indices {
       if let ping = table[slot], ping.address == address, ping.identifier == identifier,
@@ -76,6 +82,7 @@ struct PingTable {
     return nil
   }
 
+  @inline(__always)
   mutating func end(_ ticket: PingTicket) {
     guard ping(ticket) != nil else { return }
     pings[ticket.slot] = nil

@@ -42,6 +42,7 @@ struct SocketTable {
 
   init(firstGeneration: UInt32) { nextGeneration = firstGeneration }
 
+  @inline(__always)
   mutating func open(port: UInt16) -> Result<UDPSocket, SocketError> {
     guard port != 0 else { return .failure(.badPort) }
     guard socket(for: port) == nil else { return .failure(.portInUse) }
@@ -52,6 +53,7 @@ struct SocketTable {
     return .success(UDPSocket(slot: UInt16(slot), generation: generation))
   }
 
+  @inline(__always)
   func port(of handle: UDPSocket) -> UInt16? {
     let slot = Int(handle.slot)
     guard sockets.indices.contains(slot), let socket = sockets.span[slot],
@@ -60,19 +62,22 @@ struct SocketTable {
     return socket.port
   }
 
+  @inline(__always)
   mutating func close(_ handle: UDPSocket) -> Bool {
     guard port(of: handle) != nil else { return false }
     sockets[Int(handle.slot)] = nil
     return true
   }
 
-  private func freeSlot() -> Int? {
+  @inline(__always)
+  func freeSlot() -> Int? {
     let table = sockets.span
     for slot in table.indices where table[slot] == nil { return slot }
     return nil
   }
 
   /// The open socket bound to `port`.
+  @inline(__always)
   func socket(for port: UInt16) -> UDPSocket? {
     let table = sockets.span
     for slot in table.indices {

@@ -5,7 +5,6 @@
 extension NetworkStack {
   /// Takes the frame of `length` bytes at the start of `frame` (the whole buffer, which
   /// a reply may be written into); says what to do with it.
-  @inline(never)
   public func input(_ frame: inout MutableSpan<UInt8>, length: Int, now: UInt64) -> InputAction {
     countReceived(length: length)
     let action = classify(&frame, length: length, now: now)

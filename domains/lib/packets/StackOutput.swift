@@ -6,7 +6,6 @@
 extension NetworkStack {
   /// Wraps the `payloadLength` bytes at `udpPayloadOffset` of `frame` in UDP, IPv4 and
   /// Ethernet headers, from local port `localPort` to `remote`.
-  @inline(never)
   public func writeDatagram(
     _ frame: inout MutableSpan<UInt8>, from localPort: UInt16, to remote: IPv4Endpoint,
     payloadLength: Int, now: UInt64
@@ -39,7 +38,6 @@ extension NetworkStack {
 
   /// Builds the echo request of the ping `ticket` (`beginPing`) into `frame`, and
   /// counts it as sent now.
-  @inline(never)
   public func writePing(_ ticket: PingTicket, into frame: inout MutableSpan<UInt8>, now: UInt64)
     -> Transmission
   {

@@ -91,6 +91,7 @@ struct EventQueue {
   private var first = 0
   private var count = 0
 
+  @inline(__always)
   mutating func append(_ event: StackEvent) {
     if count == events.count {
       first = (first + 1) % events.count
@@ -100,6 +101,7 @@ struct EventQueue {
     count += 1
   }
 
+  @inline(__always)
   mutating func takeFirst() -> StackEvent? {
     guard count > 0 else { return nil }
     let event = events.span[first]
