@@ -4,7 +4,8 @@
 # usage: scripts/qemu.sh [--iso] [--cmdline TEXT] [--timeout SECONDS] [--debug] [--icount]
 #                        [--disk PATH] [--disk-options OPTIONS] [--suite NAME]
 #                        [--net virtio|e1000|none] [--netport N] [--net-options OPTIONS]
-#                        [--frames QEMU_PORT:TEST_PORT] [--pcap FILE]
+#                        [--frames QEMU_PORT:TEST_PORT] [--pcap FILE] [--monitor SOCKET]
+#                        [--no-slirp]
 #
 # On a terminal, Ctrl-A X quits. Without one (a script, a pipe, </dev/null), stdin is
 # fed to the kernel's shell followed by a `shutdown` line, so the command returns.
@@ -24,18 +25,23 @@
 # guest's port 7: virtio is a modern-only virtio-net-pci (1af4:1041), e1000 the 82540EM.
 # --net none boots with no NIC at all; without --net, the machine keeps QEMU's default
 # e1000 (the PCI tests use it), on a restricted user network with nothing forwarded: the
-# guest can take its address by DHCP and nothing it sends leaves QEMU. --net-options adds properties to
-# the NIC (e.g. mitigation=off for the e1000). --frames QEMU_PORT:TEST_PORT puts the NIC
-# on a hub with slirp and a raw-frame port: QEMU takes Ethernet frames, one per UDP
-# datagram, on 127.0.0.1:QEMU_PORT and sends every frame on the hub (the guest's, slirp's)
-# to 127.0.0.1:TEST_PORT. --pcap FILE records the NIC's frames, both ways. Tests run all
-# this inside a network namespace with only loopback (tests/qemu/netguest.py).
+# guest can take its address by DHCP and nothing it sends leaves QEMU. --net-options
+# adds properties to the NIC (e.g. mitigation=off for the e1000). --frames
+# QEMU_PORT:TEST_PORT puts the NIC on a hub with slirp and a raw-frame port: QEMU takes
+# Ethernet frames, one per UDP datagram, on 127.0.0.1:QEMU_PORT and sends every frame on
+# the hub (the guest's, slirp's) to 127.0.0.1:TEST_PORT; with --no-slirp the hub has no
+# slirp, so only the test's frames reach the NIC (nothing answers DHCP or ARP, nothing
+# is forwarded). --pcap FILE records the NIC's frames, both ways. Tests run all this
+# inside a network namespace with only loopback (tests/qemu/netguest.py).
+# --monitor SOCKET puts QEMU's human monitor on the Unix socket SOCKET
+# (scripts/profile_net.py uses it to switch instruction tracing on and off around what it
+# measures).
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-$root/build}
 iso=0 cmdline="" timeout="" debug=0 icount=0 disk= disk_options= suite=
-net= netport=5555 net_options= frames= pcap=
+net= netport=5555 net_options= frames= pcap= monitor= slirp=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --iso) iso=1 ;;
@@ -51,6 +57,8 @@ while [ $# -gt 0 ]; do
     --net-options) net_options=${2-}; shift ;;
     --frames) frames=${2-}; shift ;;
     --pcap) pcap=${2-}; shift ;;
+    --monitor) monitor=${2-}; shift ;;
+    --no-slirp) slirp=0 ;;
     *) echo "qemu.sh: unknown option '$1' (see the usage at the top of $0)" >&2; exit 64 ;;
   esac
   shift
@@ -91,6 +99,10 @@ if [ -n "$frames$pcap$net_options" ] && [ ${#nic[@]} -eq 0 ]; then
   echo "qemu.sh: --frames, --pcap and --net-options need a NIC (--net virtio or --net e1000)" >&2
   exit 64
 fi
+if [ $slirp -eq 0 ] && [ -z "$frames" ]; then
+  echo "qemu.sh: --no-slirp needs --frames (a NIC with nothing on its network is no use)" >&2
+  exit 64
+fi
 if [ "$net" = none ]; then
   args+=(-nic none)
 elif [ -z "$net" ]; then
@@ -104,9 +116,9 @@ elif [ ${#nic[@]} -gt 0 ]; then
     fi
     # A hub floods every frame to every port: the NIC (hub port nic0), slirp and the
     # test's raw-frame port all see everything the others send.
-    args+=(-netdev hubport,id=nic0,hubid=0
-      -netdev "user,id=slirp0,$forward" -netdev hubport,id=hub1,hubid=0,netdev=slirp0
-      -netdev "dgram,id=frames0,local.type=inet,local.host=127.0.0.1,local.port=${BASH_REMATCH[1]},remote.type=inet,remote.host=127.0.0.1,remote.port=${BASH_REMATCH[2]}"
+    args+=(-netdev hubport,id=nic0,hubid=0)
+    [ $slirp -eq 1 ] && args+=(-netdev "user,id=slirp0,$forward" -netdev hubport,id=hub1,hubid=0,netdev=slirp0)
+    args+=(-netdev "dgram,id=frames0,local.type=inet,local.host=127.0.0.1,local.port=${BASH_REMATCH[1]},remote.type=inet,remote.host=127.0.0.1,remote.port=${BASH_REMATCH[2]}"
       -netdev hubport,id=hub2,hubid=0,netdev=frames0)
   else
     args+=(-netdev "user,id=nic0,$forward")
@@ -130,7 +142,9 @@ if [ -t 0 ]; then
   status=$?
 else
   interactive=0
-  { cat; printf '\nshutdown\n'; } | "${args[@]}" -serial stdio -monitor none
+  if [ -n "$monitor" ]; then monitor_args=(-monitor "unix:$monitor,server=on,wait=off")
+  else monitor_args=(-monitor none); fi
+  { cat; printf '\nshutdown\n'; } | "${args[@]}" -serial stdio "${monitor_args[@]}"
   status=$?
 fi
 

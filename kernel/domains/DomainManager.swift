@@ -49,7 +49,7 @@ enum DomainManager {
       switch create(name: name, image: image) {
       case .success(let domain):
         Log.info(
-          "domain '\(name)': running, \(domain.loadedFrames * 4) KiB image, \(domain.manifest.heapKiB) KiB heap, exports \(domain.manifest.exports.joined(separator: ", "))"
+          "domain '\(name)': running, \(domain.loadedFrames * 4) KiB image at \(hex: domain.loadedAt?.address ?? 0), \(domain.manifest.heapKiB) KiB heap, exports \(domain.manifest.exports.joined(separator: ", "))"
         )
       case .failure(let error):
         Log.error("domain '\(name)': not loaded: \(error.message)")

@@ -56,7 +56,6 @@ enum TestRunner {
     for item in unmatched {
       Console.print("error: test pattern '\(String(item))' matches no test")
     }
-    quietNetwork()
     var passed = 0
     var failed = 0
     for test in tests where selected(test.nameString, by: pattern) {
@@ -72,19 +71,6 @@ enum TestRunner {
     }
     Console.print("\(passed) passed, \(failed) failed")
     Machine.exit(failed == 0 && unmatched.isEmpty ? .success : .failure)
-  }
-
-  /// Destroys the network stack and its echo service before the tests: whenever they
-  /// run they take buffers from the shared heap (DHCP, answers to slirp's router
-  /// advertisements), which would move the shared-heap counts the leak checks compare,
-  /// and they would share the NIC drivers the `net` and `e1000` groups drive directly.
-  /// The drivers stay. The stack is tested from the host (tests/qemu/test_net*.py).
-  private static func quietNetwork() {
-    for name in ["echo", "net"] {
-      if let domain = DomainManager.lookup(name), domain.state != .destroyed {
-        DomainManager.destroy(domain)
-      }
-    }
   }
 
   /// Groups `all` leaves out: tests that crash the kernel, and tests that need a disk,

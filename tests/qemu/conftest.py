@@ -122,14 +122,16 @@ def in_loopback_namespace():
 
 
 @contextlib.contextmanager
-def networked_guest(nic, cmdline="", net_options=None, pcap=None):
-    """A running guest with `nic` on a hub with slirp and the test's raw-frame port:
-    `guest.frames` (a netframes.FramePort) sees every frame and injects frames."""
+def networked_guest(nic, cmdline="", net_options=None, pcap=None, slirp=True):
+    """A running guest with `nic` on a hub with slirp (unless `slirp` is false) and the
+    test's raw-frame port: `guest.frames` (a netframes.FramePort) sees every frame and
+    injects frames."""
     in_loopback_namespace()
     frames = FramePort()
     guest = None
     try:
-        guest = Guest(nic, frames=frames.option, cmdline=cmdline, net_options=net_options, pcap=pcap)
+        guest = Guest(nic, frames=frames.option, cmdline=cmdline, net_options=net_options, pcap=pcap,
+                      slirp=slirp)
         guest.frames = frames
         yield guest
     finally:

@@ -80,7 +80,7 @@ class Guest:
     """
 
     def __init__(self, nic, netport=5555, frames=None, pcap=None, net_options=None, cmdline="",
-                 timeout=600, icount=False):
+                 timeout=600, icount=False, monitor=None, slirp=True):
         enter_loopback_namespace()
         self.nic = nic
         self.netport = netport
@@ -90,6 +90,8 @@ class Guest:
         self.args += ["--pcap", str(pcap)] if pcap else []
         self.args += ["--net-options", net_options] if net_options else []
         self.args += ["--icount"] if icount else []
+        self.args += ["--monitor", str(monitor)] if monitor else []
+        self.args += [] if slirp else ["--no-slirp"]
         self.transcript = ""
         self.stderr = ""
         self.changed = threading.Condition()

@@ -12,7 +12,7 @@ import pytest
 from conftest import networked_guest
 from netframes import (ARP_REPLY, ARP_REQUEST, GATEWAY_IP, GUEST_IP, GUEST_MAC,
                        ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, SLIRP_MAC, Host)
-from netguest import DRIVER_NAMES, ECHO_PORT, NICS, EchoClient, spread_sizes
+from netguest import DRIVER_NAMES, ECHO_PORT, NET_UP, NICS, EchoClient, spread_sizes
 
 # A made-up host on the guest's network; the test answers the guest's ARP requests for it.
 PEER = Host("02:00:00:00:00:10", "10.0.2.10")
@@ -174,3 +174,27 @@ def test_fixed_address_from_the_command_line():
         dhcp = [frame for frame in guest.frames.from_guest()
                 if (udp := frame.udp()) and udp.destination_port == 67]
         assert not dhcp, "the guest asked DHCP although its address was given"
+
+
+DHCP_SILENT = re.compile(r"net: no DHCP answer after (\d+) DISCOVERs; still asking")
+
+
+@pytest.mark.parametrize("nic", NICS)
+def test_dhcp_without_an_answer_says_so_and_keeps_asking(nic):
+    """No DHCP server on the network (no slirp on the hub): the log says so, the stack keeps
+    sending DISCOVERs, no `net: up` line comes, and the rest of the system runs."""
+    with networked_guest(nic, slirp=False) as guest:
+        silent = guest.wait_for(DHCP_SILENT, 60, what="the no-DHCP-answer line")
+        discovers = [frame for frame in guest.frames.from_guest()
+                     if (udp := frame.udp()) and (udp.source_port, udp.destination_port) == (68, 67)]
+        assert len(discovers) >= int(silent[1]), \
+            f"the log counts {silent[1]} DISCOVERs, the wire saw {len(discovers)}"
+        since = guest.frames.mark()
+        output = guest.command("net")
+        assert re.search(r"no address|unconfigured|dhcp", output, re.IGNORECASE), \
+            f"`net` does not say the interface has no address yet:\n{output}"
+        more = guest.frames.wait_for(sent_by_guest(
+            lambda frame: (udp := frame.udp()) is not None and udp.destination_port == 67), 10, since)
+        assert more is not None, "the stack stopped asking for an address"
+        assert not NET_UP.search(guest.transcript), guest.tail()
+        assert re.search(r"\d+ hello: running", guest.command("domains")), "hello is not running"

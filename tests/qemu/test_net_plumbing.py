@@ -11,7 +11,7 @@ import pytest
 from conftest import QEMU, boot, networked_guest
 from netframes import (ARP_REPLY, ARP_REQUEST, GATEWAY_IP, GUEST_IP, ICMP_ECHO_REPLY,
                        ICMPV6_ROUTER_ADVERTISEMENT, SLIRP_MAC, Host, internet_checksum, parse_ethernet)
-from netguest import EchoClient, network_interfaces
+from netguest import EchoClient, Guest, network_interfaces
 
 NIC_IDS = {"virtio": "1af4:1041", "e1000": "8086:100e"}
 # A made-up host on the guest's network, which the test plays.
@@ -54,6 +54,16 @@ def test_net_none_attaches_no_nic():
     run = boot("", stdin="devices\n", net="none")
     assert run.problem() is None, run.problem() + run.tail()
     assert ethernet_controllers(run) == [], run.tail()
+
+
+def test_without_a_nic_the_stack_says_so_and_the_rest_runs():
+    with Guest("none") as guest:
+        guest.wait_for(r"\[net\] net: no network device: \S", 60, what="the stack's no-device line")
+        listing = guest.command("domains")
+        running = set(re.findall(r"^  \d+ (\w+): running,", listing, re.MULTILINE))
+        assert {"hello", "counter", "echo", "net", "virtio_blk"} <= running, listing
+        assert guest.stop() == 0, guest.tail()
+        assert not re.search(r"domain '\w+' crashed|PANIC", guest.transcript), guest.tail()
 
 
 @pytest.mark.parametrize("args, complaint", [
