@@ -15,7 +15,6 @@ go into bench/results/latest.json and a section of latest.md, replacing earlier 
 """
 import argparse
 import json
-import re
 import pathlib
 import socket
 import statistics
@@ -26,6 +25,8 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "qemu"))
 from netguest import Guest, GuestError, NamespaceError, enter_loopback_namespace  # noqa: E402
+
+import profile_net  # noqa: E402
 
 WINDOW = 32
 SIZES = (64, 1024)
@@ -129,60 +130,23 @@ def percentile(values, fraction):
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-BUSY = re.compile(r"cpu: (\d+) TSC ticks busy")
-ICOUNT_SINGLES = 300
-ICOUNT_BATCHES = 20
-
-
-def busy_ticks(guest):
-    """The guest's busy TSC ticks since it started (the shell's `uptime`): instructions
-    under -icount."""
-    return int(BUSY.search(guest.command("uptime")).group(1))
+ICOUNT_SINGLES = 32
+ICOUNT_BATCHES = 4
 
 
 def guest_instructions(config):
     """Guest instructions per echoed 64-byte datagram under -icount, one at a time and
-    in batches of WINDOW: the busy ticks `uptime` reports around a burst of echoes, less
-    what an `uptime` costs by itself and what the guest runs while idle for as long (its
-    timer ticks, the stack's timers), both measured in the same boot."""
+    in batches of WINDOW: every instruction the guest runs while they are echoed, traced
+    by QEMU and counted (scripts/profile_net.py), in one boot each."""
     net, options, _ = CONFIGS[config]
-    with Guest(net, net_options=options, icount=True, timeout=900) as guest, \
-            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
-        address = ("127.0.0.1", guest.netport)
-        client.settimeout(2.0)
-        guest.wait_until_up(timeout=120)
-        if not first_echo(client, address, time.monotonic() + 60):
-            raise GuestError("no first echo under -icount" + guest.tail())
-        first = busy_ticks(guest)
-        command = busy_ticks(guest) - first  # one `uptime`, and the time around it
-        start, idle_start = time.monotonic(), busy_ticks(guest)
-        time.sleep(2)
-        idle_rate = (busy_ticks(guest) - idle_start - command) / (time.monotonic() - start)
-
-        def measure(burst):
-            begin, before = time.monotonic(), busy_ticks(guest)
-            echoed = burst()
-            ticks = busy_ticks(guest) - before - command
-            idle = idle_rate * (time.monotonic() - begin)
-            return max(0.0, ticks - idle) / max(1, echoed)
-
-        def singles():
-            times, lost = round_trips(client, address, 64, ICOUNT_SINGLES)
-            return len(times)
-
-        def batches():
-            echoed = 0
-            for batch in range(ICOUNT_BATCHES):
-                for index in range(WINDOW):
-                    client.sendto(payload(batch * WINDOW + index, 64), address)
-                for _ in range(WINDOW):
-                    try:
-                        client.recv(2048)
-                        echoed += 1
-                    except socket.timeout:
-                        break
-            return echoed
-        return {"instructions_single": measure(singles), "instructions_batch": measure(batches)}
+    if options:
+        return {}  # the trace boots the NIC as it comes; the variants differ in timing only
+    figures = {}
+    for name, count, batch in [("instructions_single", ICOUNT_SINGLES, False),
+                               ("instructions_batch", ICOUNT_BATCHES * WINDOW, True)]:
+        echoed, trace, _ = profile_net.trace_echo(net, count, batch)
+        figures[name] = len(trace) / max(1, echoed)
+    return figures
 
 
 def floor_figures(guest, client, address, rtt_count, seconds):
@@ -328,10 +292,11 @@ def markdown(net_records, configs, runs, rtt_count, seconds):
         first = by_name[f"net.{configs[0]}.{metric}"]
         cells += [number(first.get("host_loopback"), unit), GOALS.get(metric) or first.get("goal") or ""]
         out.append(f"| {what} ({unit}) | " + " | ".join(cells) + " |")
-    out += ["", "Guest instructions per echoed datagram: one boot per NIC under -icount, the busy "
-            "ticks the shell's `uptime` reports around 300 single echoes and 20 bursts of 32, less "
-            "an `uptime` alone and the guest's idle work (its timer ticks, the stack's timers) for "
-            "as long, both measured in that boot. The floor rows are the kernel's polled echo "
+    out += ["", f"Guest instructions per echoed datagram: under -icount, QEMU traces every "
+            f"instruction the guest runs while {ICOUNT_SINGLES} datagrams are echoed one at a time, "
+            f"and in another boot {ICOUNT_BATCHES} bursts of {WINDOW} (scripts/profile_net.py, which "
+            "also says where they go); timer ticks and everything else the guest ran meanwhile "
+            "are counted in. The floor rows are the kernel's polled echo "
             "(`netfloor`) on the same NIC in the same boot as the row above them: what QEMU and "
             "slirp take without our drivers, stack and domains."]
     return "\n".join(out) + "\n"
