@@ -23,7 +23,7 @@ extern swiftlet_call, swiftlet_connect, swiftlet_recover, swiftlet_log
 extern swiftlet_domain_id, swiftlet_time_ns, swiftlet_fault, swiftlet_fault_checkpoint
 extern swiftlet_rref_alloc, swiftlet_rref_free, swiftlet_rref_free_orphan
 extern swiftlet_rref_adopt, swiftlet_rref_free_undelivered, swiftlet_thread_word
-extern swiftlet_rref_free_sent
+extern swiftlet_rref_free_sent, swiftlet_rref_adopt_deque
 extern swiftlet_spawn, swiftlet_sleep_ns
 extern swiftlet_device_status, swiftlet_device_config_read, swiftlet_device_bar
 extern swiftlet_device_wait_interrupt, swiftlet_device_interrupt_kind
@@ -96,6 +96,7 @@ system_interface:
     service "swiftlet_rref_free", swiftlet_rref_free
     service "swiftlet_rref_free_orphan", swiftlet_rref_free_orphan
     service "swiftlet_rref_adopt", swiftlet_rref_adopt
+    service "swiftlet_rref_adopt_deque", swiftlet_rref_adopt_deque
     service "swiftlet_rref_free_undelivered", swiftlet_rref_free_undelivered
     service "swiftlet_rref_free_sent", swiftlet_rref_free_sent
     service "swiftlet_thread_word", swiftlet_thread_word

@@ -40,6 +40,12 @@ func kernelRRefAdopt(_ payload: UnsafeMutableRawPointer?, _ typeTag: UInt64, _ f
 @_extern(c, "swiftlet_thread_word") func kernelThreadWord() -> UnsafePointer<UInt64>
 /// Frees what this domain sent on the running thread and still holds in transit.
 @_extern(c, "swiftlet_rref_free_sent") func kernelRRefFreeSent()
+/// The element count if this domain now owns the deque's ring at `ring` and every element
+/// it lists; -1 if the kernel refused (and nothing changed). See RRefDeque.
+@_extern(c, "swiftlet_rref_adopt_deque")
+func kernelRRefAdoptDeque(
+  _ ring: UnsafeMutableRawPointer?, _ ringTag: UInt64, _ elementTag: UInt64, _ fromSlot: Int64
+) -> Int64
 nonisolated(unsafe) private var cachedThreadWord: UnsafePointer<UInt64>? = nil
 
 @inline(__always)

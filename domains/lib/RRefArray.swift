@@ -82,7 +82,8 @@ public struct RRefArray<T: BitwiseCopyable, let N: Int>: ~Copyable {
 
 /// The deque's bookkeeping, in the shared heap with it. RRefDeque reads and writes its
 /// fields in place, at the offsets below (a copy of the whole ring per push or pop
-/// cost more than a thousand instructions for 32 elements).
+/// cost more than a thousand instructions for 32 elements). The kernel reads the same
+/// layout when it adopts a deque (kernel/mem/SharedHeap.swift, DequeRing).
 @frozen
 public struct RRefDequeStorage<let N: Int>: BitwiseCopyable {
   var head = 0
@@ -140,52 +141,29 @@ public struct RRefDeque<T: BitwiseCopyable, let N: Int>: ~Copyable {
   private static var ringTag: UInt64 { RRef<RRefDequeStorage<N>>.typeTag }
 
   /// Takes ownership of a deque moved to this domain from `sender` (see RRef's), and of
-  /// every element in it; nil if the kernel refuses the ring or any element. The ring is
-  /// adopted first, so that nobody else can change the list of elements read from it.
-  /// Then each element is adopted in turn; if one is refused, what was adopted (the
-  /// ring and the other elements) is this domain's, so it is freed here, and the call
-  /// is refused: nothing runs, nothing stays behind in this domain. What was refused
-  /// was never the sender's to move.
+  /// every element in it; nil if the kernel refuses the ring or any element. One kernel
+  /// call adopts them all or none (kernel/mem/SharedHeap.swift, adoptDeque, which reads
+  /// the ring as RRefDequeStorage lays it out): a refused deque stays the sender's, in
+  /// transit, for it to take back, and nothing stays behind in this domain.
   @unsafe
   public init?(adopting transfer: RRefTransfer<RRefDeque<T, N>>, from sender: Int64) {
     let ring = unsafe transfer.address
-    guard unsafe RRefHeader.adopt(ring, Self.ringTag, from: sender) else { return nil }
-    let head = Self.load(ring, RRefDequeStorage<N>.headOffset)
-    let count = Self.load(ring, RRefDequeStorage<N>.countOffset)
-    guard head >= 0 && head < N && count >= 0 && count <= N else {
-      unsafe kernelRRefFree(UnsafeMutableRawPointer(bitPattern: ring))
-      return nil
-    }
-    var refused = false
-    for offset in 0..<count {
-      let slot = RRefDequeStorage<N>.elementOffset((head + offset) % N)
-      let element = UInt(bitPattern: Self.load(ring, slot))
-      if !(unsafe RRefHeader.adopt(element, RRef<T>.typeTag, from: sender)) {
-        Self.store(ring, slot, 0)
-        refused = true
-      }
-    }
-    guard !refused else {
-      for offset in 0..<count {
-        let slot = RRefDequeStorage<N>.elementOffset((head + offset) % N)
-        let element = UInt(bitPattern: Self.load(ring, slot))
-        if element != 0 { unsafe kernelRRefFree(UnsafeMutableRawPointer(bitPattern: element)) }
-      }
-      unsafe kernelRRefFree(UnsafeMutableRawPointer(bitPattern: ring))
-      return nil
-    }
+    let adopted = unsafe kernelRRefAdoptDeque(
+      UnsafeMutableRawPointer(bitPattern: ring), Self.ringTag, RRef<T>.typeTag, sender)
+    guard adopted >= 0 else { return nil }
     address = ring
   }
 
   /// Frees a deque moved into a call that did not take it, with its elements: still this
   /// domain's, in transit (see RRef.dropUndelivered). An element that is not (it cannot
-  /// be, unless the ring was adopted, and then the ring is not either) is left alone.
+  /// be while the ring is) is left alone.
   @unsafe
   public static func dropUndelivered(_ transfer: RRefTransfer<RRefDeque<T, N>>) {
     let ring = unsafe transfer.address
     guard unsafe RRefHeader(ring).takeBack(ringTag) else {
-      // The ring was adopted (and is gone with a callee that died before adopting every
-      // element): the elements still this domain's are found by the thread they were sent on.
+      // The ring was adopted, and with it every element (one kernel call adopts them all):
+      // none is this domain's any more. The kernel's sweep of what this thread sent finds
+      // anything still in transit, should a ring ever go without its elements.
       kernelRRefFreeSent()
       return
     }
@@ -200,15 +178,6 @@ public struct RRefDeque<T: BitwiseCopyable, let N: Int>: ~Copyable {
   }
 
   private init(owning ring: UInt) { address = ring }
-
-  private static func load(_ ring: UInt, _ offset: Int) -> Int {
-    unsafe UnsafeMutableRawPointer(bitPattern: ring)!.load(fromByteOffset: offset, as: Int.self)
-  }
-
-  private static func store(_ ring: UInt, _ offset: Int, _ value: Int) {
-    unsafe UnsafeMutableRawPointer(bitPattern: ring)!.storeBytes(
-      of: value, toByteOffset: offset, as: Int.self)
-  }
 
   /// Frees the elements left in it (a slot emptied by a refused move holds 0), then the
   /// ring.

@@ -132,7 +132,7 @@ extension NetworkStackService {
       pool.put(buffer)
       return
     }
-    guard !queue.deque.isFull else {
+    guard !queue.isFull else {
       queue.dropped &+= 1
       stack.countDrop(.socketQueueFull)
       pool.put(buffer)
@@ -150,7 +150,7 @@ extension NetworkStackService {
         remote: delivery.remote, localPort: delivery.localPort,
         payloadLength: UInt16(clamping: delivery.payloadLength))
     }
-    if let refused = queue.deque.pushBack(buffer) {
+    if let refused = queue.push(buffer) {
       pool.put(refused)
       return
     }

@@ -9,7 +9,7 @@ extension NetworkStackService {
     switch stack.openSocket(port: port) {
     case .success(let socket):
       // A slot's queue may still hold datagrams of the socket that had it before.
-      if let queue = sockets.queue(socket) { pool.putAll(from: queue.deque) }
+      sockets.queue(socket)?.drain(into: pool)
       return .success(socket)
     case .failure(let reason):
       return .failure(reason.rpcError)
@@ -19,7 +19,7 @@ extension NetworkStackService {
   func close(_ socket: UDPSocket) -> Result<Void, RpcError> {
     guard stack.closeSocket(socket) else { return .failure(SocketError.badSocket.rpcError) }
     if let queue = sockets.queue(socket) {
-      pool.putAll(from: queue.deque)
+      queue.drain(into: pool)
       queue.event.signal()  // a reader waiting on it finds it closed
     }
     return .success(())
@@ -36,16 +36,15 @@ extension NetworkStackService {
     let start = DomainKernel.nanoseconds
     let deadline = start &+ min(timeoutNanoseconds, Self.longestWait)
     var seen = queue.event.count
-    while queue.deque.isEmpty {
+    while queue.isEmpty {
       let now = DomainKernel.nanoseconds
       guard now < deadline else { return .success(buffers) }
       seen = queue.event.wait(after: seen, timeoutNanoseconds: deadline - now)
       guard stack.port(of: socket) != nil else { return .failure(SocketError.badSocket.rpcError) }
     }
-    while let datagram = queue.deque.popFront() {
+    while !buffers.isFull, let datagram = queue.pop() {
       if let refused = buffers.pushBack(datagram) {
-        // Cannot happen (both hold 32 at most); keep it queued rather than lose it.
-        if let lost = queue.deque.pushBack(refused) { pool.put(lost) }
+        pool.put(refused)  // cannot happen: the deque had room
         break
       }
     }

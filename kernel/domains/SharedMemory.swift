@@ -215,6 +215,34 @@ func swiftletRRefAdopt(_ payload: UnsafeMutableRawPointer?, _ typeTag: UInt64, _
   return 1
 }
 
+/// The current domain takes ownership of a deque moved to it (see `swiftlet_rref_adopt`)
+/// with every element in it, all or none, in one kernel call: SharedHeap.adoptDeque.
+/// The element count if adopted; otherwise -1, nothing changes, and the refusal is
+/// logged with its reason.
+@_cdecl("swiftlet_rref_adopt_deque")
+func swiftletRRefAdoptDeque(
+  _ ring: UnsafeMutableRawPointer?, _ ringTag: UInt64, _ elementTag: UInt64, _ fromSlot: Int64
+) -> Int64 {
+  guard let ring, let sender = SharedMemory.sender(fromSlot: fromSlot) else {
+    SharedMemory.refuseAdoption(fromSlot: fromSlot)
+    return -1
+  }
+  let adopter = SharedMemory.caller
+  let from = SharedMemory.owner(sender)
+  var refusal: SharedHeapError?
+  let count = withInterruptsDisabled { () -> Int in
+    do throws(SharedHeapError) {
+      return try SharedMemory.heap.adoptDeque(
+        ring, ringTag: ringTag, elementTag: elementTag, by: adopter, from: from)
+    } catch {
+      refusal = error
+      return -1
+    }
+  }
+  if let refusal { SharedMemory.report("adoption of a deque", refusal) }
+  return Int64(count)
+}
+
 /// The current domain moved an RRef into a call that failed: free it if the other side
 /// never adopted it (it is still this domain's, in transit). 0 if it was freed, 1 if not:
 /// adopted before the failure, it is the other side's, or gone with it. Not an error, so

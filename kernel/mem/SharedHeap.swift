@@ -178,6 +178,59 @@ public struct SharedHeap: ~Copyable {
     _ payload: UnsafeMutableRawPointer, by adopter: DomainOwner, expectedTag: UInt64,
     from sender: DomainOwner
   ) throws(SharedHeapError) {
+    changeOwner(try adoptable(payload, expectedTag: expectedTag, from: sender), to: adopter)
+  }
+
+  /// Adopts a deque moved to `adopter` in one step: its ring and every element the ring
+  /// lists, all or none. The ring is an RRef tagged `ringTag` laid out as `DequeRing`
+  /// says; each element must be adoptable as `adopt` would take it, tagged `elementTag`.
+  /// If the ring, its head or count, or any element is refused, everything adopted so far
+  /// goes back to the sender, still in transit, and the refusal is thrown: nothing
+  /// changes, and the sender can take it all back (`freeUndelivered`). An element listed
+  /// twice is refused the second time (it is no longer in transit). Returns the element
+  /// count.
+  public mutating func adoptDeque(
+    _ ring: UnsafeMutableRawPointer, ringTag: UInt64, elementTag: UInt64,
+    by adopter: DomainOwner, from sender: DomainOwner
+  ) throws(SharedHeapError) -> Int {
+    let ringHeader = try adoptable(ring, expectedTag: ringTag, from: sender)
+    let ringSize = Int(ringTag >> 16)
+    guard ringSize >= DequeRing.elementsOffset, ringSize <= ringHeader.size else {
+      throw .wrongType(address: ringHeader.payload, tag: ringHeader.typeTag)
+    }
+    let capacity = (ringSize - DequeRing.elementsOffset) / 8
+    let head = ring.load(fromByteOffset: DequeRing.headOffset, as: Int.self)
+    let count = ring.load(fromByteOffset: DequeRing.countOffset, as: Int.self)
+    guard head >= 0, head < max(capacity, 1), count >= 0, count <= capacity else {
+      throw .badRing(address: ringHeader.payload)
+    }
+    var adopted = 0
+    while adopted < count {
+      let element = DequeRing.element(of: ring, (head + adopted) % capacity)
+      do throws(SharedHeapError) {
+        guard let payload = UnsafeMutableRawPointer(bitPattern: element) else {
+          throw .notShared(address: 0)
+        }
+        changeOwner(try adoptable(payload, expectedTag: elementTag, from: sender), to: adopter)
+      } catch {
+        for undone in 0..<adopted {
+          let element = DequeRing.element(of: ring, (head + undone) % capacity)
+          returnToSender(SharedHeader(payload: element), sender)
+        }
+        throw error
+      }
+      adopted += 1
+    }
+    changeOwner(ringHeader, to: adopter)
+    return count
+  }
+
+  /// The header of a payload `adopt` would take from `sender`, or why not. (Mutating
+  /// only so that calls from mutating methods pass `self` by address: as a plain method
+  /// it was handed a copy of the whole heap, 408 bytes, on every call.)
+  private mutating func adoptable(
+    _ payload: UnsafeMutableRawPointer, expectedTag: UInt64, from sender: DomainOwner
+  ) throws(SharedHeapError) -> SharedHeader {
     let header = try bounds.header(payload)
     guard header.typeTag == expectedTag else {
       throw .wrongType(address: header.payload, tag: header.typeTag)
@@ -188,7 +241,14 @@ public struct SharedHeap: ~Copyable {
     guard header.owner == sender.rawValue else {
       throw .notFromSender(address: header.payload, owner: header.owner)
     }
-    changeOwner(header, to: adopter)
+    return header
+  }
+
+  /// Undoes an adoption within `adoptDeque`: the sender owns the payload again, in
+  /// transit, as it was (adoptable, so no other state was set).
+  private mutating func returnToSender(_ header: SharedHeader, _ sender: DomainOwner) {
+    changeOwner(header, to: sender)
+    header.state = SharedHeader.inTransitFlag
   }
 
   /// Frees a payload its owner moved into a call that did not adopt it: the call never
@@ -437,5 +497,19 @@ struct PayloadBounds {
     let header = SharedHeader(payload: address)
     guard contains(address), header.hasMagic(secret) else { throw .notShared(address: address) }
     return header
+  }
+}
+
+/// How an RRefDeque's ring is laid out in the shared heap (domains/lib/RRefArray.swift,
+/// RRefDequeStorage, which checks that it agrees): the slot of the first element, the
+/// element count, then the addresses of the elements, one word per slot. The ring's size
+/// (from its type tag) gives the number of slots.
+public enum DequeRing {
+  public static let headOffset = 0
+  public static let countOffset = 8
+  public static let elementsOffset = 16
+
+  static func element(of ring: UnsafeMutableRawPointer, _ slot: Int) -> UInt {
+    ring.load(fromByteOffset: elementsOffset + 8 * slot, as: UInt.self)
   }
 }

@@ -24,6 +24,8 @@ public enum SharedHeapError: Error, Equatable {
   case notInTransit(address: UInt)
   /// An adoption found the payload owned by `owner`, not by the other side of the call.
   case notFromSender(address: UInt, owner: UInt32)
+  /// A deque's ring names a head or a count outside its slots.
+  case badRing(address: UInt)
 
   /// The payload the refused operation was about.
   public var address: UInt {
@@ -31,7 +33,7 @@ public enum SharedHeapError: Error, Equatable {
     case .notShared(let address), .notOwner(let address, _), .orphaned(let address, _),
       .borrowed(let address, _), .notBorrowed(let address), .tooManyBorrows(let address),
       .notOrphaned(let address), .wrongType(let address, _), .notInTransit(let address),
-      .notFromSender(let address, _):
+      .notFromSender(let address, _), .badRing(let address):
       address
     }
   }
@@ -51,6 +53,7 @@ public enum SharedHeapError: Error, Equatable {
     case .notInTransit:
       "the shared payload is not in transit (never moved, lent, or adopted already)"
     case .notFromSender: "the shared payload was not moved by the other side of the call"
+    case .badRing: "the deque's ring has a head or count outside its slots"
     }
   }
 }

@@ -46,6 +46,8 @@ public struct ARPCache {
   /// When `poll` next has something to do, kept up to date by every change: the stack
   /// asks for it on every round and every send.
   public private(set) var nextDeadline = UInt64.max
+  /// The slot `resolve` last found an address in: a hint, checked before it is used.
+  private var lastResolved = 0
 
   public init() {}
 
@@ -131,7 +133,14 @@ public struct ARPCache {
   /// then says when to send its requests.
   @inline(__always)
   public mutating func resolve(_ address: IPv4Address, now: UInt64) -> Lookup {
-    if let mac = mac(for: address, now: now) { return .resolved(mac) }
+    // Most sends go where the last one went (the gateway, the one peer): look there first.
+    if let entry = entries.span[lastResolved], entry.address == address, entry.expiresAt > now {
+      return .resolved(entry.mac)
+    }
+    if let index = index(of: address), let entry = entries.span[index], entry.expiresAt > now {
+      lastResolved = index
+      return .resolved(entry.mac)
+    }
     if let index = resolutionIndex(of: address), let resolution = resolutions.span[index] {
       return resolution.isFailed ? .failed : .pending
     }

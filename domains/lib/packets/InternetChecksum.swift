@@ -10,22 +10,30 @@ public struct InternetChecksum {
 
   /// Adds `count` bytes of `bytes` from `offset`, as words; an odd last byte is padded
   /// with a zero byte, as RFC 1071 says.
+  ///
+  /// The bytes at even positions (each word's high byte) and at odd positions are summed
+  /// apart and combined at the end, which gives the same one's-complement sum. The loop
+  /// takes eight bytes through a span of exactly eight, so the compiler drops the bounds
+  /// checks: three instructions a byte, where a word at a time through `uint16(at:)` took
+  /// six and a half (scripts/profile_net.py).
   public mutating func add(_ bytes: Span<UInt8>, from offset: Int, count: Int) {
-    var index = offset
-    let end = offset + count
-    var total = sum
-    while index + 8 <= end {
-      total +=
-        UInt64(bytes.uint16(at: index)) + UInt64(bytes.uint16(at: index + 2))
-        + UInt64(bytes.uint16(at: index + 4)) + UInt64(bytes.uint16(at: index + 6))
-      index += 8
+    var rest = bytes.extracting(offset..<offset + count)
+    var high: UInt64 = 0
+    var low: UInt64 = 0
+    while rest.count >= 8 {
+      let eight = rest.extracting(first: 8)
+      high &+= UInt64(eight[0]) &+ UInt64(eight[2]) &+ UInt64(eight[4]) &+ UInt64(eight[6])
+      low &+= UInt64(eight[1]) &+ UInt64(eight[3]) &+ UInt64(eight[5]) &+ UInt64(eight[7])
+      rest = rest.extracting(droppingFirst: 8)
     }
-    while index + 2 <= end {
-      total += UInt64(bytes.uint16(at: index))
+    var index = 0
+    while index + 1 < rest.count {
+      high &+= UInt64(rest[index])
+      low &+= UInt64(rest[index + 1])
       index += 2
     }
-    if index < end { total += UInt64(bytes[index]) << 8 }
-    sum = total
+    if index < rest.count { high &+= UInt64(rest[index]) }
+    sum &+= high << 8 &+ low
   }
 
   public mutating func add(_ word: UInt16) { sum += UInt64(word) }
