@@ -141,13 +141,14 @@ def workload(address, count, batch):
     return echoed
 
 
-def trace_echo(net, count, batch):
-    """Boots a guest with `net` under -icount and traces every guest instruction while
+def trace_echo(net, count, batch, net_options=None):
+    """Boots a guest with `net` (and QEMU's `net_options` for it) under -icount and traces every guest instruction while
     `count` 64-byte datagrams are echoed (in bursts of 32 if `batch`). Returns the echoed
     count, the trace (one address per instruction) and the domains' load addresses."""
     scratch = pathlib.Path(tempfile.mkdtemp(prefix="swiftlet-profile-"))
     monitor_path, log_path = scratch / "monitor", scratch / "trace.log"
-    with Guest(net, icount=True, monitor=monitor_path, timeout=3600) as guest:
+    with Guest(net, net_options=net_options, icount=True, monitor=monitor_path,
+               timeout=3600) as guest:
         guest.wait_until_up(timeout=180)
         address = ("127.0.0.1", guest.netport)
         workload(address, 8, False)  # warm: ARP resolved, buffers in place
