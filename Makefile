@@ -166,7 +166,8 @@ $(DOMAIN_BUILD)/SwiftletLib.o: $(wildcard domains/lib/*.swift)
 	$(SWIFTC) $(LIB_FLAGS) -module-name SwiftletLib -emit-module \
 	  -emit-module-path $(DOMAIN_BUILD)/SwiftletLib.swiftmodule -c $^ -o $@
 
-# The network protocols (domains/lib/packets): safe Swift, no kernel calls; also built for
+# The network protocols (domains/lib/packets): safe Swift but for the checksum's word loads
+# (WordLoads.swift, listed in domains/TRUSTED), no kernel calls; also built for
 # the host (Package.swift) and, above, for the kernel.
 $(DOMAIN_BUILD)/Packets.o: $(wildcard domains/lib/packets/*.swift) | $(BUILD)/domains.lint
 	@mkdir -p $(DOMAIN_BUILD)

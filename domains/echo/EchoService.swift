@@ -4,7 +4,8 @@
 /// datagram crosses driver, stack and application domains. Zero-copy: the buffers the
 /// stack hands over are sent back as they are; a received buffer already says who sent
 /// it (`datagram.remote`), which is where `send` sends it, and the stack rewrites the
-/// headers in place. If the stack crashes, the server restarts it and opens its socket
+/// headers in place. One `sendAndReceive` call sends the answers and brings the next
+/// datagrams. If the stack crashes, the server restarts it and opens its socket
 /// again; while it is down it waits, never spins.
 import Packets
 import SwiftletInterfaces
@@ -73,22 +74,26 @@ struct EchoServer {
     }
     served = true
     DomainKernel.log("echo: serving UDP port \(Self.port)")
-    guard var buffers = PacketDeque() else { return .noMemory }
+    guard var answers = PacketDeque() else { return .noMemory }
     while true {
-      switch sockets.receive(socket, into: buffers, timeoutNanoseconds: Self.receiveWait) {
+      // The answers go out and the next datagrams come back in the same call.
+      switch sockets.sendAndReceive(socket, answers, timeoutNanoseconds: Self.receiveWait) {
       case .success(let datagrams):
-        guard !datagrams.isEmpty else {
-          buffers = datagrams
-          continue
-        }
-        switch sockets.send(socket, datagrams) {
-        // What could not be sent comes back; it goes to the stack as empty buffers.
-        case .success(let unsent): buffers = unsent
-        case .failure(let error): return stop(for: error)
-        }
+        answers = datagrams
+        dropUnsent(answers)
       case .failure(let error):
         return stop(for: error)
       }
+    }
+  }
+
+  /// Drops the answers the stack could not send (it says why in each): UDP loses them.
+  /// The datagrams received stay, in order, to be echoed.
+  private func dropUnsent(_ datagrams: borrowing PacketDeque) {
+    for _ in 0..<datagrams.count {
+      guard let datagram = datagrams.popFront() else { break }
+      guard datagram.read({ $0.status }) == .received else { continue }  // freed here
+      _ = datagrams.pushBack(datagram)  // room: it was just taken out
     }
   }
 

@@ -51,4 +51,16 @@ public protocol DatagramSockets {
   func send(_ socket: UDPSocket, _ datagrams: consuming RRefDeque<PacketBuffer, 32>) -> Result<
     RRefDeque<PacketBuffer, 32>, RpcError
   >
+
+  /// `send`, then `receive`, in one call: a server answering what it received gets the
+  /// next datagrams back from the call that sends its answers, with one move of the
+  /// deque each way where the two calls took two. The deque that comes back holds the
+  /// datagrams the stack could not send first (status `.notSent`, as `send` gives them
+  /// back), then those received (status `.received`); it waits for datagrams as
+  /// `receive` does, but not if it has unsent ones to give back. Buffers that were
+  /// sent stay with the stack, to receive into.
+  func sendAndReceive(
+    _ socket: UDPSocket, _ datagrams: consuming RRefDeque<PacketBuffer, 32>,
+    timeoutNanoseconds: UInt64
+  ) -> Result<RRefDeque<PacketBuffer, 32>, RpcError>
 }

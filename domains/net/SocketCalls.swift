@@ -33,10 +33,40 @@ extension NetworkStackService {
     }
     // The caller's empty buffers are the stack's to receive into from now on.
     pool.putAll(from: buffers)
+    return awaitDatagrams(on: socket, queue, into: buffers, timeoutNanoseconds: timeoutNanoseconds)
+  }
+
+  func sendAndReceive(
+    _ socket: UDPSocket, _ datagrams: consuming PacketDeque, timeoutNanoseconds: UInt64
+  ) -> Result<PacketDeque, RpcError> {
+    guard let queue = sockets.queue(socket) else { return .failure(SocketError.badSocket.rpcError) }
+    switch send(socket, datagrams) {
+    case .failure(let error):
+      return .failure(error)
+    case .success(let back):
+      // Only the unsent go back to the caller; the rest are the stack's to receive into.
+      for _ in 0..<back.count {
+        guard let buffer = back.popFront() else { break }
+        guard buffer.status == .notSent else {
+          pool.put(buffer)
+          continue
+        }
+        if let refused = back.pushBack(buffer) { pool.put(refused) }
+      }
+      return awaitDatagrams(on: socket, queue, into: back, timeoutNanoseconds: timeoutNanoseconds)
+    }
+  }
+
+  /// Waits until the socket's queue holds datagrams (unless `buffers` already holds
+  /// something to give back) or the timeout passes, then moves them into `buffers`.
+  private func awaitDatagrams(
+    on socket: UDPSocket, _ queue: SocketQueue, into buffers: consuming PacketDeque,
+    timeoutNanoseconds: UInt64
+  ) -> Result<PacketDeque, RpcError> {
     let start = DomainKernel.nanoseconds
     let deadline = start &+ min(timeoutNanoseconds, Self.longestWait)
     var seen = queue.event.count
-    while queue.isEmpty {
+    while queue.isEmpty && buffers.isEmpty {
       let now = DomainKernel.nanoseconds
       guard now < deadline else { return .success(buffers) }
       seen = queue.event.wait(after: seen, timeoutNanoseconds: deadline - now)
