@@ -204,23 +204,36 @@ public struct SharedHeap: ~Copyable {
     guard head >= 0, head < max(capacity, 1), count >= 0, count <= capacity else {
       throw .badRing(address: ringHeader.payload)
     }
+    // Each element changes hands as it is checked, so one listed twice is refused the
+    // second time; the charges move once, for all of them, at the end.
+    let adopterWord = UInt64(adopter.rawValue)
+    var charges = 0
+    var slot = head
     var adopted = 0
     while adopted < count {
-      let element = DequeRing.element(of: ring, (head + adopted) % capacity)
+      let element = DequeRing.element(of: ring, slot)
       do throws(SharedHeapError) {
         guard let payload = UnsafeMutableRawPointer(bitPattern: element) else {
           throw .notShared(address: 0)
         }
-        changeOwner(try adoptable(payload, expectedTag: elementTag, from: sender), to: adopter)
+        let header = try adoptable(payload, expectedTag: elementTag, from: sender)
+        charges += header.charge
+        header.ownerWord = adopterWord
       } catch {
-        for undone in 0..<adopted {
-          let element = DequeRing.element(of: ring, (head + undone) % capacity)
-          returnToSender(SharedHeader(payload: element), sender)
+        var undone = head
+        for _ in 0..<adopted {
+          let header = SharedHeader(payload: DequeRing.element(of: ring, undone))
+          header.ownerWord = UInt64(sender.rawValue)
+          header.state = SharedHeader.inTransitFlag
+          undone = undone + 1 == capacity ? 0 : undone + 1
         }
         throw error
       }
       adopted += 1
+      slot = slot + 1 == capacity ? 0 : slot + 1
     }
+    accounts.charge(sender, -charges)
+    accounts.charge(adopter, charges)
     changeOwner(ringHeader, to: adopter)
     return count
   }
@@ -242,13 +255,6 @@ public struct SharedHeap: ~Copyable {
       throw .notFromSender(address: header.payload, owner: header.owner)
     }
     return header
-  }
-
-  /// Undoes an adoption within `adoptDeque`: the sender owns the payload again, in
-  /// transit, as it was (adoptable, so no other state was set).
-  private mutating func returnToSender(_ header: SharedHeader, _ sender: DomainOwner) {
-    changeOwner(header, to: sender)
-    header.state = SharedHeader.inTransitFlag
   }
 
   /// Frees a payload its owner moved into a call that did not adopt it: the call never
