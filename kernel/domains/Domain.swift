@@ -39,6 +39,8 @@ final class Domain {
   /// Its threads that have not been reaped yet, of any life: each holds a stack of frames
   /// until then (DomainManager.spawnThread counts them, the scheduler's reaping uncounts).
   var liveThreads = 0
+  /// Its init is running (`DomainManager.start`): the state says `running` only after.
+  var starting = false
   /// How often a quota refused it something; the first few are logged.
   var quotaRefusals = 0
   /// Its log lines' budget (swiftlet_log).

@@ -103,7 +103,9 @@ enum DomainManager {
       throw error
     }
     DomainHolding.reset(domain.id)
+    domain.starting = true
     let status = callControl(domain)
+    domain.starting = false
     guard status == 0 else {
       teardown(domain)
       throw DomainError(message: "its init crashed (status \(status))")
@@ -364,6 +366,12 @@ enum DomainManager {
     ) {
       let function = unsafeBitCast(entry, to: (@convention(c) (UInt64) -> Void).self)
       if bootDomainsLoaded.count == 0 { bootDomainsLoaded.wait(after: 0) }
+      // Spawned by the init of a restart, it may be scheduled before that init returns
+      // and the domain runs again; entering then would find it not running and end the
+      // thread unseen. It waits for the init to finish instead.
+      while let domain = DomainManager.domain(id), domain.starting, domain.restarts == life {
+        Scheduler.sleep(nanoseconds: 1_000_000)
+      }
       DomainCall.currentDomain = id
       if DomainHolding.take(id, life: life) == CallABI.Wait.entered {
         function(argument)

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from netguest import DRIVER_NAMES, NICS, EchoClient, Guest, spread_sizes
+from netguest import DRIVER_NAMES, NICS, EchoClient, Guest, GuestError, spread_sizes
 
 RESULTS = pathlib.Path(__file__).resolve().parents[2] / "build" / "net-recovery.txt"
 
@@ -31,7 +31,10 @@ def run_crash(nic, domain, point, restarted):
             assert "traps at pass 20" in planned, planned
             during = client.check(spread_sizes(300), tries=1, give_up_after=300)
             guest.wait_for(rf"domain '{domain}' crashed", 20, what=f"{domain} crashing")
-            guest.wait_for(restarted, 30, what="the restart")
+            try:
+                guest.wait_for(restarted, 30, what="the restart")
+            except GuestError as error:
+                raise GuestError(f"{error}\n--- threads ---\n{guest.command('threads')}") from error
             after = client.check(spread_sizes(100), tries=3)
         assert not during.corrupted, during.summary()
         assert after.answered == 100 and not after.corrupted, after.summary() + guest.tail()
