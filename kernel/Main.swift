@@ -44,6 +44,9 @@ func kmain(_ magic: UInt32, _ bootInfoAddress: UInt32) -> Never {
   if let bench = options.bench {
     Benchmarks.run(quick: bench == "quick")  // prints BENCH lines, leaves QEMU
   }
+  if let faults = options.faults {
+    Campaign.run(faults)  // prints FAULT lines, leaves QEMU
+  }
   Shell.run()
 }
 

@@ -12,7 +12,9 @@ final class TestClientService: TestClient {
     var last = 0
     for caller in 0..<times {
       switch greeter.greet(caller) {
-      case .success(let count): last = count
+      case .success(let count):
+        last = count
+        FaultInjection.checkpoint(.demoCall)  // with a nested call done
       case .failure(let error): return .failure(error)
       }
     }

@@ -7,7 +7,11 @@ final class CounterService: Counter {
   private var history: [Int] = []
 
   func increment(by amount: Int) -> Result<Int, RpcError> {
+    FaultInjection.checkpoint(.demoCall)
     history.append((history.last ?? 0) + amount)
+    if FaultInjection.simulatedFault(at: .counterResult) == .wrongResult {
+      return .success((history.last ?? 0) &+ 1)  // a bug the caller's check must catch
+    }
     return .success(history.last ?? 0)
   }
 

@@ -37,6 +37,7 @@ final class CrasherService: Crasher, Mailbox, Background {
   }
 
   func echo(_ value: Int) -> Result<Int, RpcError> {
+    FaultInjection.checkpoint(.demoCall)
     served += 1
     return .success(value)
   }
@@ -169,16 +170,5 @@ final class CrasherService: Crasher, Mailbox, Background {
   func flood(lines count: Int) -> Result<Void, RpcError> {
     for line in 0..<count { DomainKernel.log("flood line \(line)") }
     return .success(())
-  }
-}
-
-/// Shared-heap buffers `hoard` keeps, in a chain (an array cannot hold noncopyable RRefs).
-final class HoardedBuffer {
-  let buffer: RRef<InlineArray<1024, UInt8>>
-  let next: HoardedBuffer?
-
-  init(_ buffer: consuming RRef<InlineArray<1024, UInt8>>, next: HoardedBuffer?) {
-    self.buffer = buffer
-    self.next = next
   }
 }

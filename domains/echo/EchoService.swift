@@ -80,6 +80,7 @@ struct EchoServer {
       switch sockets.sendAndReceive(socket, answers, timeoutNanoseconds: Self.receiveWait) {
       case .success(let datagrams):
         answers = datagrams
+        FaultInjection.checkpoint(.echoReply)  // holding datagrams not yet answered
         dropUnsent(answers)
       case .failure(let error):
         return stop(for: error)

@@ -8,6 +8,7 @@ final class HelloService: Greeter {
   func ping() -> Result<Void, RpcError> { .success(()) }
 
   func greet(_ caller: Int) -> Result<Int, RpcError> {
+    FaultInjection.checkpoint(.demoCall)
     greetings += 1
     return .success(greetings)
   }

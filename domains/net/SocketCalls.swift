@@ -72,6 +72,7 @@ extension NetworkStackService {
       seen = queue.event.wait(after: seen, timeoutNanoseconds: deadline - now)
       guard stack.port(of: socket) != nil else { return .failure(SocketError.badSocket.rpcError) }
     }
+    FaultInjection.checkpoint(.socketDelivery)  // holding the caller's buffers
     while !buffers.isFull, let datagram = queue.pop() {
       if let refused = buffers.pushBack(datagram) {
         pool.put(refused)  // cannot happen: the deque had room

@@ -11,6 +11,8 @@ public struct KernelOptions: Equatable, Sendable {
   /// Run the benchmarks: "full" from `bench`, "quick" from `bench=quick` (few
   /// iterations, for tests).
   public var bench: String?
+  /// Run the fault campaign, from `faults=SEED,COUNT[,SECONDS]`.
+  public var faults: CampaignOptions?
   /// One message per word ignored, naming it.
   public var warnings: [String]
 
@@ -21,6 +23,7 @@ public struct KernelOptions: Equatable, Sendable {
     testPattern = nil
     quiet = false
     bench = nil
+    faults = nil
     warnings = []
     let words = commandLine.utf8.split { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
     for (index, word) in words.enumerated() {
@@ -42,9 +45,62 @@ public struct KernelOptions: Equatable, Sendable {
         bench = "full"
       } else if word.elementsEqual("bench=quick".utf8) {
         bench = "quick"
+      } else if word.starts(with: "faults=".utf8) {
+        switch CampaignOptions.parse(word.dropFirst(7)) {
+        case .success(let campaign): faults = campaign
+        case .failure(let problem): warnings.append("option 'faults=' ignored: \(problem.message)")
+        }
       } else {
         warnings.append("unknown option '\(String(decoding: word, as: UTF8.self))' ignored")
       }
     }
+  }
+}
+
+/// What the fault campaign is asked to do: `faults=SEED,COUNT[,SECONDS]`.
+public struct CampaignOptions: Equatable, Sendable {
+  /// Every choice the campaign makes follows from it, so a run replays.
+  public var seed: UInt64
+  /// Stop once this many faults have been activated.
+  public var faults: Int
+  /// Stop after this long, whatever the count (default 600: the ten minutes).
+  public var seconds: Int
+
+  public static let defaultSeconds = 600
+
+  public init(seed: UInt64, faults: Int, seconds: Int = defaultSeconds) {
+    self.seed = seed
+    self.faults = faults
+    self.seconds = seconds
+  }
+
+  /// Why a `faults=` value was not understood.
+  public struct Problem: Error, Equatable {
+    public let message: String
+  }
+
+  /// Parses `SEED,COUNT[,SECONDS]`: decimal numbers, COUNT and SECONDS from 1 up.
+  public static func parse<Bytes: Collection<UInt8>>(_ value: Bytes) -> Result<
+    CampaignOptions, Problem
+  > {
+    let parts = value.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false)
+    guard parts.count == 2 || parts.count == 3 else {
+      return .failure(Problem(message: "expected SEED,COUNT or SEED,COUNT,SECONDS"))
+    }
+    let numbers = parts.map { UInt64(String(decoding: $0, as: UTF8.self)) }
+    guard let seed = numbers[0] else {
+      return .failure(Problem(message: "the seed is not a decimal number"))
+    }
+    guard let count = numbers[1], count >= 1, count <= 10_000_000 else {
+      return .failure(Problem(message: "the count must be a number from 1 to 10000000"))
+    }
+    var seconds = defaultSeconds
+    if parts.count == 3 {
+      guard let given = numbers[2], given >= 1, given <= 86_400 else {
+        return .failure(Problem(message: "the seconds must be a number from 1 to 86400"))
+      }
+      seconds = Int(given)
+    }
+    return .success(CampaignOptions(seed: seed, faults: Int(count), seconds: seconds))
   }
 }

@@ -373,6 +373,7 @@ enum DomainManager {
         Scheduler.sleep(nanoseconds: 1_000_000)
       }
       DomainCall.currentDomain = id
+      Scheduler.currentControl?.pointee.lastWaitTick = DomainCall.ticks
       if DomainHolding.take(id, life: life) == CallABI.Wait.entered {
         function(argument)
         DomainHolding.release(id)
@@ -419,16 +420,19 @@ enum DomainManager {
   /// from the call's entry with time blocked and time in nested calls included, ends
   /// its callee like a crash. Every thread's calls are looked at, not only the running
   /// thread's: a callee that sleeps or waits in the kernel is timed too.
+  static let ownThreadBudgetMilliseconds = 1000
+
   static func watchdogTick(_ frame: inout TrapFrame) {
     let now = DomainCall.ticks
     let running = Scheduler.currentControl
     var overdue: (domain: Domain, milliseconds: UInt64)?
-    func check(_ callee: DomainID, since: UInt64) {
+    func check(_ callee: DomainID, since: UInt64, atLeast minimum: Int = 0) {
       guard overdue == nil, callee != .kernel, let domain = domain(callee),
         domain.state == .running
       else { return }
       let elapsed = now &- since
-      let budget = UInt64(domain.manifest.budgetMilliseconds) * UInt64(Clock.tickHertz) / 1000
+      let milliseconds = max(domain.manifest.budgetMilliseconds, minimum)
+      let budget = UInt64(milliseconds) * UInt64(Clock.tickHertz) / 1000
       if elapsed > budget { overdue = (domain, elapsed * 1000 / UInt64(Clock.tickHertz)) }
     }
     Scheduler.forEachThread { thread in
@@ -438,11 +442,31 @@ enum DomainManager {
       }
       check(thread.control.pointee.entering, since: thread.control.pointee.enteringSince)
     }
+    // A domain's own thread, in its domain with no call in progress, has no call to time:
+    // it is timed from when it last waited, so that one spinning for ever is ended too.
+    // It must wait (sleep, an event, a device, a call that blocks) once per budget or
+    // per `ownThreadBudgetMilliseconds`, whichever is longer.
+    var ownThread = false
+    if overdue == nil, let running, running.pointee.ownerDomain != .kernel,
+      DomainCall.currentDomain == running.pointee.ownerDomain, DomainCall.currentContinuation == 0
+    {
+      check(
+        running.pointee.ownerDomain, since: running.pointee.lastWaitTick,
+        atLeast: ownThreadBudgetMilliseconds)
+      ownThread = overdue != nil
+    }
     guard let (domain, milliseconds) = overdue else { return }
-    crash(
-      domain,
-      "a call ran \(milliseconds) ms, over its \(domain.manifest.budgetMilliseconds) ms budget",
-      status: .timedOut)
+    if ownThread {
+      let budget = max(domain.manifest.budgetMilliseconds, ownThreadBudgetMilliseconds)
+      crash(
+        domain, "its own thread ran \(milliseconds) ms without waiting, over its \(budget) ms",
+        status: .timedOut)
+    } else {
+      crash(
+        domain,
+        "a call ran \(milliseconds) ms, over its \(domain.manifest.budgetMilliseconds) ms budget",
+        status: .timedOut)
+    }
     guard DomainCall.currentDomain == domain.id else { return }
     // The running thread is in the domain. In its code, the call ends now; in kernel
     // code the domain called, the kernel call finishes and the thread unwinds on its

@@ -128,6 +128,7 @@ enum Scheduler {
       current.pointee.state = .sleeping
       sleepers.append(current)
       switchToNext()
+      current.pointee.lastWaitTick = DomainCall.ticks
     }
   }
 
@@ -182,6 +183,7 @@ enum Scheduler {
     current.pointee.state = .blocked
     queue.append(current)
     switchToNext()
+    current.pointee.lastWaitTick = DomainCall.ticks
   }
 
   static func makeReady(_ thread: ThreadHandle) {

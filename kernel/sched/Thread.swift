@@ -182,6 +182,10 @@ struct ThreadControl {
   var timedNext: ThreadHandle?
   /// Whether the last timed wait ended by its deadline rather than by a wake-up.
   var timedOut = false
+  /// The tick at which the thread last came back from a sleep or a wait (or started):
+  /// the watchdog ends a domain whose own thread runs longer than its budget without
+  /// waiting (DomainManager.watchdogTick).
+  var lastWaitTick: UInt64 = 0
   /// The thread this block belongs to (not retained: the thread owns the block).
   let owner: Unmanaged<Thread>
 

@@ -39,7 +39,8 @@ enum Shell {
       Console.print("arp       the network stack's ARP cache")
       Console.print("ping ADDRESS [COUNT]  ICMP echo to ADDRESS (10.0.2.2 answers under QEMU)")
       Console.print(
-        "fault DOMAIN POINT [AFTER]  (testing) crash DOMAIN at its AFTER-th pass of POINT")
+        "fault DOMAIN POINT [AFTER] [KIND]  (testing) fault KIND (trap) in DOMAIN at its AFTER-th pass of POINT"
+      )
       Console.print(
         "netfloor [SECONDS]  the NIC lent to a polled kernel UDP echo (port 7), a floor")
       Console.print("          for the network benchmarks; ends after SECONDS or at the next line")
@@ -228,13 +229,15 @@ enum Shell {
     }
   }
 
-  /// `fault DOMAIN POINT [AFTER]`: plans a crash, for tests that crash a domain in the
-  /// middle of its work (FaultPlan): the AFTER-th time (default 1) DOMAIN passes its
-  /// checkpoint POINT, it traps there.
+  /// `fault DOMAIN POINT [AFTER] [KIND]`: plans a fault, for tests that fail a domain in
+  /// the middle of its work (FaultPlan): the AFTER-th time (default 1) DOMAIN passes its
+  /// checkpoint POINT, the fault KIND (default `trap`) happens there.
   static func planFault(_ arguments: ArraySlice<Substring>) {
     let points = FaultPoint.allCases.map { "\($0.name)" }.joined(separator: ", ")
-    guard arguments.count == 2 || arguments.count == 3 else {
-      Console.print("usage: fault DOMAIN POINT [AFTER]; POINT is one of \(points)")
+    let kinds = FaultKind.allCases.filter { $0.isRaisedAtCheckpoint }.map { "\($0.name)" }
+      .joined(separator: ", ")
+    guard (2...4).contains(arguments.count) else {
+      Console.print("usage: fault DOMAIN POINT [AFTER] [KIND]; POINT is one of \(points)")
       return
     }
     let words = Array(arguments)
@@ -247,14 +250,29 @@ enum Shell {
       return
     }
     var after = 1
-    if words.count == 3 {
+    if words.count >= 3 {
       guard let count = Int(words[2]), count >= 1 else {
         Console.print("fault: AFTER must be a number from 1 up, not '\(String(words[2]))'")
         return
       }
       after = count
     }
-    FaultPlan.arm(domain: domain.id, point: point.rawValue, after: after)
-    Console.print("fault: \(domain.name) traps at pass \(after) of \(point.name) from now")
+    var kind = FaultKind.trap
+    if words.count == 4 {
+      guard let named = FaultKind.allCases.first(where: { "\($0.name)" == words[3] }),
+        named.isRaisedAtCheckpoint
+      else {
+        Console.print("fault: no kind '\(String(words[3]))'; there are \(kinds)")
+        return
+      }
+      guard PlannedFault.possible(named, at: point) else {
+        Console.print("fault: \(point.name) cannot act out \(named.name)")
+        return
+      }
+      kind = named
+    }
+    FaultPlan.arm(PlannedFault(domain: domain.id, kind: kind, point: point, interval: after))
+    Console.print(
+      "fault: \(domain.name) gets \(kind.name) at pass \(after) of \(point.name) from now")
   }
 }

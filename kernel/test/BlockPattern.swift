@@ -13,6 +13,13 @@ enum BlockPattern {
   /// Block `number` as a test writes it with `generation`.
   static func bytes(block number: UInt64, generation: UInt64) -> BlockBytes {
     var bytes = BlockBytes(repeating: 0)
+    fill(&bytes, block: number, generation: generation)
+    return bytes
+  }
+
+  /// Writes block `number`'s pattern with `generation` into `bytes`, in place (a kernel
+  /// thread's stack has room for few 4 KiB copies).
+  static func fill(_ bytes: inout BlockBytes, block number: UInt64, generation: UInt64) {
     store(number, at: 0, in: &bytes)
     store(generation, at: 8, in: &bytes)
     let word = number &* golden &+ generation
@@ -25,7 +32,6 @@ enum BlockPattern {
     for index in 0..<4 {
       bytes[crcOffset + index] = UInt8(truncatingIfNeeded: crc >> (8 * UInt32(index)))
     }
-    return bytes
   }
 
   /// What a block read back says about itself: nil if it is intact and is block

@@ -28,7 +28,7 @@ def run_crash(nic, domain, point, restarted):
             before = client.check(spread_sizes(40), tries=3)
             assert before.answered == 40 and not before.corrupted, before.summary()
             planned = guest.command(f"fault {domain} {point} 20")
-            assert "traps at pass 20" in planned, planned
+            assert "gets trap at pass 20" in planned, planned
             during = client.check(spread_sizes(300), tries=1, give_up_after=300)
             guest.wait_for(rf"domain '{domain}' crashed", 20, what=f"{domain} crashing")
             try:

@@ -125,4 +125,28 @@ import Testing
     let options = KernelOptions(parsing: "bench=slow")
     #expect(options.bench == nil && options.warnings == ["unknown option 'bench=slow' ignored"])
   }
+
+  @Test func faultsTakesSeedCountAndSeconds() {
+    #expect(
+      KernelOptions(parsing: "faults=42,300").faults
+        == CampaignOptions(seed: 42, faults: 300, seconds: CampaignOptions.defaultSeconds))
+    let options = KernelOptions(parsing: "faults=7,10000,120 quiet")
+    #expect(options.faults == CampaignOptions(seed: 7, faults: 10000, seconds: 120))
+    #expect(options.quiet && options.warnings.isEmpty)
+  }
+
+  @Test func malformedFaultsIsAWarningThatSaysWhy() {
+    let cases: [(String, String)] = [
+      ("faults=", "expected SEED,COUNT or SEED,COUNT,SECONDS"),
+      ("faults=x,3", "the seed is not a decimal number"),
+      ("faults=1,0", "the count must be a number from 1 to 10000000"),
+      ("faults=1,5,0", "the seconds must be a number from 1 to 86400"),
+      ("faults=1,5,6,7", "expected SEED,COUNT or SEED,COUNT,SECONDS"),
+    ]
+    for (line, why) in cases {
+      let options = KernelOptions(parsing: line)
+      #expect(options.faults == nil)
+      #expect(options.warnings == ["option 'faults=' ignored: \(why)"])
+    }
+  }
 }

@@ -41,6 +41,7 @@ extension CodeGenerator {
       /// here is contained like any other); its status word is 0.
       @c(swiftlet_domain_init)
       public func swiftletDomainInit() -> Swift.UInt64 {
+        SwiftletLib.FaultInjection.domainStarting()
         unsafe \(serviceVariable) = \(domain.service)()
         return 0
       }
