@@ -76,6 +76,7 @@ enum Campaign {
       let kinds = target.kinds.map { "\($0.name)" }.joined(separator: ",")
       Console.print("FAULTS target \(target.domain.name) kinds=\(kinds)")
     }
+    warmUp(targets)
     let baseline = freshMemory(targets)
     Console.print("FAULTS load on")
     CampaignLoad.running = true
@@ -99,6 +100,23 @@ enum Campaign {
     let leaks = report(targets, baseline: baseline, end: end)
     Console.print("FAULTS end \(leaks == 0 ? "ok" : "leaked")")
     Machine.exit(leaks == 0 ? .success : .failure)
+  }
+
+  /// Load, and one crash in every target, before the baseline is taken: what the kernel
+  /// makes lazily on the way (tables, slots, the workers' first calls) exists by then,
+  /// so the baseline and the end compare like with like. Not counted.
+  private static func warmUp(_ targets: [Target]) {
+    CampaignLoad.running = true
+    for target in targets {
+      let activations = FaultPlan.activations
+      FaultPlan.arm(PlannedFault(domain: target.domain.id, kind: .trap))
+      _ = waitFor(activationWindow) { FaultPlan.activations != activations }
+      FaultPlan.disarm(target.domain.id)
+      reviveIfNeeded(targets)
+    }
+    Scheduler.sleep(nanoseconds: 500_000_000)
+    CampaignLoad.running = false
+    Scheduler.sleep(nanoseconds: 200_000_000)  // the workers finish what they do
   }
 
   // MARK: - Choosing
@@ -186,11 +204,15 @@ enum Campaign {
       UInt64(max(domain.manifest.budgetMilliseconds, DomainManager.ownThreadBudgetMilliseconds))
       * 1_000_000
     let window = outcomeWindow + (kind == .infiniteLoop ? budget : 0)
-    let crashed =
-      waitFor(window) {
-        domain.crashes != crashes || detectionSignals(target) != signals
-      } && domain.crashes != crashes
-    let caught = !crashed && detectionSignals(target) != signals
+    // A check may catch a wrong answer before (or instead of) a crash: a crash is waited
+    // for to the end of the window all the same.
+    var caught = false
+    let crashed = waitFor(window) {
+      if !caught, let now = detectionSignals(target), let before = signals, now != before {
+        caught = true
+      }
+      return domain.crashes != crashes
+    }
     var outcome: StaticString
     var restartTime: UInt64 = 0
     if crashed || caught {
@@ -223,16 +245,18 @@ enum Campaign {
       outcome = "failed-not-contained"
     }
     Console.print(
-      "FAULT \(number) \(domain.name) \(kind.name) \(point.map { "\($0.name)" } ?? "-") \(outcome) \(restartTime / 1000)"
+      "FAULT \(number) \(domain.name) \(kind.name) \(point.map { "\($0.name)" } ?? "-") \(outcome) \(restartTime / 1000) heap=\(KernelHeap.statistics.liveAllocations)"
     )
     return true
   }
 
   /// Counts that move when a check catches a wrong answer: the kernel workers', and for
   /// a domain on the network path the stack's drops (a corrupt frame fails a checksum).
-  private static func detectionSignals(_ target: Target) -> UInt64 {
+  /// nil if they cannot be read now (the stack is down).
+  private static func detectionSignals(_ target: Target) -> UInt64? {
     var signals = CampaignLoad.caught &+ CampaignLoad.errors
-    if target.onNetworkPath, let status = networkStatus() {
+    if target.onNetworkPath {
+      guard let status = networkStatus(recovering: false) else { return nil }
       for index in 0..<status.drops.count { signals &+= status.drops[index] }
     }
     return signals
@@ -251,12 +275,13 @@ enum Campaign {
     return CampaignLoad.lastVerified[target.domain.id.rawValue] > since
   }
 
-  private static func networkStatus() -> NetworkStatus? {
+  /// The stack's status; a crashed stack is restarted first if `recovering`.
+  private static func networkStatus(recovering: Bool = true) -> NetworkStatus? {
     guard case .success(let control) = NetworkControlProxy.connect() else { return nil }
     switch control.status() {
     case .success(let status): return status
     case .failure:
-      _ = control.recover()
+      if recovering { _ = control.recover() }
       return nil
     }
   }
@@ -336,6 +361,15 @@ enum Campaign {
     }
     waitForNetwork()
     Scheduler.sleep(nanoseconds: 1_000_000_000)  // the stack posts its buffers, echo opens
+    var threads = 0
+    Scheduler.forEachThread { _ in threads += 1 }
+    var detail: TextLine = "FAULTS held threads=\(threads)"
+    for target in targets {
+      detail.append(
+        " \(target.domain.name)=\(target.domain.framesInUse)f/\(SharedMemory.accountedBytes(of: target.domain.id))b/\(target.domain.liveThreads)t"
+      )
+    }
+    Console.print(detail)
     let heap = KernelHeap.statistics
     let shared = SharedMemory.totals
     return MemoryUse(

@@ -123,7 +123,8 @@ public final class NetworkStack {
     port: UInt16, owner: UInt64 = 0, isAlive: (UInt64) -> Bool = { _ in true }
   ) -> Result<UDPSocket, SocketError> {
     // A client that crashed never closed its sockets: its port is taken back.
-    if let holder = sockets.owner(of: port), !isAlive(holder), let held = sockets.socket(for: port) {
+    if let holder = sockets.owner(of: port), !isAlive(holder), let held = sockets.socket(for: port)
+    {
       _ = sockets.close(held)
     }
     return sockets.open(port: port, owner: owner)
