@@ -354,13 +354,13 @@ enum DomainTests {
     }
 
     var unknownImport = pristine
-    if let at = find(Array("swiftlet_log\u{0}".utf8), in: pristine) {
-      unknownImport[at + 10] = UInt8(ascii: "x")
+    if let at = find(Array("posix_memalign\u{0}".utf8), in: pristine) {
+      unknownImport[at + 7] = UInt8(ascii: "x")
       expectRejected(
         "unknownimport", unknownImport,
-        "unknown import 'swiftlet_lxg': not in the kernel's system interface")
+        "unknown import 'posix_mxmalign': not in the kernel's system interface")
     } else {
-      t.expect(false, "hello does not import swiftlet_log")
+      t.expect(false, "hello does not import posix_memalign")
     }
 
     expectRejected("impostor", pristine, "the image says it is 'hello'")
