@@ -231,9 +231,9 @@ enum Benchmarks {
     var loadTicks: [UInt64] = []
     for _ in 0..<samples {
       let start = CPU.timestamp
-      guard let (frames, count) = try? DomainLoader.load(domain.image) else { break }
+      guard let image = try? DomainLoader.load(domain.image) else { break }
       loadTicks.append(CPU.timestamp &- start)
-      DomainLoader.unload(frames, count: count)
+      DomainLoader.unload(image)
     }
     Benchmark.report("domain.load_image", baseline: "domain.null_call", ticks: loadTicks)
     Benchmark.check("domain.load_image", expected: samples, actual: loadTicks.count)

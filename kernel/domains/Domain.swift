@@ -1,9 +1,10 @@
 /// A domain: one isolated component, loaded from its image, with its own heap.
 ///
 /// Everything a domain has is here, so destroying it gives everything back: the frames
-/// its image was loaded into, its private heap (frames too), and its export slots
-/// (marked stopped, so calls fail cleanly instead of running freed code). The pristine
-/// image (the boot module) stays, so the domain can be created again from it.
+/// its image was loaded into and the pristine copy a restart is made from, its private
+/// heap (frames too), and its export slots (marked stopped, so calls fail cleanly
+/// instead of running freed code). The image it came from (the boot module) stays, so
+/// the domain can be created again from it.
 import Memory
 
 final class Domain {
@@ -15,9 +16,15 @@ final class Domain {
   let image: UnsafeRawBufferPointer
   var state = State.running
   var manifest: DomainManifestInfo
+  /// Its image in memory, and the pristine copy it restarts from (DomainLoader); nil
+  /// once destroyed.
+  var loaded: LoadedImage?
   /// Where the image was loaded (frames, identity-mapped) and how many frames.
-  var loadedAt: PhysicalFrame?
-  var loadedFrames = 0
+  var loadedAt: PhysicalFrame? { loaded?.frames }
+  var loadedFrames: Int { loaded?.frameCount ?? 0 }
+  /// The frames of its pristine copy: the kernel's, not charged to its `frames` quota
+  /// (the copy is as large as the image the quota already counts once).
+  var pristineFrames: Int { loaded?.pristineFrames ?? 0 }
   /// The private heap and the frames it lives in.
   private var heap = FreeListHeap()
   var heapFrames: PhysicalFrame?

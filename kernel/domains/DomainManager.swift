@@ -90,28 +90,62 @@ enum DomainManager {
     return .success(domain)
   }
 
-  /// Loads the image, reads its manifest, gives it a heap and its export slots, and
-  /// runs its init inside a call, so a crash in init is contained too.
+  /// Loads the image and keeps its pristine copy, reads its manifest, gives it a heap
+  /// and its export slots, and runs its init. If any step fails, nothing of it is left.
   private static func start(_ domain: Domain) throws(DomainError) {
-    let (frames, count) = try DomainLoader.load(domain.image)
-    domain.loadedAt = frames
-    domain.loadedFrames = count
+    domain.loaded = try DomainLoader.load(domain.image)
     do throws(DomainError) {
-      try configure(domain, frames: frames)
+      // Before anything runs in the image: the manifest and entry table functions are
+      // its code too.
+      try DomainLoader.keepPristine(&domain.loaded!)
+      try configure(domain)
+      try runInit(domain)
     } catch {
-      teardown(domain)
+      stop(domain)
+      releaseImage(domain)
       throw error
     }
+  }
+
+  /// Starts the domain again in the frames it lies in, from its pristine copy, with what
+  /// `configure` found at the first start: its manifest, entry points and slots are
+  /// those of the same bytes at the same addresses. On failure the image stays, for the
+  /// next try.
+  private static func startFromPristine(_ domain: Domain) throws(DomainError) {
+    guard let loaded = domain.loaded else { return try start(domain) }
+    DomainLoader.restore(loaded)
+    do throws(DomainError) {
+      try giveHeap(domain)
+      for (_, slot) in domain.exportSlots { DomainCall.exports[slot].calls = 0 }
+      DomainCall.exports[domain.controlSlot].running = 1
+      try runInit(domain)
+    } catch {
+      stop(domain)
+      throw error
+    }
+  }
+
+  /// Runs the domain's init inside a call, so a crash in init is contained too, and
+  /// opens its export slots once it has returned.
+  private static func runInit(_ domain: Domain) throws(DomainError) {
     DomainHolding.reset(domain.id)
     domain.starting = true
     let status = callControl(domain)
     domain.starting = false
     guard status == 0 else {
-      teardown(domain)
       throw DomainError(message: "its init crashed (status \(status))")
     }
     for (_, slot) in domain.exportSlots { DomainCall.exports[slot].running = 1 }
     domain.state = .running
+  }
+
+  /// A private heap of the size its manifest asks for.
+  private static func giveHeap(_ domain: Domain) throws(DomainError) {
+    let heapFrames = domain.manifest.heapKiB / 4
+    guard let heap = Frames.allocateContiguous(count: heapFrames) else {
+      throw DomainError(message: "no memory for a \(domain.manifest.heapKiB) KiB heap")
+    }
+    domain.setHeap(heap, count: heapFrames)
   }
 
   /// Reads the image's manifest and entry points and fills its export slots. Every
@@ -119,12 +153,12 @@ enum DomainManager {
   /// (a domain's entry table naming kernel code would have the kernel run it as the
   /// domain), its manifest text in its own image, and its entry points must be exactly
   /// as many as its manifest's methods.
-  private static func configure(_ domain: Domain, frames: PhysicalFrame) throws(DomainError) {
-    let symbols = DomainLoader.Symbols(domain.image, loadedAt: frames)
-    let code = DomainLoader.executableRange(domain.image, loadedAt: frames)
-    let image = frames.address..<frames.address + UInt64(domain.loadedFrames) * Paging.pageSize
+  private static func configure(_ domain: Domain) throws(DomainError) {
+    guard let loaded = domain.loaded else { return }
+    let code = loaded.code
+    let image = loaded.addresses
     func symbol(_ name: String) throws(DomainError) -> UInt64 {
-      guard let address = symbols.address(of: name) else {
+      guard let address = loaded.address(of: name) else {
         throw DomainError(message: "the image has no \(name): not built as a Swiftlet domain")
       }
       guard code.contains(address) else {
@@ -151,10 +185,7 @@ enum DomainManager {
           "it needs \(needed) frames (image \(domain.loadedFrames), heap \(heapFrames)), over its quota of \(domain.manifest.frames)"
       )
     }
-    guard let heap = Frames.allocateContiguous(count: heapFrames) else {
-      throw DomainError(message: "no memory for a \(domain.manifest.heapKiB) KiB heap")
-    }
-    domain.setHeap(heap, count: heapFrames)
+    try giveHeap(domain)
     let entries = try entryPoints(domain, try symbol("swiftlet_domain_entries"))
     if let stray = entries.first(where: { !code.contains($0) }) {
       throw DomainError(
@@ -262,32 +293,38 @@ enum DomainManager {
 
   // MARK: - Ending and restarting
 
-  /// Stops the domain's slots and gives back its heap and image.
-  private static func teardown(_ domain: Domain) {
+  /// Stops the domain's slots and gives back its heap and shared-heap allocations; its
+  /// image and pristine copy stay.
+  private static func stop(_ domain: Domain) {
     DeviceManager.revoke(owner: domain.id)  // no DMA into what is freed next
     DomainHolding.reset(domain.id)
     SharedMemory.reclaim(domain.id)
     for (_, slot) in domain.exportSlots { DomainCall.exports[slot].running = 0 }
     if domain.controlSlot >= 0 { DomainCall.exports[domain.controlSlot].running = 0 }
     domain.dropHeap()
-    if let frames = domain.loadedAt { DomainLoader.unload(frames, count: domain.loadedFrames) }
-    domain.loadedAt = nil
-    domain.loadedFrames = 0
+  }
+
+  /// Gives back the frames of its image and of its pristine copy.
+  private static func releaseImage(_ domain: Domain) {
+    if let loaded = domain.loaded { DomainLoader.unload(loaded) }
+    domain.loaded = nil
   }
 
   static func destroy(_ domain: Domain) {
     if domain.state == .running { unwindThreads(in: domain.id, status: .stopped) }
-    teardown(domain)
+    stop(domain)
+    releaseImage(domain)
     DomainDevices.release(domain)  // its device is free for another owner
     domain.state = .destroyed
   }
 
-  /// Creates the domain again from its pristine image: fresh state, same slots.
+  /// Creates the domain again, fresh state, same slots: from its pristine copy, or, once
+  /// destroyed, from its image, loaded and checked as at first.
   static func restart(_ domain: Domain) -> Result<Void, DomainError> {
-    teardown(domain)
+    stop(domain)
     domain.restarts += 1
     do throws(DomainError) {
-      try start(domain)
+      try startFromPristine(domain)
       return .success(())
     } catch {
       domain.state = .crashed

@@ -90,6 +90,14 @@ enum Shell {
     Console.print(
       "heap: \(heap.bytesInUse) of \(heap.capacity) bytes in use (peak \(heap.peakBytesInUse)), \(heap.liveAllocations) live allocations, \(heap.totalAllocations) in all"
     )
+    let domains = DomainManager.domains
+    let images = domains.reduce(0) { $0 + $1.loadedFrames }
+    let pristine = domains.reduce(0) { $0 + $1.pristineFrames }
+    let heaps = domains.reduce(0) { $0 + $1.heapFrameCount }
+    let frames = Frames.statistics
+    Console.print(
+      "frames: \(frames.freeFrames) of \(frames.totalFrames) free; domains hold \(images) for images, \(pristine) for their pristine copies, \(heaps) for heaps"
+    )
   }
 
   static func showUptime() {
@@ -114,7 +122,7 @@ enum Shell {
         case .destroyed: "destroyed"
         }
       Console.print(
-        "  \(domain.id.rawValue) \(domain.name): \(state), heap \(heap.bytesInUse)/\(heap.capacity) bytes, \(domain.calls) calls, \(domain.crashes) crashes, \(domain.restarts) restarts"
+        "  \(domain.id.rawValue) \(domain.name): \(state), image \(domain.loadedFrames * 4) KiB (+\(domain.pristineFrames * 4) KiB pristine), heap \(heap.bytesInUse)/\(heap.capacity) bytes, \(domain.calls) calls, \(domain.crashes) crashes, \(domain.restarts) restarts"
       )
     }
   }

@@ -16,6 +16,7 @@ enum DomainTests {
       KernelTest("domains.watchdog_ends_a_hung_call", watchdogEndsAHungCall),
       KernelTest("domains.nested_crash_returns_to_middle", nestedCrashReturnsToMiddle),
       KernelTest("domains.restart_loses_state", restartLosesState),
+      KernelTest("domains.restart_restores_every_page", restartRestoresEveryPage),
       KernelTest("domains.crash_restart_cycles_leak_nothing", crashRestartCyclesLeakNothing),
       KernelTest("domains.connect_needs_an_import", connectNeedsAnImport),
       KernelTest("domains.malformed_images_rejected", malformedImagesRejected),
@@ -175,6 +176,38 @@ enum DomainTests {
       counter.value() == .success(0), "state survived a restart: \(describe(counter.value()))")
   }
 
+  /// A restart copies the pristine image back over every page, read-only ones included,
+  /// and protects them again; the copy itself is never writable.
+  static func restartRestoresEveryPage(_ t: inout TestContext) {
+    guard let domain = DomainManager.lookup("crasher"), let image = domain.loaded,
+      let pristine = image.pristine
+    else {
+      t.expect(false, "no crasher image with a pristine copy")
+      return
+    }
+    for page in 0..<image.frameCount {
+      let address = pristine.address + UInt64(page) * Paging.pageSize
+      t.expect(
+        Paging.translate(address).map { !$0.flags.contains(.writable) } ?? false,
+        "page \(page) of the pristine copy is writable")
+    }
+    // The ELF header's page is read-only: a bit flipped there through a writable mapping
+    // must not outlive the restart.
+    let first = image.frames.address
+    let byte = UnsafeMutablePointer<UInt8>(bitPattern: UInt(first + 7))!
+    let original = byte.pointee
+    Paging.map(first..<first + Paging.pageSize, .kernelData, smallPages: true)
+    byte.pointee = original ^ 0x10
+    t.expect(DomainManager.restart(domain).isSuccess, "restart failed")
+    t.expect(byte.pointee == original, "the flipped byte survived the restart")
+    t.expect(
+      Paging.translate(first).map { !$0.flags.contains(.writable) } ?? false,
+      "the header page is writable after the restart")
+    t.expect(domain.loaded?.frames == image.frames, "the domain moved on restart")
+    guard case .success(let crasher) = CrasherProxy.connect() else { return }
+    t.expect(crasher.echo(3) == .success(3), "no answer after the restart")
+  }
+
   /// 1,000 crash-and-restart cycles under calls: heap, frames and call results all
   /// come out as they went in.
   static func crashRestartCyclesLeakNothing(_ t: inout TestContext) {
@@ -236,7 +269,8 @@ enum DomainTests {
       t.expect(false, "no Counter")
       return
     }
-    let held = domain.loadedFrames + domain.heapFrameCount
+    let held = domain.loadedFrames + domain.pristineFrames + domain.heapFrameCount
+    t.expect(domain.pristineFrames == domain.loadedFrames, "no pristine copy of the image")
     let freeBefore = Frames.statistics.freeFrames
     DomainManager.destroy(domain)
     t.expect(domain.state == .destroyed, "not marked destroyed")
