@@ -16,6 +16,11 @@ final class CrasherService: Crasher, Mailbox, Background {
   private var hoarded: HoardedBuffer? = nil
   private var hoardedCount = 0
 
+  /// A test may plan a crash here, in init (`fault crasher init`): the crash-loop tests.
+  init() {
+    FaultInjection.checkpoint(.domainInit)
+  }
+
   func crash(_ kind: CrashKind) -> Result<Void, RpcError> {
     served += 1
     switch kind {

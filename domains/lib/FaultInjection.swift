@@ -38,6 +38,9 @@ public enum FaultPoint: Int, BitwiseCopyable, Sendable, CaseIterable {
   case frameTransmit = 3
   /// In the network stack, working through a batch of received frames.
   case stackInput = 4
+  /// In a domain's init (the crasher's, for the crash-loop tests): each time the domain
+  /// is started, until its init returns.
+  case domainInit = 5
 
   /// Its name in the shell's `fault` command.
   public var name: StaticString {
@@ -46,6 +49,7 @@ public enum FaultPoint: Int, BitwiseCopyable, Sendable, CaseIterable {
     case .frameReceive: "frame-receive"
     case .frameTransmit: "frame-transmit"
     case .stackInput: "stack-input"
+    case .domainInit: "init"
     }
   }
 }

@@ -8,13 +8,22 @@
 import Memory
 
 final class Domain {
-  enum State: Equatable { case running, crashed, destroyed }
+  enum State: Equatable {
+    /// Its init is running: its export slots open only once it returns.
+    case starting
+    case running
+    /// Down until a caller's `recover()` restarts it (after its backoff, RestartBackoff).
+    case crashed
+    /// Given up after a crash loop: held stopped until the kernel restarts it.
+    case failed
+    case destroyed
+  }
 
   let id: DomainID
   let name: String
   /// The image as it came: a boot module, never written.
   let image: UnsafeRawBufferPointer
-  var state = State.running
+  var state = State.starting
   var manifest: DomainManifestInfo
   /// Its image in memory, and the pristine copy it restarts from (DomainLoader); nil
   /// once destroyed.
@@ -37,6 +46,8 @@ final class Domain {
   let holderQueue = WaitQueue()
   var crashes = 0
   var restarts = 0
+  /// When it may be restarted after crashing, and whether to give it up.
+  var backoff = RestartBackoff()
   /// Why it crashed last (for the shell).
   var lastCrash: TextLine = ""
   /// Whether the last crash was the watchdog's (a call over its budget).
@@ -46,8 +57,8 @@ final class Domain {
   /// Its threads that have not been reaped yet, of any life: each holds a stack of frames
   /// until then (DomainManager.spawnThread counts them, the scheduler's reaping uncounts).
   var liveThreads = 0
-  /// Its init is running (`DomainManager.start`): the state says `running` only after.
-  var starting = false
+  /// Whether its code may be running: its init or its calls and threads.
+  var isLive: Bool { state == .running || state == .starting }
   /// How often a quota refused it something; the first few are logged.
   var quotaRefusals = 0
   /// Its log lines' budget (swiftlet_log).

@@ -129,14 +129,14 @@ enum DomainManager {
   /// opens its export slots once it has returned.
   private static func runInit(_ domain: Domain) throws(DomainError) {
     DomainHolding.reset(domain.id)
-    domain.starting = true
+    domain.state = .starting
     let status = callControl(domain)
-    domain.starting = false
     guard status == 0 else {
       throw DomainError(message: "its init crashed (status \(status))")
     }
     for (_, slot) in domain.exportSlots { DomainCall.exports[slot].running = 1 }
     domain.state = .running
+    domain.backoff.running(at: Clock.nanoseconds)
   }
 
   /// A private heap of the size its manifest asks for.
@@ -194,7 +194,7 @@ enum DomainManager {
     var slots: [(interface: String, slot: Int)] = []
     for interface in domain.manifest.exports {
       if let owner = domains.first(where: {
-        $0 !== domain && $0.state == .running && $0.manifest.exports.contains(interface)
+        $0 !== domain && $0.isLive && $0.manifest.exports.contains(interface)
       }), !servesOtherDevices(domain, owner) {
         throw DomainError(message: "'\(interface)' is exported by '\(owner.name)' already")
       }
@@ -311,33 +311,51 @@ enum DomainManager {
   }
 
   static func destroy(_ domain: Domain) {
-    if domain.state == .running { unwindThreads(in: domain.id, status: .stopped) }
+    if domain.isLive { unwindThreads(in: domain.id, status: .stopped) }
     stop(domain)
     releaseImage(domain)
     DomainDevices.release(domain)  // its device is free for another owner
     domain.state = .destroyed
   }
 
-  /// Creates the domain again, fresh state, same slots: from its pristine copy, or, once
-  /// destroyed, from its image, loaded and checked as at first.
+  /// The kernel's restart, at once whatever the domain's state: it clears a failed
+  /// domain and any backoff (`recover`, the callers' restart, waits for the backoff and
+  /// leaves a failed domain alone).
   static func restart(_ domain: Domain) -> Result<Void, DomainError> {
+    domain.backoff.clear()
+    return restartNow(domain)
+  }
+
+  /// Creates the domain again, fresh state, same slots: from its pristine copy, or, once
+  /// destroyed, from its image, loaded and checked as at first. A start that fails
+  /// counts as a crash in init (RestartBackoff).
+  private static func restartNow(_ domain: Domain) -> Result<Void, DomainError> {
+    // From here until its init returns, a second restart asked for finds it starting.
+    domain.state = .starting
     stop(domain)
     domain.restarts += 1
+    let crashes = domain.crashes
     do throws(DomainError) {
       try startFromPristine(domain)
       return .success(())
     } catch {
-      domain.state = .crashed
+      // A crash in its init went through `crash` already.
+      if domain.crashes == crashes { startFailed(domain, "it did not start: \(error.message)") }
       return .failure(error)
     }
   }
 
-  /// Restarts the domain behind `slot` if it crashed; whether it runs now.
+  /// Restarts the domain behind `slot` if it crashed and its backoff lets it start again
+  /// now; whether it runs now. It never waits: a domain backing off, failed or starting
+  /// stays as it is, and its callers get `.unavailable` until it runs.
   static func recover(slot: Int) -> Bool {
     guard slot >= 0 && slot < slotInterfaces.count,
       let domain = domains.first(where: { $0.exportSlots.contains { $0.slot == slot } })
     else { return false }
-    if domain.state == .crashed, case .failure(let error) = restart(domain) {
+    if domain.state == .crashed, domain.backoff.mayRestart(at: Clock.nanoseconds),
+      case .failure(let error) = restartNow(domain),
+      domain.backoff.quickCrashes <= 3  // a loop says the rest when it gives up (`giveUp`)
+    {
       Log.error("domain '\(domain.name)': restart failed: \(error.message)")
     }
     return domain.state == .running
@@ -406,7 +424,9 @@ enum DomainManager {
       // Spawned by the init of a restart, it may be scheduled before that init returns
       // and the domain runs again; entering then would find it not running and end the
       // thread unseen. It waits for the init to finish instead.
-      while let domain = DomainManager.domain(id), domain.starting, domain.restarts == life {
+      while let domain = DomainManager.domain(id), domain.state == .starting,
+        domain.restarts == life
+      {
         Scheduler.sleep(nanoseconds: 1_000_000)
       }
       DomainCall.currentDomain = id
@@ -438,7 +458,7 @@ enum DomainManager {
   static func handleException(_ frame: inout TrapFrame) -> Bool {
     let interruptFlag: UInt64 = 1 << 9
     guard frame.rflags & interruptFlag != 0 else { return false }
-    guard let domain = current, domain.state == .running else { return false }
+    guard let domain = current, domain.isLive else { return false }
     let vector = ExceptionVector(rawValue: frame.vector)
     var why: TextLine = "\(vector?.name ?? "exception") at \(hex: frame.rip)"
     if frame.rip == DomainCall.stackExhaustedAddress {
@@ -461,8 +481,7 @@ enum DomainManager {
     let running = Scheduler.currentControl
     var overdue: (domain: Domain, milliseconds: UInt64)?
     func check(_ callee: DomainID, since: UInt64) {
-      guard overdue == nil, callee != .kernel, let domain = domain(callee),
-        domain.state == .running
+      guard overdue == nil, callee != .kernel, let domain = domain(callee), domain.isLive
       else { return }
       let elapsed = now &- since
       let budget = UInt64(domain.manifest.budgetMilliseconds) * UInt64(Clock.tickHertz) / 1000
@@ -497,7 +516,7 @@ enum DomainManager {
   /// domain's own thread has no call budget), so after two quanta of it its domain is
   /// ended like a call over its budget.
   static func unpreemptibleTick(_ frame: inout TrapFrame) {
-    guard let control = Scheduler.currentControl, let domain = current, domain.state == .running,
+    guard let control = Scheduler.currentControl, let domain = current, domain.isLive,
       !isKernelCode(frame.rip), Scheduler.switchWanted
     else { return }
     control.pointee.unpreemptibleTicks += 1
@@ -531,7 +550,9 @@ enum DomainManager {
   /// - a switched-out thread whose current domain it is unwinds when it next runs: from
   ///   its interrupt (Interrupts.swift) or its kernel call (boot/sysinterface.asm);
   /// - the running thread, if it is inside, is the caller's to unwind (`endCall`).
-  static func crash(_ domain: Domain, _ why: TextLine, status: CallStatus) {
+  static func crash(_ domain: Domain, _ reason: TextLine, status: CallStatus) {
+    var why = reason
+    if domain.state == .starting { why.append(" in its init") }
     domain.state = .crashed
     domain.crashes += 1
     domain.lastCrash = why
@@ -541,6 +562,7 @@ enum DomainManager {
     if domain.crashes <= 3 || domain.crashes % 100 == 0 {
       Log.warning("domain '\(domain.name)' crashed (\(domain.crashes) so far): \(why)")
     }
+    if domain.backoff.crashed(at: Clock.nanoseconds) { giveUp(domain, why) }
     for (_, slot) in domain.exportSlots { DomainCall.exports[slot].running = 0 }
     // Its device stops mastering the bus before the memory it may be writing is freed;
     // a restarted instance gets the device back when it asks (DeviceCalls.swift).
@@ -550,6 +572,23 @@ enum DomainManager {
     unwindThreads(in: domain.id, status: status)
     domain.events.wakeAll()  // its threads waiting for one leave, to unwind
     DomainHolding.reset(domain.id)
+  }
+
+  /// The domain did not start (not a crash: its image could not be loaded, or no memory
+  /// was left): it is down as after a crash, and its backoff counts it as one in init.
+  private static func startFailed(_ domain: Domain, _ why: TextLine) {
+    domain.state = .crashed
+    domain.lastCrash = why
+    if domain.backoff.crashed(at: Clock.nanoseconds) { giveUp(domain, why) }
+  }
+
+  /// Holds the domain failed after a crash loop: nothing restarts it but the kernel
+  /// (`restart`). Said once, when it happens.
+  private static func giveUp(_ domain: Domain, _ why: TextLine) {
+    domain.state = .failed
+    Log.error(
+      "domain '\(domain.name)' failed: crashed \(domain.backoff.quickCrashes) times in a row, last: \(why); held stopped"
+    )
   }
 
   private static func unwindThreads(in id: DomainID, status: CallStatus) {
