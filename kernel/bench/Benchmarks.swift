@@ -1,5 +1,6 @@
 /// The benchmarks `bench` on the command line runs: the costs of isolation beside
 /// same-boot baselines (docs/BENCHMARKS.md says what each measures).
+import ELF
 import Memory
 import SwiftletInterfaces
 import SwiftletLib
@@ -42,6 +43,7 @@ enum Benchmarks {
       Benchmark.batch = 10
     }
     Console.print("BENCH begin samples=\(Benchmark.samples) batch=\(Benchmark.batch)")
+    imageSizes()
     baselines()
     crossDomainCalls()
     sharedHeap()
@@ -51,6 +53,16 @@ enum Benchmarks {
     BlockBenchmarks.run()
     Console.print("BENCH end")
     Machine.exit(.success)
+  }
+
+  /// Each domain's image: its file (the boot module) and the bytes it takes loaded (its
+  /// span, whole pages; its pristine copy takes as many again). From the images, so the
+  /// domains the benchmarks destroyed (the network stack) are there too.
+  static func imageSizes() {
+    for domain in DomainManager.domains {
+      let loaded = (try? ELFImage(bytes: domain.image))?.span ?? 0
+      Console.print("BENCHIMAGE name=\(domain.name) file=\(domain.image.count) loaded=\(loaded)")
+    }
   }
 
   static func baselines() {
