@@ -330,6 +330,12 @@ enum DomainManager {
   /// destroyed, from its image, loaded and checked as at first. A start that fails
   /// counts as a crash in init (RestartBackoff).
   private static func restartNow(_ domain: Domain) -> Result<Void, DomainError> {
+    // A running domain's threads leave it first, as when it is destroyed: none may go on
+    // in the new life with the stack of the old one.
+    if domain.isLive {
+      unwindThreads(in: domain.id, status: .stopped)
+      domain.events.wakeAll()
+    }
     // From here until its init returns, a second restart asked for finds it starting.
     domain.state = .starting
     stop(domain)

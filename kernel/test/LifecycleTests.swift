@@ -12,6 +12,7 @@ enum LifecycleTests {
       KernelTest("lifecycle.quick_crash_backs_off", quickCrashBacksOff),
       KernelTest("lifecycle.crash_after_a_while_restarts_at_once", crashAfterAWhile),
       KernelTest("lifecycle.init_crash_loop_gives_up", initCrashLoopGivesUp),
+      KernelTest("lifecycle.restart_ends_the_old_threads", restartEndsTheOldThreads),
     ]
   }
 
@@ -160,6 +161,33 @@ enum LifecycleTests {
     t.expect(
       domain.state == .running && domain.backoff.quickCrashes == 0, "not cleared by the kernel")
     t.expect(crasher.echo(6) == .success(6), "no answer once cleared")
+  }
+
+  /// The kernel restarts a running domain whose own thread sleeps in it: the thread
+  /// leaves with the old life instead of waking in the new one (with a stack full of the
+  /// old heap's objects).
+  static func restartEndsTheOldThreads(_ t: inout TestContext) {
+    guard case .success(let background) = BackgroundProxy.connect(),
+      let domain = DomainManager.lookup("crasher")
+    else {
+      t.expect(false, "no Background")
+      return
+    }
+    _ = DomainManager.restart(domain)
+    t.expect(background.startLooper().isSuccess, "no looper")
+    Scheduler.sleep(nanoseconds: 5 * millisecond)
+    t.expect(DomainThreadTests.crasherThreads() == 1, "the looper is not running")
+    let crashes = domain.crashes
+    t.expect(DomainManager.restart(domain).isSuccess, "restart failed")
+    let deadline = Clock.nanoseconds + 2_000 * millisecond
+    while DomainThreadTests.crasherThreads() > 0 && Clock.nanoseconds < deadline {
+      Scheduler.sleep(nanoseconds: millisecond)
+    }
+    t.expect(DomainThreadTests.crasherThreads() == 0, "the old life's looper goes on")
+    Scheduler.sleep(nanoseconds: 5 * millisecond)
+    t.expect(background.rounds() == .success(0), "the new life counts the old looper's rounds")
+    t.expect(
+      domain.state == .running && domain.crashes == crashes, "the restart crashed the domain")
   }
 
   private static func text(_ line: TextLine?) -> String {
