@@ -128,10 +128,17 @@ DOMAIN_BASE := $(DOMAIN_BUILD)/SwiftletLib.o $(DOMAIN_BUILD)/Packets.o $(DOMAIN_
 # "libraries" (device access for drivers), in dependency order.
 domain_libraries = $(foreach l,$(shell $(PYTHON) -c "import json; print(' '.join(next(d for m in ('domains/manifest.json', 'tests/hostile/manifest.json') for d in json.load(open(m))['domains'] if d['name'] == '$(1)').get('libraries', [])))"),$(DOMAIN_BUILD)/$(l).o)
 # Domain modules cannot even declare C functions: only the trusted library (LIB_FLAGS)
-# gets the Extern feature.
-DOMAIN_FLAGS := $(EMBEDDED_FLAGS) -I $(DOMAIN_BUILD) -strict-memory-safety -Werror StrictMemorySafety
+# gets the Extern feature. Every function gets a section of its own, so that a domain's
+# link keeps only what it reaches (LINK_DOMAIN).
+DOMAIN_FLAGS := $(EMBEDDED_FLAGS) -I $(DOMAIN_BUILD) -strict-memory-safety -Werror StrictMemorySafety \
+  -Xfrontend -function-sections
 LIB_FLAGS := $(DOMAIN_FLAGS) -enable-experimental-feature Extern
-LINK_DOMAIN = $(LD) -shared --hash-style=sysv -z max-page-size=4096 -z noexecstack
+# An image exports only the three functions the kernel looks up by name
+# (domains/exports.map); everything else is local, and --gc-sections drops every section
+# those three do not reach: the library's and the interfaces' code the domain never uses.
+DOMAIN_EXPORTS := domains/exports.map
+LINK_DOMAIN = $(LD) -shared --hash-style=sysv -z max-page-size=4096 -z noexecstack \
+  --gc-sections --version-script=$(DOMAIN_EXPORTS)
 
 domains: $(DOMAIN_IMAGES) $(DEVICE_LIBRARIES)
 
@@ -213,8 +220,8 @@ $(3)/$(1).o: $(wildcard $(2)/$(1)/*.swift) $(BUILD)/generated/.stamp $(DOMAIN_BU
 	@mkdir -p $(3)
 	$(SWIFTC) $(DOMAIN_FLAGS) -module-name $(1)_domain \
 	  -c $(wildcard $(2)/$(1)/*.swift) $(BUILD)/generated/$(1)/Exports.swift -o $$@
-$(3)/$(1).so: $(3)/$(1).o $(call domain_libraries,$(1)) $(DOMAIN_BASE)
-	$(LINK_DOMAIN) -o $$@ $$^
+$(3)/$(1).so: $(3)/$(1).o $(call domain_libraries,$(1)) $(DOMAIN_BASE) $(DOMAIN_EXPORTS)
+	$(LINK_DOMAIN) -o $$@ $$(filter %.o,$$^)
 endef
 $(foreach d,$(DOMAINS),$(eval $(call domain_module,$(d),domains,$(DOMAIN_BUILD))))
 

@@ -28,6 +28,10 @@ import tempfile
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 BENCH = re.compile(r"^BENCH name=(\S+) iterations=(\d+) min=([\d.]+) median=([\d.]+) p99=([\d.]+) baseline=(\S+)")
 CHECK = re.compile(r"^BENCHCHECK name=(\S+) expected=(-?\d+) actual=(-?\d+)")
+IMAGE = re.compile(r"^BENCHIMAGE name=(\S+) file=(\d+) loaded=(\d+)")
+# The demo domains' images should load in this much or less (issue 13).
+DEMO_DOMAINS = ("hello", "counter", "crasher", "client")
+DEMO_IMAGE_LIMIT = 64 * 1024
 
 # What each metric measures, for the table (docs/BENCHMARKS.md has the details).
 DESCRIPTIONS = {
@@ -44,7 +48,7 @@ DESCRIPTIONS = {
     "thread.ping_pong_round_trip": "two threads, semaphore ping-pong round trip",
     "interrupt.self_ipi_round_trip": "self-IPI: interrupt entry, handler, return",
     "domain.crash_to_error": "domain crash to the error returned at the caller",
-    "domain.restart": "domain restart (destroy + load + init)",
+    "domain.restart": "domain restart (stop, restore the pristine image, init)",
     "domain.load_image": "domain image load (validate, copy, relocate, protect)",
     "block.read_sequential": "4 KiB sequential read via the virtio-blk domain, one per call: elapsed",
     "block.read_sequential.busy": "4 KiB sequential read, one per call: CPU work, halted waits excluded",
@@ -116,9 +120,26 @@ def parse(lines, mode):
         elif match := CHECK.match(line):
             if match[2] != match[3]:
                 failed.append(f"{match[1]}: expected {match[2]}, got {match[3]}")
+
     if failed:
         sys.exit("bench: benchmarks did not do their work:\n  " + "\n  ".join(failed))
     return records
+
+
+def image_sizes(lines):
+    """Each domain image's file and loaded bytes, as the benchmark boot saw them."""
+    return [{"name": f"image.{m[1]}", "description": f"the {m[1]} domain's image: file and loaded bytes",
+             "unit": "bytes", "file": int(m[2]), "loaded": int(m[3])}
+            for line in lines if (m := IMAGE.match(line))]
+
+
+def image_table(images):
+    out = ["", "Domain images (`BENCHIMAGE`): the boot module's file, and what it takes loaded "
+           "(whole pages; its pristine copy for restarts takes as much again). "
+           f"Goal for the demo domains ({', '.join(DEMO_DOMAINS)}): {DEMO_IMAGE_LIMIT // 1024} KiB loaded.", "",
+           "| domain | file (bytes) | loaded (KiB) |", "|---|---:|---:|"]
+    out += [f"| {r['name'][len('image.'):]} | {r['file']:,} | {r['loaded'] // 1024} |" for r in images]
+    return out
 
 
 FLOORS = (("polled", "block.floor_"), ("halted", "block.floor_halted_"))
@@ -175,7 +196,7 @@ def floor_table(records, mode, runs):
     return out
 
 
-def markdown(records, anchors, mode, runs=None):
+def markdown(records, images, anchors, mode, runs=None):
     by_name = {r["name"]: r for r in records}
     unit = records[0]["unit"] if records else ""
     out = [f"Mode: **{mode}** ({'QEMU TCG, -icount shift=0: one tick = one guest instruction' if mode == 'icount' else 'wall-clock TSC ticks, noisy'}).", "",
@@ -194,6 +215,7 @@ def markdown(records, anchors, mode, runs=None):
         out += [f"| `{r['name']}` | {r['median']:.0f} | {r['iops']:,} | {r['mb_per_s']} |"
                 for r in block]
     out += floor_table(records, mode, runs or [records])
+    out += image_table(images)
     out += ["", f"Figures in {unit} per operation. Published figures (real hardware, cycles):", "",
             "| system | operation | cycles | compare with | hardware | source |", "|---|---|---:|---|---|---|"]
     for a in anchors:
@@ -247,9 +269,10 @@ def main():
     parser.add_argument("--quick", action="store_true", help="few iterations (for tests)")
     parser.add_argument("--output", default=str(ROOT / "bench" / "results"))
     options = parser.parse_args()
-    runs = [parse(run_boot(options.mode, options.quick), options.mode)
-            for _ in range(max(1, options.runs))]
+    boots = [run_boot(options.mode, options.quick) for _ in range(max(1, options.runs))]
+    runs = [parse(lines, options.mode) for lines in boots]
     records = runs[-1]
+    images = image_sizes(boots[-1])
     if len(runs) > 1:
         for record in records:
             record["run_medians"] = [next((r["median"] for r in run if r["name"] == record["name"]),
@@ -260,8 +283,8 @@ def main():
     anchors = json.loads((ROOT / "bench" / "anchors.json").read_text())["anchors"]
     output = pathlib.Path(options.output)
     output.mkdir(parents=True, exist_ok=True)
-    (output / "latest.json").write_text(json.dumps(records, indent=2) + "\n")
-    (output / "latest.md").write_text(markdown(records, anchors, options.mode, runs))
+    (output / "latest.json").write_text(json.dumps(records + images, indent=2) + "\n")
+    (output / "latest.md").write_text(markdown(records, images, anchors, options.mode, runs))
     chart(records, anchors, options.mode, output / "latest.png")
     print((output / "latest.md").read_text())
     print(f"bench: wrote {output}/latest.json, latest.md and latest.png")

@@ -1,23 +1,39 @@
 /// A domain: one isolated component, loaded from its image, with its own heap.
 ///
 /// Everything a domain has is here, so destroying it gives everything back: the frames
-/// its image was loaded into, its private heap (frames too), and its export slots
-/// (marked stopped, so calls fail cleanly instead of running freed code). The pristine
-/// image (the boot module) stays, so the domain can be created again from it.
+/// its image was loaded into and the pristine copy a restart is made from, its private
+/// heap (frames too), and its export slots (marked stopped, so calls fail cleanly
+/// instead of running freed code). The image it came from (the boot module) stays, so
+/// the domain can be created again from it.
 import Memory
 
 final class Domain {
-  enum State: Equatable { case running, crashed, destroyed }
+  enum State: Equatable {
+    /// Its init is running: its export slots open only once it returns.
+    case starting
+    case running
+    /// Down until a caller's `recover()` restarts it (after its backoff, RestartBackoff).
+    case crashed
+    /// Given up after a crash loop: held stopped until the kernel restarts it.
+    case failed
+    case destroyed
+  }
 
   let id: DomainID
   let name: String
   /// The image as it came: a boot module, never written.
   let image: UnsafeRawBufferPointer
-  var state = State.running
+  var state = State.starting
   var manifest: DomainManifestInfo
+  /// Its image in memory, and the pristine copy it restarts from (DomainLoader); nil
+  /// once destroyed.
+  var loaded: LoadedImage?
   /// Where the image was loaded (frames, identity-mapped) and how many frames.
-  var loadedAt: PhysicalFrame?
-  var loadedFrames = 0
+  var loadedAt: PhysicalFrame? { loaded?.frames }
+  var loadedFrames: Int { loaded?.frameCount ?? 0 }
+  /// The frames of its pristine copy: the kernel's, not charged to its `frames` quota
+  /// (the copy is as large as the image the quota already counts once).
+  var pristineFrames: Int { loaded?.pristineFrames ?? 0 }
   /// The private heap and the frames it lives in.
   private var heap = FreeListHeap()
   var heapFrames: PhysicalFrame?
@@ -30,6 +46,8 @@ final class Domain {
   let holderQueue = WaitQueue()
   var crashes = 0
   var restarts = 0
+  /// When it may be restarted after crashing, and whether to give it up.
+  var backoff = RestartBackoff()
   /// Why it crashed last (for the shell).
   var lastCrash: TextLine = ""
   /// Whether the last crash was the watchdog's (a call over its budget).
@@ -39,8 +57,8 @@ final class Domain {
   /// Its threads that have not been reaped yet, of any life: each holds a stack of frames
   /// until then (DomainManager.spawnThread counts them, the scheduler's reaping uncounts).
   var liveThreads = 0
-  /// Its init is running (`DomainManager.start`): the state says `running` only after.
-  var starting = false
+  /// Whether its code may be running: its init or its calls and threads.
+  var isLive: Bool { state == .running || state == .starting }
   /// How often a quota refused it something; the first few are logged.
   var quotaRefusals = 0
   /// Its log lines' budget (swiftlet_log).

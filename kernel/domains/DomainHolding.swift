@@ -46,7 +46,7 @@ enum DomainHolding {
           if handed { release(id) }
           return CallABI.Wait.callerDied
         }
-        guard domain.state == .running, life == nil || domain.restarts == life else {
+        guard domain.isLive, life == nil || domain.restarts == life else {
           if handed { release(id) }
           let timedOut = domain.crashes != crashes && domain.lastCrashTimedOut
           return (timedOut ? CallStatus.timedOut : CallStatus.stopped).rawValue

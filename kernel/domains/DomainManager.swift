@@ -90,28 +90,62 @@ enum DomainManager {
     return .success(domain)
   }
 
-  /// Loads the image, reads its manifest, gives it a heap and its export slots, and
-  /// runs its init inside a call, so a crash in init is contained too.
+  /// Loads the image and keeps its pristine copy, reads its manifest, gives it a heap
+  /// and its export slots, and runs its init. If any step fails, nothing of it is left.
   private static func start(_ domain: Domain) throws(DomainError) {
-    let (frames, count) = try DomainLoader.load(domain.image)
-    domain.loadedAt = frames
-    domain.loadedFrames = count
+    domain.loaded = try DomainLoader.load(domain.image)
     do throws(DomainError) {
-      try configure(domain, frames: frames)
+      // Before anything runs in the image: the manifest and entry table functions are
+      // its code too.
+      try DomainLoader.keepPristine(&domain.loaded!)
+      try configure(domain)
+      try runInit(domain)
     } catch {
-      teardown(domain)
+      stop(domain)
+      releaseImage(domain)
       throw error
     }
+  }
+
+  /// Starts the domain again in the frames it lies in, from its pristine copy, with what
+  /// `configure` found at the first start: its manifest, entry points and slots are
+  /// those of the same bytes at the same addresses. On failure the image stays, for the
+  /// next try.
+  private static func startFromPristine(_ domain: Domain) throws(DomainError) {
+    guard let loaded = domain.loaded else { return try start(domain) }
+    DomainLoader.restore(loaded)
+    do throws(DomainError) {
+      try giveHeap(domain)
+      for (_, slot) in domain.exportSlots { DomainCall.exports[slot].calls = 0 }
+      DomainCall.exports[domain.controlSlot].running = 1
+      try runInit(domain)
+    } catch {
+      stop(domain)
+      throw error
+    }
+  }
+
+  /// Runs the domain's init inside a call, so a crash in init is contained too, and
+  /// opens its export slots once it has returned.
+  private static func runInit(_ domain: Domain) throws(DomainError) {
     DomainHolding.reset(domain.id)
-    domain.starting = true
+    domain.state = .starting
     let status = callControl(domain)
-    domain.starting = false
     guard status == 0 else {
-      teardown(domain)
       throw DomainError(message: "its init crashed (status \(status))")
     }
     for (_, slot) in domain.exportSlots { DomainCall.exports[slot].running = 1 }
     domain.state = .running
+    domain.backoff.running(at: Clock.nanoseconds)
+  }
+
+  /// A private heap of the size its manifest asks for.
+  private static func giveHeap(_ domain: Domain) throws(DomainError) {
+    let heapFrames = domain.manifest.heapKiB / 4
+    guard let heap = Frames.allocateContiguous(count: heapFrames) else {
+      throw DomainError(message: "no memory for a \(domain.manifest.heapKiB) KiB heap")
+    }
+    domain.setHeap(heap, count: heapFrames)
   }
 
   /// Reads the image's manifest and entry points and fills its export slots. Every
@@ -119,12 +153,12 @@ enum DomainManager {
   /// (a domain's entry table naming kernel code would have the kernel run it as the
   /// domain), its manifest text in its own image, and its entry points must be exactly
   /// as many as its manifest's methods.
-  private static func configure(_ domain: Domain, frames: PhysicalFrame) throws(DomainError) {
-    let symbols = DomainLoader.Symbols(domain.image, loadedAt: frames)
-    let code = DomainLoader.executableRange(domain.image, loadedAt: frames)
-    let image = frames.address..<frames.address + UInt64(domain.loadedFrames) * Paging.pageSize
+  private static func configure(_ domain: Domain) throws(DomainError) {
+    guard let loaded = domain.loaded else { return }
+    let code = loaded.code
+    let image = loaded.addresses
     func symbol(_ name: String) throws(DomainError) -> UInt64 {
-      guard let address = symbols.address(of: name) else {
+      guard let address = loaded.address(of: name) else {
         throw DomainError(message: "the image has no \(name): not built as a Swiftlet domain")
       }
       guard code.contains(address) else {
@@ -151,10 +185,7 @@ enum DomainManager {
           "it needs \(needed) frames (image \(domain.loadedFrames), heap \(heapFrames)), over its quota of \(domain.manifest.frames)"
       )
     }
-    guard let heap = Frames.allocateContiguous(count: heapFrames) else {
-      throw DomainError(message: "no memory for a \(domain.manifest.heapKiB) KiB heap")
-    }
-    domain.setHeap(heap, count: heapFrames)
+    try giveHeap(domain)
     let entries = try entryPoints(domain, try symbol("swiftlet_domain_entries"))
     if let stray = entries.first(where: { !code.contains($0) }) {
       throw DomainError(
@@ -163,7 +194,7 @@ enum DomainManager {
     var slots: [(interface: String, slot: Int)] = []
     for interface in domain.manifest.exports {
       if let owner = domains.first(where: {
-        $0 !== domain && $0.state == .running && $0.manifest.exports.contains(interface)
+        $0 !== domain && $0.isLive && $0.manifest.exports.contains(interface)
       }), !servesOtherDevices(domain, owner) {
         throw DomainError(message: "'\(interface)' is exported by '\(owner.name)' already")
       }
@@ -262,45 +293,75 @@ enum DomainManager {
 
   // MARK: - Ending and restarting
 
-  /// Stops the domain's slots and gives back its heap and image.
-  private static func teardown(_ domain: Domain) {
+  /// Stops the domain's slots and gives back its heap and shared-heap allocations; its
+  /// image and pristine copy stay.
+  private static func stop(_ domain: Domain) {
     DeviceManager.revoke(owner: domain.id)  // no DMA into what is freed next
     DomainHolding.reset(domain.id)
     SharedMemory.reclaim(domain.id)
     for (_, slot) in domain.exportSlots { DomainCall.exports[slot].running = 0 }
     if domain.controlSlot >= 0 { DomainCall.exports[domain.controlSlot].running = 0 }
     domain.dropHeap()
-    if let frames = domain.loadedAt { DomainLoader.unload(frames, count: domain.loadedFrames) }
-    domain.loadedAt = nil
-    domain.loadedFrames = 0
+  }
+
+  /// Gives back the frames of its image and of its pristine copy.
+  private static func releaseImage(_ domain: Domain) {
+    if let loaded = domain.loaded { DomainLoader.unload(loaded) }
+    domain.loaded = nil
   }
 
   static func destroy(_ domain: Domain) {
-    if domain.state == .running { unwindThreads(in: domain.id, status: .stopped) }
-    teardown(domain)
+    if domain.isLive { unwindThreads(in: domain.id, status: .stopped) }
+    stop(domain)
+    releaseImage(domain)
     DomainDevices.release(domain)  // its device is free for another owner
     domain.state = .destroyed
   }
 
-  /// Creates the domain again from its pristine image: fresh state, same slots.
+  /// The kernel's restart, at once whatever the domain's state: it clears a failed
+  /// domain and any backoff (`recover`, the callers' restart, waits for the backoff and
+  /// leaves a failed domain alone).
   static func restart(_ domain: Domain) -> Result<Void, DomainError> {
-    teardown(domain)
+    domain.backoff.clear()
+    return restartNow(domain)
+  }
+
+  /// Creates the domain again, fresh state, same slots: from its pristine copy, or, once
+  /// destroyed, from its image, loaded and checked as at first. A start that fails
+  /// counts as a crash in init (RestartBackoff).
+  private static func restartNow(_ domain: Domain) -> Result<Void, DomainError> {
+    // A running domain's threads leave it first, as when it is destroyed: none may go on
+    // in the new life with the stack of the old one.
+    if domain.isLive {
+      unwindThreads(in: domain.id, status: .stopped)
+      domain.events.wakeAll()
+    }
+    // From here until its init returns, a second restart asked for finds it starting.
+    domain.state = .starting
+    stop(domain)
     domain.restarts += 1
+    let crashes = domain.crashes
     do throws(DomainError) {
-      try start(domain)
+      try startFromPristine(domain)
       return .success(())
     } catch {
-      domain.state = .crashed
+      // A crash in its init went through `crash` already.
+      if domain.crashes == crashes { startFailed(domain, "it did not start: \(error.message)") }
       return .failure(error)
     }
   }
 
-  /// Restarts the domain behind `slot` if it crashed; whether it runs now.
+  /// Restarts the domain behind `slot` if it crashed and its backoff lets it start again
+  /// now; whether it runs now. It never waits: a domain backing off, failed or starting
+  /// stays as it is, and its callers get `.unavailable` until it runs.
   static func recover(slot: Int) -> Bool {
     guard slot >= 0 && slot < slotInterfaces.count,
       let domain = domains.first(where: { $0.exportSlots.contains { $0.slot == slot } })
     else { return false }
-    if domain.state == .crashed, case .failure(let error) = restart(domain) {
+    if domain.state == .crashed, domain.backoff.mayRestart(at: Clock.nanoseconds),
+      case .failure(let error) = restartNow(domain),
+      domain.backoff.quickCrashes <= 3  // a loop says the rest when it gives up (`giveUp`)
+    {
       Log.error("domain '\(domain.name)': restart failed: \(error.message)")
     }
     return domain.state == .running
@@ -369,7 +430,9 @@ enum DomainManager {
       // Spawned by the init of a restart, it may be scheduled before that init returns
       // and the domain runs again; entering then would find it not running and end the
       // thread unseen. It waits for the init to finish instead.
-      while let domain = DomainManager.domain(id), domain.starting, domain.restarts == life {
+      while let domain = DomainManager.domain(id), domain.state == .starting,
+        domain.restarts == life
+      {
         Scheduler.sleep(nanoseconds: 1_000_000)
       }
       DomainCall.currentDomain = id
@@ -402,7 +465,7 @@ enum DomainManager {
   static func handleException(_ frame: inout TrapFrame) -> Bool {
     let interruptFlag: UInt64 = 1 << 9
     guard frame.rflags & interruptFlag != 0 else { return false }
-    guard let domain = current, domain.state == .running else { return false }
+    guard let domain = current, domain.isLive else { return false }
     let vector = ExceptionVector(rawValue: frame.vector)
     var why: TextLine = "\(vector?.name ?? "exception") at \(hex: frame.rip)"
     if frame.rip == DomainCall.stackExhaustedAddress {
@@ -427,8 +490,7 @@ enum DomainManager {
     let running = Scheduler.currentControl
     var overdue: (domain: Domain, milliseconds: UInt64)?
     func check(_ callee: DomainID, since: UInt64, atLeast minimum: Int = 0) {
-      guard overdue == nil, callee != .kernel, let domain = domain(callee),
-        domain.state == .running
+      guard overdue == nil, callee != .kernel, let domain = domain(callee), domain.isLive
       else { return }
       let elapsed = now &- since
       let milliseconds = max(domain.manifest.budgetMilliseconds, minimum)
@@ -484,7 +546,7 @@ enum DomainManager {
   /// domain's own thread has no call budget), so after two quanta of it its domain is
   /// ended like a call over its budget.
   static func unpreemptibleTick(_ frame: inout TrapFrame) {
-    guard let control = Scheduler.currentControl, let domain = current, domain.state == .running,
+    guard let control = Scheduler.currentControl, let domain = current, domain.isLive,
       !isKernelCode(frame.rip), Scheduler.switchWanted
     else { return }
     control.pointee.unpreemptibleTicks += 1
@@ -518,7 +580,9 @@ enum DomainManager {
   /// - a switched-out thread whose current domain it is unwinds when it next runs: from
   ///   its interrupt (Interrupts.swift) or its kernel call (boot/sysinterface.asm);
   /// - the running thread, if it is inside, is the caller's to unwind (`endCall`).
-  static func crash(_ domain: Domain, _ why: TextLine, status: CallStatus) {
+  static func crash(_ domain: Domain, _ reason: TextLine, status: CallStatus) {
+    var why = reason
+    if domain.state == .starting { why.append(" in its init") }
     domain.state = .crashed
     domain.crashes += 1
     domain.lastCrash = why
@@ -528,6 +592,7 @@ enum DomainManager {
     if domain.crashes <= 3 || domain.crashes % 100 == 0 {
       Log.warning("domain '\(domain.name)' crashed (\(domain.crashes) so far): \(why)")
     }
+    if domain.backoff.crashed(at: Clock.nanoseconds) { giveUp(domain, why) }
     for (_, slot) in domain.exportSlots { DomainCall.exports[slot].running = 0 }
     // Its device stops mastering the bus before the memory it may be writing is freed;
     // a restarted instance gets the device back when it asks (DeviceCalls.swift).
@@ -537,6 +602,23 @@ enum DomainManager {
     unwindThreads(in: domain.id, status: status)
     domain.events.wakeAll()  // its threads waiting for one leave, to unwind
     DomainHolding.reset(domain.id)
+  }
+
+  /// The domain did not start (not a crash: its image could not be loaded, or no memory
+  /// was left): it is down as after a crash, and its backoff counts it as one in init.
+  private static func startFailed(_ domain: Domain, _ why: TextLine) {
+    domain.state = .crashed
+    domain.lastCrash = why
+    if domain.backoff.crashed(at: Clock.nanoseconds) { giveUp(domain, why) }
+  }
+
+  /// Holds the domain failed after a crash loop: nothing restarts it but the kernel
+  /// (`restart`). Said once, when it happens.
+  private static func giveUp(_ domain: Domain, _ why: TextLine) {
+    domain.state = .failed
+    Log.error(
+      "domain '\(domain.name)' failed: crashed \(domain.backoff.quickCrashes) times in a row, last: \(why); held stopped"
+    )
   }
 
   private static func unwindThreads(in id: DomainID, status: CallStatus) {

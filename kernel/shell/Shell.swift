@@ -91,6 +91,14 @@ enum Shell {
     Console.print(
       "heap: \(heap.bytesInUse) of \(heap.capacity) bytes in use (peak \(heap.peakBytesInUse)), \(heap.liveAllocations) live allocations, \(heap.totalAllocations) in all"
     )
+    let domains = DomainManager.domains
+    let images = domains.reduce(0) { $0 + $1.loadedFrames }
+    let pristine = domains.reduce(0) { $0 + $1.pristineFrames }
+    let heaps = domains.reduce(0) { $0 + $1.heapFrameCount }
+    let frames = Frames.statistics
+    Console.print(
+      "frames: \(frames.freeFrames) of \(frames.totalFrames) free; domains hold \(images) for images, \(pristine) for their pristine copies, \(heaps) for heaps"
+    )
   }
 
   static func showUptime() {
@@ -110,13 +118,34 @@ enum Shell {
       let heap = domain.heapStatistics
       let state: StaticString =
         switch domain.state {
+        case .starting: "starting"
         case .running: "running"
         case .crashed: "crashed"
+        case .failed: "failed"
         case .destroyed: "destroyed"
         }
       Console.print(
-        "  \(domain.id.rawValue) \(domain.name): \(state), heap \(heap.bytesInUse)/\(heap.capacity) bytes, \(domain.calls) calls, \(domain.crashes) crashes, \(domain.restarts) restarts"
+        "  \(domain.id.rawValue) \(domain.name): \(state), image \(domain.loadedFrames * 4) KiB (+\(domain.pristineFrames * 4) KiB pristine), heap \(heap.bytesInUse)/\(heap.capacity) bytes, \(domain.calls) calls, \(domain.crashes) crashes, \(domain.restarts) restarts"
       )
+      if let why = whyDown(domain) { Console.print("    \(why)") }
+    }
+  }
+
+  /// Why a domain is down and what happens next, for `domains`; nil if it is not down.
+  static func whyDown(_ domain: Domain) -> TextLine? {
+    let backoff = domain.backoff
+    switch domain.state {
+    case .failed:
+      return
+        "failed: crashed \(backoff.quickCrashes) times in a row, last: \(domain.lastCrash); held stopped"
+    case .crashed:
+      let now = Clock.nanoseconds
+      guard !backoff.mayRestart(at: now) else { return "crashed: \(domain.lastCrash)" }
+      let wait = (backoff.restartNotBefore - now) / 1_000_000
+      return
+        "crashed \(backoff.quickCrashes) times in a row, last: \(domain.lastCrash); no restart for \(wait) ms"
+    case .starting, .running, .destroyed:
+      return nil
     }
   }
 

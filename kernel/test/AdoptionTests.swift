@@ -78,7 +78,7 @@ enum AdoptionTests {
       t.expect(false, "no Crasher")
       return
     }
-    _ = crasher.recover()
+    TestDomains.settle("crasher")
     let before = SharedMemory.totals
     if let undelivered = sent(by: .kernel) {
       t.expect(swiftletRRefFreeUndelivered(undelivered) == 0, "the undelivered payload stayed")

@@ -202,6 +202,7 @@ enum BlockTests {
     guard submit(device, acknowledgedRange, .write, generation: acknowledgedGeneration, &t) != nil
     else { return }
     t.expect(device.flush() == .success(.ok), "flush failed")
+    TestDomains.settle("virtio_blk")
     let crashes = driver.crashes
     FaultPlan.arm(domain: driver.id, point: FaultPoint.blockBatchInFlight.rawValue, after: 1)
     defer { FaultPlan.disarm() }

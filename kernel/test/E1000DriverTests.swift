@@ -205,6 +205,7 @@ enum E1000DriverTests {
     }
     // Traffic first, so the device holds buffers of the instance about to crash.
     if let problem = exchangeARP(nic, mac: info.mac) { return fail(&t, problem) }
+    TestDomains.settle("e1000")
     let crashes = driver.crashes
     FaultPlan.arm(domain: driver.id, point: point.rawValue, after: 1)
     defer { FaultPlan.disarm() }

@@ -289,6 +289,7 @@ enum NetworkDeviceTests {
       t.expect(false, "no driver domain")
       return
     }
+    TestDomains.settle(driver.name)
     let crashes = driver.crashes
     FaultPlan.arm(domain: driver.id, point: point.rawValue, after: 1)
     defer { FaultPlan.disarm() }

@@ -25,7 +25,7 @@ enum QuotaTests {
       t.expect(false, "no Background")
       return nil
     }
-    _ = background.recover()
+    if crasher.state != .running { TestDomains.restart("crasher") }
     settleWatchdog()
     return (background, crasher)
   }

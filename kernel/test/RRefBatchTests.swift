@@ -85,6 +85,7 @@ enum RRefBatchTests {
       t.expect(false, "no Counter")
       return
     }
+    TestDomains.settle("counter")
     _ = counter.increment(by: 1)
     let before = SharedMemory.totals
     guard let batch = batch([1, Int.max, 2]) else {

@@ -83,7 +83,7 @@ enum RRefTests {
     t.expect(letter.owner == 0, "owner is \(letter.owner) after the borrower crashed")
     letter.value.number += 1
     t.expect(letter.value.number == 10, "the letter is not usable after the crash")
-    _ = mailbox.recover()
+    TestDomains.restart("crasher")
   }
 
   static func arrayInPlace(_ t: inout TestContext) {
@@ -138,7 +138,6 @@ enum RRefTests {
 
   static func ownedByCrashedDomainFreed(_ t: inout TestContext) {
     guard case .success(let mailbox) = MailboxProxy.connect(),
-      case .success(let crasher) = CrasherProxy.connect(),
       let kept = RRef(Letter(number: 3)), let lent = RRef(Letter(number: 4))
     else {
       t.expect(false, "no Mailbox or no shared memory")
@@ -154,6 +153,6 @@ enum RRefTests {
       SharedMemory.statistics(for: owner) == SharedOwnerStatistics(allocations: 0, bytes: 0),
       "the crashed domain's letter was not freed")
     t.expect(lent.owner == 0 && lent.value.number == 4, "the lent letter was lost")
-    _ = crasher.recover()
+    TestDomains.restart("crasher")
   }
 }

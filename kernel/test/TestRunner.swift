@@ -41,7 +41,7 @@ enum TestRunner {
       + SymbolTests.tests + PagingTests.tests + InterruptTests.tests + SchedulerTests.tests
       + StackRoomTests.tests
       + DomainTests.tests + DomainThreadTests.tests + RRefTests.tests + RRefBatchTests.tests
-      + RRefCheckTests.tests + AdoptionTests.tests + QuotaTests.tests
+      + RRefCheckTests.tests + AdoptionTests.tests + QuotaTests.tests + LifecycleTests.tests
       + PCITests.tests + BlockTests.tests + NetworkDeviceTests.tests + E1000DriverTests.tests
       + HostileTests.tests
       + SelfTests.tests

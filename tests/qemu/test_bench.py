@@ -1,5 +1,6 @@
 """The benchmark boot: every benchmark runs and proves it did its work. No timing is
 asserted here; `make bench` reports the figures."""
+import json
 import re
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from conftest import ROOT, SUCCESS, boot
 
 CHECK = re.compile(r"^BENCHCHECK name=(\S+) expected=(-?\d+) actual=(-?\d+)$")
 BENCH = re.compile(r"^BENCH name=(\S+) iterations=(\d+) min=")
+IMAGE = re.compile(r"^BENCHIMAGE name=(\S+) file=(\d+) loaded=(\d+)$")
 
 EXPECTED = {
     "loop.empty", "call.direct", "call.indirect", "call.protocol", "domain.null_call",
@@ -56,3 +58,15 @@ def test_the_cross_domain_benchmark_crossed_domains(quick_run):
     run = quick_run
     check = next(m for line in run.lines if (m := CHECK.match(line)) and m[1] == "domain.null_call")
     assert int(check[3]) > 0 and check[2] == check[3], "the callee did not count the calls"
+
+
+def test_every_image_is_measured_and_the_demo_domains_load_in_64_kib(quick_run):
+    run = quick_run
+    images = {m[1]: (int(m[2]), int(m[3])) for line in run.lines if (m := IMAGE.match(line))}
+    manifest = json.loads((ROOT / "domains" / "manifest.json").read_text())
+    assert set(images) == {d["name"] for d in manifest["domains"]}, run.tail()
+    for name, (file, loaded) in images.items():
+        assert file == (ROOT / "build" / "domains" / f"{name}.so").stat().st_size, name
+        assert loaded > 0 and loaded % 4096 == 0, f"{name}: {loaded} bytes loaded"
+    for name in ("hello", "counter", "crasher", "client"):
+        assert images[name][1] <= 64 * 1024, f"{name} loads as {images[name][1] // 1024} KiB"
