@@ -48,7 +48,9 @@ struct BlockBatch {
     }
     for index in 0..<count {
       guard let request = batch.popFront() else { break }
-      let status = wrongResults[index] ? disk.actOutWrongResult(request) : statuses[index]
+      let status =
+        wrongResults[index]
+        ? disk.actOutWrongResult(request, deadline: deadline) : statuses[index]
       request.update { $0.status = status }
       _ = batch.pushBack(request)
     }

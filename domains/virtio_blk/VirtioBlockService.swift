@@ -6,9 +6,9 @@
 /// the buffer goes back to the caller with the request's status, whatever happened.
 ///
 /// A call waits for the device `VirtioDisk.completionTimeout` at most, and gives the
-/// domain back while it waits, so calls may overlap: the library keeps each one's
-/// completions apart, and a device that one call had to reset is set up again only if
-/// it is still the one in use (another call may have done it already).
+/// domain back while it waits; calls take turns at the device (`DeviceTurn`), so one
+/// call's requests never crowd another's out of the queue. A call that does not get its
+/// turn in time (`DeviceTurn.longestWait`) gives its requests back `.ioError`, unsent.
 import DeviceAccess
 import Registers
 import SwiftletInterfaces
@@ -18,6 +18,7 @@ import Virtio
 final class VirtioBlockService: BlockDevice {
   /// nil if there is no usable disk; every request then says `.noDevice`.
   private var disk: VirtioDisk?
+  private let turn = DeviceTurn()
 
   init() { startDevice() }
 
@@ -28,7 +29,7 @@ final class VirtioBlockService: BlockDevice {
   /// the new one set up; a set-up that fails leaves the device reset.
   private func restartDevice(_ failed: VirtioDisk) {
     guard disk === failed, let reason = failed.driver.stopped else { return }
-    DomainKernel.log("virtio-blk: \(reason.message); setting the device up again")
+    DomainKernel.log("virtio-blk: the device was reset (\(reason.message)); setting it up again")
     startDevice()
   }
 
@@ -70,6 +71,16 @@ final class VirtioBlockService: BlockDevice {
   func submit(_ batch: consuming RRefDeque<BlockRequest, 32>) -> Result<
     RRefDeque<BlockRequest, 32>, RpcError
   > {
+    guard disk != nil else {
+      BlockBatch.markAll(batch, .noDevice)
+      return .success(batch)
+    }
+    guard turn.take() else {
+      BlockBatch.markAll(batch, .ioError)
+      return .success(batch)
+    }
+    defer { turn.give() }
+    // The disk as it is once the turn is taken: the previous turn may have set it up anew.
     guard let disk else {
       BlockBatch.markAll(batch, .noDevice)
       return .success(batch)
@@ -79,6 +90,9 @@ final class VirtioBlockService: BlockDevice {
   }
 
   func flush() -> Result<BlockStatus, RpcError> {
+    guard disk != nil else { return .success(.noDevice) }
+    guard turn.take() else { return .success(.ioError) }
+    defer { turn.give() }
     guard let disk else { return .success(.noDevice) }
     let deadline = DomainKernel.nanoseconds &+ VirtioDisk.completionTimeout
     return .success(
@@ -92,6 +106,15 @@ final class VirtioBlockService: BlockDevice {
   /// copying its 4 KiB out and back would cost more than the rest of the request.)
   private func perform(_ operation: BlockOperation, _ request: borrowing RRef<BlockRequest>) {
     request.update { $0.operation = operation }
+    guard disk != nil else {
+      request.update { $0.status = .noDevice }
+      return
+    }
+    guard turn.take() else {
+      request.update { $0.status = .ioError }
+      return
+    }
+    defer { turn.give() }
     var status: BlockStatus
     if let disk, let virtio = VirtioBlockRequest(request) {
       var faults = CompletionFaults()
@@ -101,7 +124,7 @@ final class VirtioBlockService: BlockDevice {
           virtio, waiting: { disk.waitForInterrupt(until: deadline) }, faults: { faults.next() })
       }
       if status == .ok && faults.takeWrongResult() {
-        status = disk.actOutWrongResult(request)
+        status = disk.actOutWrongResult(request, deadline: deadline)
         if disk.driver.stopped != nil { restartDevice(disk) }
       }
     } else {

@@ -101,16 +101,16 @@ final class VirtioDisk {
   /// Acts out a wrong result a fault campaign planned for `request`, which completed
   /// well, as a buggy driver would give it: a read's block comes back with one byte
   /// flipped; a write's block is written again with one byte flipped, so that the disk
-  /// holds the wrong data (the caller's buffer goes back as it was). The status to
-  /// report: `.ok` whatever the data, unless the second write failed.
-  func actOutWrongResult(_ request: borrowing RRef<BlockRequest>) -> BlockStatus {
+  /// holds the wrong data (the caller's buffer goes back as it was), waiting until the
+  /// call's `deadline` at most. The status to report: `.ok` whatever the data, unless
+  /// the second write failed.
+  func actOutWrongResult(_ request: borrowing RRef<BlockRequest>, deadline: UInt64) -> BlockStatus {
     let (operation, block) = request.read { ($0.operation, $0.block) }
     let at = Int(truncatingIfNeeded: block) & (BlockBytes.count - 1)
     request.update { $0.data[at] ^= 0xFF }
     guard operation == .write else { return .ok }
     defer { request.update { $0.data[at] ^= 0xFF } }
     guard let virtio = VirtioBlockRequest(request) else { return .ioError }
-    let deadline = DomainKernel.nanoseconds &+ Self.completionTimeout
     do {
       try driver.perform(virtio, waiting: { self.waitForInterrupt(until: deadline) })
       return .ok
