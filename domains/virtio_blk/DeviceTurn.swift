@@ -14,10 +14,19 @@ final class DeviceTurn {
   static let longestWait: UInt64 = 1_000_000_000
 
   private var taken = false
+  /// Calls waiting for the turn: only then does giving it back signal (a kernel call).
+  private var waiting = 0
   private let released = DomainEvent(number: 0)!
 
-  /// Takes the turn, waiting while another call has it; false if the wait ran out.
+  /// Takes the turn, waiting while another call has it; false if the wait ran out. An
+  /// untaken turn costs no kernel call.
   func take() -> Bool {
+    guard taken else {
+      taken = true
+      return true
+    }
+    waiting += 1
+    defer { waiting -= 1 }
     let deadline = DomainKernel.nanoseconds &+ Self.longestWait
     var seen = released.count
     while taken {
@@ -32,6 +41,6 @@ final class DeviceTurn {
   /// Gives the turn to the next call waiting, if any.
   func give() {
     taken = false
-    released.signal()
+    if waiting > 0 { released.signal() }
   }
 }
