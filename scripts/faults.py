@@ -360,6 +360,17 @@ def run_campaign(seed, count, seconds, net="virtio", work=ROOT / "build" / "faul
 
 # ---- Reading the log ---------------------------------------------------------------------
 
+def collapsed(lines):
+    """`lines` with each run of one repeated line given once, with its count."""
+    out = []
+    for line in lines:
+        if out and out[-1][0] == line:
+            out[-1][1] += 1
+        else:
+            out.append([line, 1])
+    return [line if count == 1 else f"{line}  (x{count})" for line, count in out]
+
+
 def parse(lines):
     """The campaign's lines as a dict (anything missing stays None or empty)."""
     out = {"start": None, "network_up": None, "targets": {}, "load_on": False, "load_off": None,
@@ -372,7 +383,7 @@ def parse(lines):
                 "number": int(match[1]), "domain": match[2], "kind": match[3],
                 "point": None if match[4] == "-" else match[4], "outcome": match[5],
                 "restart_us": int(match[6]), "line": index,
-                "context": lines[max(previous_fault + 1, index - 15):index]})
+                "context": collapsed(lines[previous_fault + 1:index])[-15:]})
             previous_fault = index
         elif match := START.match(line):
             out["start"] = {"seed": int(match[1]), "count": int(match[2]), "seconds": int(match[3])}

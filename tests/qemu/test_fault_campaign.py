@@ -37,13 +37,16 @@ def test_no_panic_and_no_hang(campaign):
     assert report["end"] == "ok", explain(report)
 
 
-def test_faults_were_activated_in_every_target_domain(campaign):
+def test_faults_were_activated_at_checkpoints_in_every_target_domain(campaign):
+    """A bit flip needs no code of the domain to run, so each target must also have had
+    a fault fire at one of its checkpoints: its code paths ran under the load."""
     _, report = campaign
     assert report["activated"] >= 100, explain(report)
-    activated = {fault_domain for fault_domain in
-                 (row["domain"] for row in report["tallies"] if row.get("activated"))}
+    activated = {row["domain"] for row in report["tallies"]
+                 if row.get("activated") and row["kind"] != "bit-flip"}
     missing = set(report["targets"]) - activated
-    assert report["targets"] and not missing, f"no fault activated in {missing}" + explain(report)
+    assert report["targets"] and not missing, \
+        f"no fault activated at a checkpoint of {sorted(missing)}" + explain(report)
 
 
 def test_every_activated_fault_contained_or_silent(campaign):
