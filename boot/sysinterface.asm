@@ -21,7 +21,7 @@ extern swiftlet_domain_posix_memalign, swiftlet_domain_free
 extern memcpy, memmove, memset, memcmp, ceil, floor, putchar, arc4random_buf
 extern swiftlet_call, swiftlet_connect, swiftlet_recover, swiftlet_log
 extern swiftlet_domain_id, swiftlet_time_ns, swiftlet_fault, swiftlet_fault_checkpoint
-extern swiftlet_fault_register
+extern swiftlet_fault_register, swiftlet_caller, swiftlet_domain_alive
 extern swiftlet_rref_alloc, swiftlet_rref_free, swiftlet_rref_free_orphan
 extern swiftlet_rref_adopt, swiftlet_rref_free_undelivered, swiftlet_thread_word
 extern swiftlet_rref_free_sent, swiftlet_rref_adopt_deque
@@ -89,6 +89,8 @@ system_interface:
     service "swiftlet_fault", swiftlet_fault
     service "swiftlet_fault_checkpoint", swiftlet_fault_checkpoint
     service "swiftlet_fault_register", swiftlet_fault_register
+    service "swiftlet_caller", swiftlet_caller
+    service "swiftlet_domain_alive", swiftlet_domain_alive
     ; Threads of the calling domain.
     service "swiftlet_spawn", swiftlet_spawn
     service "swiftlet_sleep_ns", swiftlet_sleep_ns

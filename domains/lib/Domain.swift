@@ -29,6 +29,21 @@ public enum DomainKernel {
   public static var domainID: UInt32 { kernelDomainID() }
 }
 
+/// One life of a domain: its number and how many times it had restarted. A service
+/// keeps its clients' identities to let go of what a client that died held.
+public struct DomainIdentity: Equatable, BitwiseCopyable, Sendable {
+  /// The domain number in the top 16 bits, its restart count below; 0 is the kernel.
+  public let rawValue: UInt64
+
+  public init(rawValue: UInt64) { self.rawValue = rawValue }
+
+  /// Who made the call this domain is serving (the kernel when it serves none).
+  public static var caller: DomainIdentity { DomainIdentity(rawValue: kernelCaller()) }
+
+  /// Whether that life of that domain still runs (the kernel always does).
+  public var isAlive: Bool { kernelDomainAlive(rawValue) != 0 }
+}
+
 /// An interface reference: which export of which domain a proxy calls. Its number is
 /// the export-table slot of the interface's first method; only the kernel hands numbers
 /// out (`connect`, which checks the caller's manifest imports). A forged handle would

@@ -38,3 +38,9 @@ func kernelBootOption(
   _ name: UnsafePointer<UInt8>?, _ nameLength: Int, _ buffer: UnsafeMutablePointer<UInt8>?,
   _ capacity: Int
 ) -> Int64
+
+@_extern(c, "swiftlet_caller")
+func kernelCaller() -> UInt64
+
+@_extern(c, "swiftlet_domain_alive")
+func kernelDomainAlive(_ identity: UInt64) -> Int32

@@ -6,7 +6,11 @@ import SwiftletLib
 
 extension NetworkStackService {
   func open(port: UInt16) -> Result<UDPSocket, RpcError> {
-    switch stack.openSocket(port: port) {
+    // The caller is remembered as the socket's owner: if it crashes, its restarted self
+    // (or anyone) may bind the port again.
+    switch stack.openSocket(port: port, owner: DomainIdentity.caller.rawValue, isAlive: {
+      DomainIdentity(rawValue: $0).isAlive
+    }) {
     case .success(let socket):
       // A slot's queue may still hold datagrams of the socket that had it before.
       sockets.queue(socket)?.drain(into: pool)

@@ -109,3 +109,22 @@ func swiftletDomainID() -> UInt32 { UInt32(DomainCall.currentDomain.rawValue) }
 
 @_cdecl("swiftlet_time_ns")
 func swiftletTimeNanoseconds() -> UInt64 { Clock.nanoseconds }
+
+/// The life of the domain that made the call the calling domain serves: its number in
+/// the top 16 bits, its restart count below (SwiftletLib's DomainIdentity); 0 when the
+/// kernel made it or no call is being served.
+@_cdecl("swiftlet_caller")
+func swiftletCaller() -> UInt64 {
+  guard DomainCall.currentContinuation != 0 else { return 0 }
+  let caller = DomainCall.innermostCaller
+  guard let domain = DomainManager.domain(caller) else { return 0 }
+  return UInt64(caller.rawValue) << 48 | UInt64(domain.restarts) & 0xFFFF_FFFF_FFFF
+}
+
+/// Whether the domain life `identity` (as swiftlet_caller gives it) runs: 1 or 0.
+@_cdecl("swiftlet_domain_alive")
+func swiftletDomainAlive(_ identity: UInt64) -> Int32 {
+  let id = DomainID(rawValue: Int(identity >> 48))
+  guard id != .kernel else { return 1 }
+  return DomainManager.isAlive(id, life: Int(identity & 0xFFFF_FFFF_FFFF)) ? 1 : 0
+}

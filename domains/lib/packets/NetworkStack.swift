@@ -117,8 +117,16 @@ public final class NetworkStack {
 
   // MARK: - Sockets
 
-  public func openSocket(port: UInt16) -> Result<UDPSocket, SocketError> {
-    sockets.open(port: port)
+  /// Opens a UDP socket on `port` for `owner`; a port whose owner `isAlive` says has
+  /// died is taken back (SocketTable.open).
+  public func openSocket(
+    port: UInt16, owner: UInt64 = 0, isAlive: (UInt64) -> Bool = { _ in true }
+  ) -> Result<UDPSocket, SocketError> {
+    // A client that crashed never closed its sockets: its port is taken back.
+    if let holder = sockets.owner(of: port), !isAlive(holder), let held = sockets.socket(for: port) {
+      _ = sockets.close(held)
+    }
+    return sockets.open(port: port, owner: owner)
   }
 
   /// Whether the socket was open (it is closed now).

@@ -33,6 +33,9 @@ struct SocketTable {
   struct Socket {
     var port: UInt16
     var generation: UInt32
+    /// Who opened it (an opaque number the stack's caller gives, e.g. a domain and its
+    /// life), so a port held by an owner that has died can be taken back.
+    var owner: UInt64
   }
 
   static var capacity: Int { 16 }
@@ -42,14 +45,15 @@ struct SocketTable {
 
   init(firstGeneration: UInt32) { nextGeneration = firstGeneration }
 
+  /// Opens a socket on `port` for `owner` (0: nobody in particular).
   @inline(__always)
-  mutating func open(port: UInt16) -> Result<UDPSocket, SocketError> {
+  mutating func open(port: UInt16, owner: UInt64 = 0) -> Result<UDPSocket, SocketError> {
     guard port != 0 else { return .failure(.badPort) }
     guard socket(for: port) == nil else { return .failure(.portInUse) }
     guard let slot = freeSlot() else { return .failure(.noRoom) }
     let generation = nextGeneration
     nextGeneration &+= 1
-    sockets[slot] = Socket(port: port, generation: generation)
+    sockets[slot] = Socket(port: port, generation: generation, owner: owner)
     return .success(UDPSocket(slot: UInt16(slot), generation: generation))
   }
 
@@ -77,6 +81,12 @@ struct SocketTable {
   }
 
   /// The open socket bound to `port`.
+  /// Who opened the socket bound to `port`, if one is.
+  func owner(of port: UInt16) -> UInt64? {
+    guard let socket = socket(for: port) else { return nil }
+    return sockets.span[Int(socket.slot)]?.owner
+  }
+
   @inline(__always)
   func socket(for port: UInt16) -> UDPSocket? {
     let table = sockets.span

@@ -213,6 +213,19 @@ struct SocketTableTests {
     #expect(bed.input(Wire.udpFrame([1])) != .drop(.noSocket))
   }
 
+  @Test func aPortWhoseOwnerDiedIsTakenBackAndNoOtherIs() throws {
+    let bed = StackBed()
+    var alive: Set<UInt64> = [1, 2]
+    let first = try bed.stack.openSocket(port: 7, owner: 1, isAlive: { alive.contains($0) }).get()
+    #expect(
+      bed.stack.openSocket(port: 7, owner: 2, isAlive: { alive.contains($0) })
+        == .failure(.portInUse), "a live owner keeps its port")
+    alive.remove(1)  // the owner crashed without closing
+    let second = try bed.stack.openSocket(port: 7, owner: 2, isAlive: { alive.contains($0) }).get()
+    #expect(bed.stack.port(of: first) == nil, "the dead owner's handle is stale")
+    #expect(bed.stack.port(of: second) == 7)
+  }
+
   @Test func holdsSixteenSockets() {
     let bed = StackBed()
     for port in 1...16 { #expect((try? bed.stack.openSocket(port: UInt16(port)).get()) != nil) }
