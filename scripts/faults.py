@@ -373,6 +373,10 @@ def collapsed(lines):
 
 def parse(lines):
     """The campaign's lines as a dict (anything missing stays None or empty)."""
+    after = {}  # line index of each FAULT line: the log lines up to the next one
+    starts = [i for i, line in enumerate(lines) if FAULT.match(line)] + [len(lines)]
+    for begin, end in zip(starts, starts[1:]):
+        after[begin] = collapsed(lines[begin + 1:end])[:15]
     out = {"start": None, "network_up": None, "targets": {}, "load_on": False, "load_off": None,
            "faults": [], "tallies": [], "load": None, "network": None, "disk": {}, "memory": None,
            "end": None, "panic": [], "garbled": [], "restart_failures": []}
@@ -383,7 +387,8 @@ def parse(lines):
                 "number": int(match[1]), "domain": match[2], "kind": match[3],
                 "point": None if match[4] == "-" else match[4], "outcome": match[5],
                 "restart_us": int(match[6]), "line": index,
-                "context": collapsed(lines[previous_fault + 1:index])[-15:]})
+                "context": collapsed(lines[previous_fault + 1:index])[-15:],
+                "after": after.get(index, [])})
             previous_fault = index
         elif match := START.match(line):
             out["start"] = {"seed": int(match[1]), "count": int(match[2]), "seconds": int(match[3])}
@@ -517,6 +522,18 @@ def analyse(run):
     warnings = []
     if silent_targets and finished:
         warnings.append(f"no fault activated in {', '.join(silent_targets)}")
+    # Faults planned where the point never ran cost the kernel its activation window each.
+    never = collections.defaultdict(list)
+    for row in rows:
+        if row.get("injected") and row.get("activated") == 0:
+            never[row["domain"]].append(f"{row['kind']} x{row['injected']}")
+    for domain, kinds in never.items():
+        warnings.append(f"{domain}: never activated: {', '.join(kinds)}")
+    only_flips = [domain for domain in parsed["targets"]
+                  if not any(r["domain"] == domain and r.get("activated") and r["kind"] != "bit-flip"
+                             for r in rows)]
+    if only_flips and finished:
+        warnings.append(f"no checkpoint of {', '.join(only_flips)} fired (bit flips at most)")
     for row in rows:
         if row.get("activated") is not None and row["activated"] != sum(row["outcomes"].values()):
             warnings.append(f"{row['domain']}/{row['kind']}: tally says {row['activated']} "
@@ -525,7 +542,7 @@ def analyse(run):
         warnings.append(f"{len(parsed['garbled'])} FAULT lines interleaved with other output")
 
     failures = [{key: fault[key] for key in ("number", "domain", "kind", "point", "outcome",
-                                             "restart_us", "context")}
+                                             "restart_us", "context", "after")}
                 for fault in parsed["faults"] if fault["outcome"].startswith("failed")]
     restart_times = sorted(f["restart_us"] for f in parsed["faults"] if f["outcome"] == "recovered")
     return {
@@ -615,11 +632,14 @@ def markdown(report):
           ", ".join(f"{k} {v}" for k, v in (memory or {}).items()) or "missing",
           memory is not None and all(v == 0 for v in memory.values()))
     if report["failures"]:
-        out += ["", "## Failed faults (first 20, with the log lines before each)", ""]
+        out += ["", "## Failed faults (first 20, with the log lines since the fault before "
+                "and up to the next)", ""]
         for failure in report["failures"][:20]:
             out += [f"- `FAULT {failure['number']} {failure['domain']} {failure['kind']} "
                     f"{failure['point'] or '-'} {failure['outcome']}`", "", "  ```"]
-            out += [f"  {line}" for line in failure["context"][-8:]] + ["  ```"]
+            out += [f"  {line}" for line in failure["context"][-8:]]
+            out += [f"  > FAULT {failure['number']} ..."] + [f"  {line}" for line in failure["after"][:8]]
+            out += ["  ```"]
     if report["warnings"]:
         out += ["", "Warnings: " + "; ".join(report["warnings"])]
     return "\n".join(out) + "\n"
@@ -724,6 +744,7 @@ def summary(report):
         out.append(f"faults: failed: FAULT {failure['number']} {failure['domain']} {failure['kind']} "
                    f"{failure['point'] or '-'} {failure['outcome']}")
         out += [f"    {line}" for line in failure["context"][-6:]]
+        out += [f"    (after) {line}" for line in failure["after"][:4]]
     for warning in report["warnings"]:
         out.append(f"faults: warning: {warning}")
     out.append(f"faults: verdict {report['verdict']}"
