@@ -37,7 +37,7 @@ KERNEL_SOURCES := $(filter-out $(addsuffix /%,$(PORTABLE_DIRS)),$(sort $(shell f
 KERNEL_DOMAIN_OBJECTS := $(BUILD)/swift/SwiftletLib.o $(BUILD)/swift/SwiftletInterfaces.o
 OBJECTS := $(ASM_OBJECTS) $(PORTABLE_OBJECTS) $(KERNEL_DOMAIN_OBJECTS) $(BUILD)/swift/Kernel.o
 
-.PHONY: all kernel domains hostile iso run debug test unit harness lint lint-domains format clean deps help bench bench-net fuzz
+.PHONY: all kernel domains hostile iso run debug test unit harness lint lint-domains format clean deps help bench bench-net faults fuzz
 .DELETE_ON_ERROR:
 
 all: kernel domains
@@ -54,6 +54,8 @@ help:
 	@echo "make debug     boot paused with QEMU's gdb stub and print the gdb command"
 	@echo "make bench     run the benchmark boot; write bench/results/latest.{json,md,png} (MODE=tsc for wall clock)"
 	@echo "               then make bench-net: UDP echo round trips and throughput on each NIC"
+	@echo "make faults    the fault campaign under load: SEED=n (random), COUNT=10000 faults, SECONDS=600, NET=virtio|e1000;"
+	@echo "               writes bench/results/faults-latest.{json,md,png}, non-zero if a fault was not contained"
 	@echo "make fuzz      fuzz the network stack's input path with libFuzzer for FUZZ_SECONDS (60)"
 	@echo "make format    format all Swift sources with swift-format; make lint checks them"
 	@echo "make lint-domains  check that domain code is safe Swift (also part of every build)"
@@ -366,6 +368,16 @@ bench: kernel domains | deps
 # UDP echo through slirp on each NIC, wall clock, added to bench/results/latest.{json,md}.
 bench-net: kernel domains | deps
 	$(PYTHON) scripts/bench_net.py
+
+# The fault campaign (scripts/faults.py): faults injected into every domain under block,
+# call and UDP echo load, then the disk and memory checks and the report.
+SEED ?=
+COUNT ?= 10000
+SECONDS ?= 600
+faults: kernel domains | deps
+	@$(PYTHON) -c 'import matplotlib' 2>/dev/null || $(PYTHON) -m pip install --quiet matplotlib
+	$(PYTHON) scripts/faults.py $(if $(SEED),--seed $(SEED)) --count $(COUNT) --seconds $(SECONDS) \
+	  --net $(NET) --work $(BUILD)/faults
 
 debug: kernel domains | deps
 	@BUILD=$(BUILD) scripts/qemu.sh --debug --cmdline '$(CMDLINE)'
