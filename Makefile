@@ -372,30 +372,100 @@ unit:
 harness: kernel domains hostile iso
 	$(PYTHON) -m pytest -q tests/qemu
 
-# ---- Fuzzing the network stack ---------------------------------------------------------
-# libFuzzer over whole Ethernet frames through the stack core (tests/fuzz): the Packets
-# module and the target built for the host with -sanitize=fuzzer,address. It starts from
-# the inputs in tests/fuzz/corpus (which `make unit` replays) in a scratch copy, and saves
-# an input that fails into tests/fuzz/corpus, to be kept with its fix.
+# ---- Fuzzing ------------------------------------------------------------------------------
+# libFuzzer targets with AddressSanitizer over every parser of untrusted input (tests/fuzz).
+# Each target is one harness type from the unit tests (what it does with an input, which
+# `make unit` replays over the target's kept inputs), built with the modules it needs
+# for the host with -sanitize=fuzzer,address, and tests/fuzz/FuzzTarget.swift as the
+# entry point. scripts/fuzz.py runs each for FUZZ_SECONDS (or FUZZ_RUNS executions),
+# starting from its seeds (tests/fuzz/corpus/<target>) and kept failures
+# (tests/fuzz/regressions/<target>) in a working corpus under build/fuzz that grows from
+# run to run, and saves an input that fails into tests/fuzz/regressions/<target>.
 FUZZ_SECONDS ?= 60
-FUZZ_BUILD := $(BUILD)/fuzz
-FUZZ_FLAGS := -sanitize=fuzzer,address -parse-as-library -O -swift-version 6 -warnings-as-errors -use-ld=lld
-FUZZ_TARGET := $(FUZZ_BUILD)/frames
+FUZZ_RUNS ?=
+FUZZ_TARGET ?=
+# FUZZ_DEBUG=1 builds unoptimized into build/fuzz-debug, where a failed check prints its
+# message, file and line (optimized, it is a bare trap): for finding out what an input hits.
+FUZZ_DEBUG ?=
+FUZZ_BUILD := $(BUILD)/fuzz$(if $(FUZZ_DEBUG),-debug)
+FUZZ_FLAGS := -sanitize=fuzzer,address -parse-as-library $(if $(FUZZ_DEBUG),-Onone,-O) \
+  -swift-version 6 -warnings-as-errors -use-ld=lld -Xfrontend -enable-cmo-everything
+# The package whose `package` initializers the harnesses use (DMA memory at an address);
+# Virtio and E1000 are built outside it, as in Package.swift.
+FUZZ_PACKAGE := -package-name swiftlet
+FUZZ_TARGETS := frames elf multiboot pci virtqueue virtio-blk virtio-net e1000 shared-heap
+FUZZ_SELECTED := $(or $(FUZZ_TARGET),$(FUZZ_TARGETS))
+ifneq ($(filter-out $(FUZZ_TARGETS),$(FUZZ_SELECTED)),)
+$(error FUZZ_TARGET=$(FUZZ_TARGET): the targets are $(FUZZ_TARGETS))
+endif
 
-$(FUZZ_BUILD)/Packets.o: $(wildcard domains/lib/packets/*.swift)
-	@mkdir -p $(FUZZ_BUILD)
-	$(SWIFTC) $(FUZZ_FLAGS) -wmo -module-name Packets -emit-module \
-	  -emit-module-path $(FUZZ_BUILD)/Packets.swiftmodule -c $^ -o $@
+# The modules, each from its folder (FuzzSupport: only the input reader, not the corpus
+# lister, which needs Foundation), and the modules each one imports.
+define fuzz_module
+$(FUZZ_BUILD)/modules/$(1).o: $(2) $(foreach m,$(3),$(FUZZ_BUILD)/modules/$(m).o)
+	@mkdir -p $(FUZZ_BUILD)/modules
+	$(SWIFTC) $(FUZZ_FLAGS) $(4) -I $(FUZZ_BUILD)/modules -wmo -module-name $(1) -emit-module \
+	  -emit-module-path $(FUZZ_BUILD)/modules/$(1).swiftmodule -c $(2) -o $$@
+endef
+$(eval $(call fuzz_module,FuzzSupport,tests/fuzz/FuzzSupport/FuzzInput.swift))
+$(eval $(call fuzz_module,Packets,$(wildcard domains/lib/packets/*.swift)))
+$(eval $(call fuzz_module,ELF,$(wildcard kernel/elf/*.swift)))
+$(eval $(call fuzz_module,BootInfo,$(wildcard kernel/bootinfo/*.swift)))
+$(eval $(call fuzz_module,PCI,$(wildcard kernel/pci/*.swift)))
+$(eval $(call fuzz_module,Memory,$(wildcard kernel/mem/*.swift)))
+$(eval $(call fuzz_module,Registers,$(wildcard domains/lib/registers/*.swift),,$(FUZZ_PACKAGE)))
+$(eval $(call fuzz_module,Virtio,$(wildcard domains/lib/virtio/*.swift),Registers))
+$(eval $(call fuzz_module,E1000,$(wildcard domains/lib/e1000/*.swift),Registers Packets))
 
-$(FUZZ_TARGET): $(FUZZ_BUILD)/Packets.o tests/unit/PacketsTests/FrameFuzzing.swift tests/fuzz/FrameFuzzTarget.swift
-	$(SWIFTC) $(FUZZ_FLAGS) -I $(FUZZ_BUILD) -module-name FrameFuzz \
-	  tests/unit/PacketsTests/FrameFuzzing.swift tests/fuzz/FrameFuzzTarget.swift $(FUZZ_BUILD)/Packets.o -o $@
+# Per target: the harness type, the modules it needs, and the harness's sources (with the
+# simulated devices and fakes the unit tests drive the code with).
+VIRTIO_SIMULATION := $(addprefix tests/unit/VirtioTests/,ConfigurationSpace.swift \
+  DeviceMemory.swift ObservedWindow.swift SimulatedVirtioDevice.swift SimulatedBlockDevice.swift \
+  TestBeds.swift)
+FUZZ_frames_HARNESS := FrameFuzzing
+FUZZ_frames_MODULES := Packets
+FUZZ_frames_SOURCES := tests/unit/PacketsTests/FrameFuzzing.swift
+FUZZ_elf_HARNESS := ELFFuzzing
+FUZZ_elf_MODULES := ELF
+FUZZ_elf_SOURCES := tests/unit/ELFTests/ELFFuzzing.swift
+FUZZ_multiboot_HARNESS := BootInfoFuzzing
+FUZZ_multiboot_MODULES := BootInfo
+FUZZ_multiboot_SOURCES := $(addprefix tests/unit/BootInfoTests/,BootInfoFuzzing.swift FakeMemory.swift)
+FUZZ_pci_HARNESS := PCIFuzzing
+FUZZ_pci_MODULES := PCI
+FUZZ_pci_SOURCES := tests/unit/PCITests/PCIFuzzing.swift
+FUZZ_virtqueue_HARNESS := VirtQueueFuzzing
+FUZZ_virtqueue_MODULES := Registers Virtio
+FUZZ_virtqueue_SOURCES := $(addprefix tests/unit/VirtioTests/,VirtQueueFuzzing.swift RingDevice.swift)
+FUZZ_virtio-blk_HARNESS := BlockFuzzing
+FUZZ_virtio-blk_MODULES := Registers Virtio
+FUZZ_virtio-blk_SOURCES := tests/unit/VirtioTests/BlockFuzzing.swift $(VIRTIO_SIMULATION)
+FUZZ_virtio-net_HARNESS := NetworkFuzzing
+FUZZ_virtio-net_MODULES := Registers Virtio
+FUZZ_virtio-net_SOURCES := $(addprefix tests/unit/VirtioTests/,NetworkFuzzing.swift \
+  SimulatedNetworkDevice.swift NetworkTestSupport.swift) $(VIRTIO_SIMULATION)
+FUZZ_e1000_HARNESS := E1000Fuzzing
+FUZZ_e1000_MODULES := Registers Packets E1000
+FUZZ_e1000_SOURCES := $(addprefix tests/unit/E1000Tests/,E1000Fuzzing.swift \
+  SimulatedE1000.swift BusMemory.swift)
+FUZZ_shared-heap_HARNESS := SharedHeapFuzzing
+FUZZ_shared-heap_MODULES := Memory
+FUZZ_shared-heap_SOURCES := tests/unit/MemoryTests/SharedHeapFuzzing.swift
 
-fuzz: $(FUZZ_TARGET)
-	@rm -rf $(FUZZ_BUILD)/corpus && mkdir -p $(FUZZ_BUILD)/corpus && cp tests/fuzz/corpus/* $(FUZZ_BUILD)/corpus/
-	SWIFT_BACKTRACE=enable=no $(FUZZ_TARGET) $(FUZZ_BUILD)/corpus \
-	  -max_total_time=$(FUZZ_SECONDS) -max_len=1600 -timeout=2 -print_final_stats=1 \
-	  -artifact_prefix=tests/fuzz/corpus/failure-
+define fuzz_target
+$(FUZZ_BUILD)/bin/$(1): tests/fuzz/FuzzTarget.swift $(FUZZ_$(1)_SOURCES) \
+  $(foreach m,FuzzSupport $(FUZZ_$(1)_MODULES),$(FUZZ_BUILD)/modules/$(m).o)
+	@mkdir -p $(FUZZ_BUILD)/bin $(FUZZ_BUILD)/harness
+	echo 'typealias FuzzedHarness = $(FUZZ_$(1)_HARNESS)' > $(FUZZ_BUILD)/harness/$(1).swift
+	$(SWIFTC) $(FUZZ_FLAGS) $(FUZZ_PACKAGE) -I $(FUZZ_BUILD)/modules -wmo -module-name FuzzTarget \
+	  tests/fuzz/FuzzTarget.swift $(FUZZ_$(1)_SOURCES) $(FUZZ_BUILD)/harness/$(1).swift \
+	  $(foreach m,FuzzSupport $(FUZZ_$(1)_MODULES),$(FUZZ_BUILD)/modules/$(m).o) -o $$@
+endef
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_target,$(t))))
+
+fuzz: $(addprefix $(FUZZ_BUILD)/bin/,$(FUZZ_SELECTED))
+	$(PYTHON) scripts/fuzz.py --build $(FUZZ_BUILD) --seconds $(FUZZ_SECONDS) \
+	  $(if $(FUZZ_RUNS),--runs $(FUZZ_RUNS)) $(FUZZ_SELECTED)
 
 SWIFT_FILES = $(shell git ls-files -co --exclude-standard '*.swift')
 lint:
