@@ -21,10 +21,13 @@ import sys
 import time
 
 TESTS = pathlib.Path(__file__).resolve().parent.parent / "tests" / "fuzz"
-# The longest input each target takes: past its seeds, a longer input only slows the
-# mutations down.
-MAX_LENGTH = {"frames": 1600, "elf": 65536, "pci": 2560}
-DEFAULT_MAX_LENGTH = 4096
+# The longest input each target takes. Data targets: room for their seeds and some.
+# Operation sequences: a few hundred steps, which reach any state a longer one does in
+# far fewer executions (each input sets a device up afresh).
+MAX_LENGTH = {
+    "frames": 1600, "elf": 16384, "multiboot": 4096, "pci": 2560, "virtqueue": 1024,
+    "virtio-blk": 512, "virtio-net": 512, "e1000": 512, "shared-heap": 1024,
+}
 # How long one input may take before libFuzzer calls it a hang.
 TIMEOUT_SECONDS = 2
 
@@ -50,7 +53,7 @@ def run(build, target, seconds, runs):
     options = [f"-runs={runs}"] if runs else [f"-max_total_time={seconds}"]
     command = [
         str(binary), str(corpus), *options,
-        f"-max_len={MAX_LENGTH.get(target, DEFAULT_MAX_LENGTH)}",
+        f"-max_len={MAX_LENGTH[target]}",
         f"-timeout={TIMEOUT_SECONDS}", "-print_final_stats=1",
         f"-artifact_prefix={regressions}/",
     ]
