@@ -54,7 +54,8 @@ help:
 	@echo "make debug     boot paused with QEMU's gdb stub and print the gdb command"
 	@echo "make bench     run the benchmark boot; write bench/results/latest.{json,md,png} (MODE=tsc for wall clock)"
 	@echo "               then make bench-net: UDP echo round trips and throughput on each NIC"
-	@echo "make fuzz      fuzz the network stack's input path with libFuzzer for FUZZ_SECONDS (60)"
+	@echo "make fuzz      libFuzzer over every parser of untrusted input, FUZZ_SECONDS (60) per target"
+	@echo "               FUZZ_TARGET=name for one ($(FUZZ_TARGETS)); FUZZ_RUNS=n for n inputs each"
 	@echo "make format    format all Swift sources with swift-format; make lint checks them"
 	@echo "make lint-domains  check that domain code is safe Swift (also part of every build)"
 	@echo "make clean     remove build/"
@@ -402,7 +403,8 @@ FUZZ_LIGHT_FLAGS := -sanitize=address -sanitize-coverage=edge,inline-8bit-counte
 # The package whose `package` initializers the harnesses use (DMA memory at an address);
 # Virtio and E1000 are built outside it, as in Package.swift.
 FUZZ_PACKAGE := -package-name swiftlet
-FUZZ_TARGETS := frames elf multiboot pci virtqueue virtio-blk virtio-net e1000 shared-heap
+FUZZ_TARGETS := frames elf multiboot pci virtqueue virtio-pci virtio-blk virtio-net e1000 \
+  shared-heap
 FUZZ_SELECTED := $(or $(FUZZ_TARGET),$(FUZZ_TARGETS))
 ifneq ($(filter-out $(FUZZ_TARGETS),$(FUZZ_SELECTED)),)
 $(error FUZZ_TARGET=$(FUZZ_TARGET): the targets are $(FUZZ_TARGETS))
@@ -448,6 +450,9 @@ FUZZ_pci_SOURCES := tests/unit/PCITests/PCIFuzzing.swift
 FUZZ_virtqueue_HARNESS := VirtQueueFuzzing
 FUZZ_virtqueue_MODULES := Registers Virtio
 FUZZ_virtqueue_SOURCES := $(addprefix tests/unit/VirtioTests/,VirtQueueFuzzing.swift RingDevice.swift)
+FUZZ_virtio-pci_HARNESS := VirtioPCIFuzzing
+FUZZ_virtio-pci_MODULES := Registers Virtio
+FUZZ_virtio-pci_SOURCES := tests/unit/VirtioTests/VirtioPCIFuzzing.swift $(VIRTIO_SIMULATION)
 FUZZ_virtio-blk_HARNESS := BlockFuzzing
 FUZZ_virtio-blk_MODULES := Registers Virtio
 FUZZ_virtio-blk_SOURCES := tests/unit/VirtioTests/BlockFuzzing.swift $(VIRTIO_SIMULATION)

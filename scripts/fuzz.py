@@ -26,6 +26,7 @@ TESTS = pathlib.Path(__file__).resolve().parent.parent / "tests" / "fuzz"
 # far fewer executions (each input sets a device up afresh).
 MAX_LENGTH = {
     "frames": 1600, "elf": 16384, "multiboot": 4096, "pci": 2560, "virtqueue": 1024,
+    "virtio-pci": 257,
     "virtio-blk": 512, "virtio-net": 512, "e1000": 512, "shared-heap": 1024,
 }
 # How long one input may take before libFuzzer calls it a hang.

@@ -303,6 +303,41 @@ def pci_bridge():
 PCI_SEEDS = {"i440fx": pci_i440fx(), "bridge": pci_bridge()}
 
 
+# ---- virtio-pci: a virtio device's configuration space (VirtioPCIFuzzing.swift) ----------
+
+def virtio_space(device_configuration=True, bar=4):
+    """QEMU's layout for a modern virtio-blk: MSI-X first, then virtio's capabilities,
+    every structure in one BAR with the notification multiplier 4."""
+    space = bytearray(256)
+    space[0:4] = u16(0x1AF4) + u16(0x1042)
+    space[0x2E:0x30] = u16(2)
+    space[0x06] = 0x10
+
+    def virtio(kind, where, offset, length, multiplier=None, in_bar=bar):
+        body = bytes([0x09, 0, 20 if multiplier is not None else 16, kind, in_bar, 0, 0, 0])
+        body += u32(offset) + u32(length) + (u32(multiplier) if multiplier is not None else b"")
+        return where, body
+
+    capabilities = [(0x98, bytes([0x11, 0, 0, 0])), virtio(5, 0x84, 0, 0, in_bar=0),
+                    virtio(2, 0x70, 0x3000, 0x1000, multiplier=4), virtio(3, 0x50, 0x1000, 0x1000),
+                    virtio(1, 0x40, 0, 0x1000)]
+    if device_configuration:
+        capabilities.insert(3, virtio(4, 0x60, 0x2000, 0x1000))
+    space[0x34] = capabilities[0][0]
+    for index, (where, body) in enumerate(capabilities):
+        space[where:where + len(body)] = body
+        space[where + 1] = capabilities[index + 1][0] if index + 1 < len(capabilities) else 0
+    return bytes(space)
+
+
+VIRTIO_PCI_SEEDS = {
+    "qemu-block": bytes([4]) + virtio_space(),
+    "no-device-configuration": bytes([4]) + virtio_space(device_configuration=False),
+    # The capabilities name BAR 2; the registers answer at BAR 4.
+    "registers-in-another-bar": bytes([4]) + virtio_space(bar=2),
+}
+
+
 # ---- virtqueue (VirtQueueFuzzing.swift) ----------------------------------------------------
 # Operations: 0 add, 1 publish, 2 device takes, 3 honest use, 4 bogus use, 5 used index,
 # 6 next used, 7 release, 8 interrupts and hasUsed, 9 no-notify.
@@ -349,46 +384,48 @@ BLOCK_SEEDS = {
 }
 
 
-# ---- virtio-net (NetworkFuzzing.swift) ------------------------------------------------------
-# Operations: 0-1 post, 2 publish receive, 3 a frame arrives, 4-5 take received, 6 queue
-# a frame, 7 publish transmit, 8 the device sends, 9 take transmitted, 10 the device
-# breaks the protocol, 11 wait, 12 stop, 13 a new driver, 14 interrupt and link.
+# ---- virtio-net (NetworkFuzzing.swift) and e1000 (E1000Fuzzing.swift) ------------------
+# An operation is one byte out of 32, the first of each range here; then its arguments.
+POST, PUBLISH_RECEIVE, FRAME, TAKE, QUEUE, PUBLISH_TRANSMIT, SEND, TAKE_SENT = (
+    0, 4, 6, 10, 14, 17, 19, 21)
+MISBEHAVE, NET_STOP, NET_RESTART, E1000_RESTART = 24, 28, 29, 29
+
 
 def net_frame(length, seed):
     """A frame of 14 + `length` bytes (selector not 0 mod 8, then the length past 14)."""
     return bytes([1]) + u16(length) + bytes([seed])
 
 
-NET_ECHO = (
-    bytes([0, 0, 0, 0, 1, 0, 2])
-    + bytes([3]) + net_frame(46, 1) + bytes([3]) + net_frame(1500, 2) + bytes([4, 4])
-    + bytes([6, 2]) + net_frame(46, 3) + bytes([6, 3]) + net_frame(1500, 4)
-    + bytes([7, 8, 9, 9]))
+def echo(post_argument):
+    """Two buffers posted, two frames in, two frames out, as an echo does it."""
+    return (
+        bytes([POST, 0, post_argument, POST, 1, post_argument, PUBLISH_RECEIVE])
+        + bytes([FRAME]) + net_frame(46, 1) + bytes([FRAME]) + net_frame(1500, 2)
+        + bytes([TAKE, TAKE])
+        + bytes([QUEUE, 2]) + net_frame(46, 3) + bytes([QUEUE, 3]) + net_frame(1500, 4)
+        + bytes([PUBLISH_TRANSMIT, SEND, TAKE_SENT, TAKE_SENT]))
+
+
+# virtio-net: a post's argument picks the buffer's length (0: a whole 2060 bytes).
+NET_ECHO = echo(0)
 
 NET_SEEDS = {
     "echo": bytes([0x03]) + NET_ECHO,
     # A used id the driver never gave, then a new driver on the reset device.
-    "restart": bytes([0x02]) + NET_ECHO + bytes([0, 5, 0, 2, 10, 0, 0, 1, 3, 3]) + net_frame(46, 5)
-    + bytes([4, 13]) + NET_ECHO,
+    "restart": bytes([0x02]) + NET_ECHO
+    + bytes([POST, 5, 0, PUBLISH_RECEIVE, MISBEHAVE, 0, 0, 1, 3, FRAME]) + net_frame(46, 5)
+    + bytes([TAKE, NET_RESTART]) + NET_ECHO,
 }
 
-
-# ---- e1000 (E1000Fuzzing.swift) ------------------------------------------------------------
-# Operations: 0-1 post, 2 publish receive, 3 a frame arrives, 4-5 take received, 6 queue
-# a frame, 7 publish transmit, 8 the device sends, 9 take transmitted, 10 the device
-# writes back what it likes, 11 wait, 12 a new driver, 13 bus mastering and link.
-
-E1000_ECHO = (
-    bytes([0, 0, 1, 0, 1, 1, 2])
-    + bytes([3]) + net_frame(46, 1) + bytes([3]) + net_frame(1500, 2) + bytes([4, 4])
-    + bytes([6, 2]) + net_frame(46, 3) + bytes([6, 3]) + net_frame(1500, 4) + bytes([7, 9, 9]))
+# e1000: a post's argument is not 0 mod 8 for a whole 2048-byte buffer.
+E1000_ECHO = echo(1)
 
 E1000_SEEDS = {
     "echo": bytes([0x01]) + E1000_ECHO,
     # The MAC address from the EEPROM; a write-back with a bad length, then a restart.
     "eeprom-restart": bytes([0x09]) + u16(0x5452) + u16(0x1200) + u16(0x5634) + E1000_ECHO
-    + bytes([10, 0, 1]) + u16(4000) + bytes([0, 0, 0, 0, 1, 2, 3]) + net_frame(46, 5)
-    + bytes([4, 12]) + E1000_ECHO,
+    + bytes([MISBEHAVE, 0, 1]) + u16(4000) + bytes([0, 0, POST, 2, 1, PUBLISH_RECEIVE])
+    + bytes([FRAME]) + net_frame(46, 5) + bytes([TAKE, E1000_RESTART]) + E1000_ECHO,
 }
 
 
@@ -436,6 +473,7 @@ TARGETS = {
     "multiboot": lambda: MULTIBOOT_SEEDS,
     "pci": lambda: PCI_SEEDS,
     "virtqueue": lambda: VIRTQUEUE_SEEDS,
+    "virtio-pci": lambda: VIRTIO_PCI_SEEDS,
     "virtio-blk": lambda: BLOCK_SEEDS,
     "virtio-net": lambda: NET_SEEDS,
     "e1000": lambda: E1000_SEEDS,
