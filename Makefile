@@ -56,7 +56,8 @@ help:
 	@echo "               then make bench-net: UDP echo round trips and throughput on each NIC"
 	@echo "make faults    the fault campaign under load: SEED=n (random), COUNT=10000 faults, SECONDS=600, NET=virtio|e1000;"
 	@echo "               writes bench/results/faults-latest.{json,md,png}, non-zero if a fault was not contained"
-	@echo "make fuzz      fuzz the network stack's input path with libFuzzer for FUZZ_SECONDS (60)"
+	@echo "make fuzz      libFuzzer over every parser of untrusted input, FUZZ_SECONDS (60) per target"
+	@echo "               FUZZ_TARGET=name for one ($(FUZZ_TARGETS)); FUZZ_RUNS=n for n inputs each"
 	@echo "make format    format all Swift sources with swift-format; make lint checks them"
 	@echo "make lint-domains  check that domain code is safe Swift (also part of every build)"
 	@echo "make clean     remove build/"
@@ -391,30 +392,115 @@ unit:
 harness: kernel domains hostile iso
 	$(PYTHON) -m pytest -q tests/qemu
 
-# ---- Fuzzing the network stack ---------------------------------------------------------
-# libFuzzer over whole Ethernet frames through the stack core (tests/fuzz): the Packets
-# module and the target built for the host with -sanitize=fuzzer,address. It starts from
-# the inputs in tests/fuzz/corpus (which `make unit` replays) in a scratch copy, and saves
-# an input that fails into tests/fuzz/corpus, to be kept with its fix.
+# ---- Fuzzing ------------------------------------------------------------------------------
+# libFuzzer targets with AddressSanitizer over every parser of untrusted input (tests/fuzz).
+# Each target is one harness type from the unit tests (what it does with an input, which
+# `make unit` replays over the target's kept inputs), built with the modules it needs
+# for the host with -sanitize=fuzzer,address, and tests/fuzz/FuzzTarget.swift as the
+# entry point. scripts/fuzz.py runs each for FUZZ_SECONDS (or FUZZ_RUNS executions),
+# starting from its seeds (tests/fuzz/corpus/<target>) and kept failures
+# (tests/fuzz/regressions/<target>) in a working corpus under build/fuzz that grows from
+# run to run, and saves an input that fails into tests/fuzz/regressions/<target>.
 FUZZ_SECONDS ?= 60
-FUZZ_BUILD := $(BUILD)/fuzz
-FUZZ_FLAGS := -sanitize=fuzzer,address -parse-as-library -O -swift-version 6 -warnings-as-errors -use-ld=lld
-FUZZ_TARGET := $(FUZZ_BUILD)/frames
+FUZZ_RUNS ?=
+FUZZ_TARGET ?=
+# FUZZ_DEBUG=1 builds unoptimized into build/fuzz-debug, where a failed check prints its
+# message, file and line (optimized, it is a bare trap): for finding out what an input hits.
+FUZZ_DEBUG ?=
+FUZZ_BUILD := $(BUILD)/fuzz$(if $(FUZZ_DEBUG),-debug)
+# Everything under test gets libFuzzer's full instrumentation: edge counters, and every
+# comparison traced so that the fuzzer can solve it. The memory windows the simulated
+# devices and their drivers meet in (Registers: the test memory is an array read byte by
+# byte) and the input reader get the counters only: traced, they took more than half of
+# every run. Generic code is serialized whole across modules (as Embedded Swift does), so
+# that the drivers specialize for the simulated devices, in the target, fully traced.
+FUZZ_COMMON := -parse-as-library $(if $(FUZZ_DEBUG),-Onone,-O) -swift-version 6 \
+  -warnings-as-errors -use-ld=lld -Xfrontend -enable-cmo-everything
+FUZZ_FLAGS := -sanitize=fuzzer,address $(FUZZ_COMMON)
+FUZZ_LIGHT_FLAGS := -sanitize=address -sanitize-coverage=edge,inline-8bit-counters,pc-table \
+  $(FUZZ_COMMON)
+# The package whose `package` initializers the harnesses use (DMA memory at an address);
+# Virtio and E1000 are built outside it, as in Package.swift.
+FUZZ_PACKAGE := -package-name swiftlet
+FUZZ_TARGETS := frames elf multiboot pci virtqueue virtio-pci virtio-blk virtio-net e1000 \
+  shared-heap
+FUZZ_SELECTED := $(or $(FUZZ_TARGET),$(FUZZ_TARGETS))
+ifneq ($(filter-out $(FUZZ_TARGETS),$(FUZZ_SELECTED)),)
+$(error FUZZ_TARGET=$(FUZZ_TARGET): the targets are $(FUZZ_TARGETS))
+endif
 
-$(FUZZ_BUILD)/Packets.o: $(wildcard domains/lib/packets/*.swift)
-	@mkdir -p $(FUZZ_BUILD)
-	$(SWIFTC) $(FUZZ_FLAGS) -wmo -module-name Packets -emit-module \
-	  -emit-module-path $(FUZZ_BUILD)/Packets.swiftmodule -c $^ -o $@
+# The modules, each from its folder (FuzzSupport: only the input reader, not the corpus
+# lister, which needs Foundation), the modules each one imports, and its flags.
+define fuzz_module
+$(FUZZ_BUILD)/modules/$(1).o: $(2) $(foreach m,$(3),$(FUZZ_BUILD)/modules/$(m).o)
+	@mkdir -p $(FUZZ_BUILD)/modules
+	$(SWIFTC) $(4) -I $(FUZZ_BUILD)/modules -wmo -module-name $(1) -emit-module \
+	  -emit-module-path $(FUZZ_BUILD)/modules/$(1).swiftmodule -c $(2) -o $$@
+endef
+$(eval $(call fuzz_module,FuzzSupport,tests/fuzz/FuzzSupport/FuzzInput.swift,,$(FUZZ_LIGHT_FLAGS)))
+$(eval $(call fuzz_module,Packets,$(wildcard domains/lib/packets/*.swift),,$(FUZZ_FLAGS)))
+$(eval $(call fuzz_module,ELF,$(wildcard kernel/elf/*.swift),,$(FUZZ_FLAGS)))
+$(eval $(call fuzz_module,BootInfo,$(wildcard kernel/bootinfo/*.swift),,$(FUZZ_FLAGS)))
+$(eval $(call fuzz_module,PCI,$(wildcard kernel/pci/*.swift),,$(FUZZ_FLAGS)))
+$(eval $(call fuzz_module,Memory,$(wildcard kernel/mem/*.swift),,$(FUZZ_FLAGS)))
+$(eval $(call fuzz_module,Registers,$(wildcard domains/lib/registers/*.swift),,\
+  $(FUZZ_LIGHT_FLAGS) $(FUZZ_PACKAGE)))
+$(eval $(call fuzz_module,Virtio,$(wildcard domains/lib/virtio/*.swift),Registers,$(FUZZ_FLAGS)))
+$(eval $(call fuzz_module,E1000,$(wildcard domains/lib/e1000/*.swift),Registers Packets,\
+  $(FUZZ_FLAGS)))
 
-$(FUZZ_TARGET): $(FUZZ_BUILD)/Packets.o tests/unit/PacketsTests/FrameFuzzing.swift tests/fuzz/FrameFuzzTarget.swift
-	$(SWIFTC) $(FUZZ_FLAGS) -I $(FUZZ_BUILD) -module-name FrameFuzz \
-	  tests/unit/PacketsTests/FrameFuzzing.swift tests/fuzz/FrameFuzzTarget.swift $(FUZZ_BUILD)/Packets.o -o $@
+# Per target: the harness type, the modules it needs, and the harness's sources (with the
+# simulated devices and fakes the unit tests drive the code with).
+VIRTIO_SIMULATION := $(addprefix tests/unit/VirtioTests/,ConfigurationSpace.swift \
+  DeviceMemory.swift ObservedWindow.swift SimulatedVirtioDevice.swift SimulatedBlockDevice.swift \
+  TestBeds.swift)
+FUZZ_frames_HARNESS := FrameFuzzing
+FUZZ_frames_MODULES := Packets
+FUZZ_frames_SOURCES := tests/unit/PacketsTests/FrameFuzzing.swift
+FUZZ_elf_HARNESS := ELFFuzzing
+FUZZ_elf_MODULES := ELF
+FUZZ_elf_SOURCES := tests/unit/ELFTests/ELFFuzzing.swift
+FUZZ_multiboot_HARNESS := BootInfoFuzzing
+FUZZ_multiboot_MODULES := BootInfo
+FUZZ_multiboot_SOURCES := $(addprefix tests/unit/BootInfoTests/,BootInfoFuzzing.swift FakeMemory.swift)
+FUZZ_pci_HARNESS := PCIFuzzing
+FUZZ_pci_MODULES := PCI
+FUZZ_pci_SOURCES := tests/unit/PCITests/PCIFuzzing.swift
+FUZZ_virtqueue_HARNESS := VirtQueueFuzzing
+FUZZ_virtqueue_MODULES := Registers Virtio
+FUZZ_virtqueue_SOURCES := $(addprefix tests/unit/VirtioTests/,VirtQueueFuzzing.swift RingDevice.swift)
+FUZZ_virtio-pci_HARNESS := VirtioPCIFuzzing
+FUZZ_virtio-pci_MODULES := Registers Virtio
+FUZZ_virtio-pci_SOURCES := tests/unit/VirtioTests/VirtioPCIFuzzing.swift $(VIRTIO_SIMULATION)
+FUZZ_virtio-blk_HARNESS := BlockFuzzing
+FUZZ_virtio-blk_MODULES := Registers Virtio
+FUZZ_virtio-blk_SOURCES := tests/unit/VirtioTests/BlockFuzzing.swift $(VIRTIO_SIMULATION)
+FUZZ_virtio-net_HARNESS := NetworkFuzzing
+FUZZ_virtio-net_MODULES := Registers Virtio
+FUZZ_virtio-net_SOURCES := $(addprefix tests/unit/VirtioTests/,NetworkFuzzing.swift \
+  SimulatedNetworkDevice.swift NetworkTestSupport.swift) $(VIRTIO_SIMULATION)
+FUZZ_e1000_HARNESS := E1000Fuzzing
+FUZZ_e1000_MODULES := Registers Packets E1000
+FUZZ_e1000_SOURCES := $(addprefix tests/unit/E1000Tests/,E1000Fuzzing.swift \
+  SimulatedE1000.swift BusMemory.swift)
+FUZZ_shared-heap_HARNESS := SharedHeapFuzzing
+FUZZ_shared-heap_MODULES := Memory
+FUZZ_shared-heap_SOURCES := tests/unit/MemoryTests/SharedHeapFuzzing.swift
 
-fuzz: $(FUZZ_TARGET)
-	@rm -rf $(FUZZ_BUILD)/corpus && mkdir -p $(FUZZ_BUILD)/corpus && cp tests/fuzz/corpus/* $(FUZZ_BUILD)/corpus/
-	SWIFT_BACKTRACE=enable=no $(FUZZ_TARGET) $(FUZZ_BUILD)/corpus \
-	  -max_total_time=$(FUZZ_SECONDS) -max_len=1600 -timeout=2 -print_final_stats=1 \
-	  -artifact_prefix=tests/fuzz/corpus/failure-
+define fuzz_target
+$(FUZZ_BUILD)/bin/$(1): tests/fuzz/FuzzTarget.swift $(FUZZ_$(1)_SOURCES) \
+  $(foreach m,FuzzSupport $(FUZZ_$(1)_MODULES),$(FUZZ_BUILD)/modules/$(m).o)
+	@mkdir -p $(FUZZ_BUILD)/bin $(FUZZ_BUILD)/harness
+	echo 'typealias FuzzedHarness = $(FUZZ_$(1)_HARNESS)' > $(FUZZ_BUILD)/harness/$(1).swift
+	$(SWIFTC) $(FUZZ_FLAGS) $(FUZZ_PACKAGE) -I $(FUZZ_BUILD)/modules -wmo -module-name FuzzTarget \
+	  tests/fuzz/FuzzTarget.swift $(FUZZ_$(1)_SOURCES) $(FUZZ_BUILD)/harness/$(1).swift \
+	  $(foreach m,FuzzSupport $(FUZZ_$(1)_MODULES),$(FUZZ_BUILD)/modules/$(m).o) -o $$@
+endef
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_target,$(t))))
+
+fuzz: $(addprefix $(FUZZ_BUILD)/bin/,$(FUZZ_SELECTED))
+	$(PYTHON) scripts/fuzz.py --build $(FUZZ_BUILD) --seconds $(FUZZ_SECONDS) \
+	  $(if $(FUZZ_RUNS),--runs $(FUZZ_RUNS)) $(FUZZ_SELECTED)
 
 SWIFT_FILES = $(shell git ls-files -co --exclude-standard '*.swift')
 lint:

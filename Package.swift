@@ -43,29 +43,35 @@ let package = Package(
           "-Xlinker", "-rpath", "-Xlinker", "/opt/swift/usr/lib/swift/host",
         ])
       ]),
+    // What the fuzz targets share with the unit tests that replay their kept inputs
+    // (tests/fuzz): the input reader, and the lister of kept inputs. Host only.
+    .target(name: "FuzzSupport", path: "tests/fuzz/FuzzSupport", swiftSettings: warningsAreErrors),
     .testTarget(
-      name: "BootInfoTests", dependencies: ["BootInfo"], path: "tests/unit/BootInfoTests",
+      name: "BootInfoTests", dependencies: ["BootInfo", "FuzzSupport"],
+      path: "tests/unit/BootInfoTests",
       swiftSettings: warningsAreErrors),
     .testTarget(
-      name: "MemoryTests", dependencies: ["Memory"], path: "tests/unit/MemoryTests",
+      name: "MemoryTests", dependencies: ["Memory", "FuzzSupport"], path: "tests/unit/MemoryTests",
       swiftSettings: warningsAreErrors),
     .testTarget(
-      name: "ELFTests", dependencies: ["ELF"], path: "tests/unit/ELFTests",
+      name: "ELFTests", dependencies: ["ELF", "FuzzSupport"], path: "tests/unit/ELFTests",
       swiftSettings: warningsAreErrors),
     .testTarget(
-      name: "PCITests", dependencies: ["PCI"], path: "tests/unit/PCITests",
+      name: "PCITests", dependencies: ["PCI", "FuzzSupport"], path: "tests/unit/PCITests",
       swiftSettings: warningsAreErrors),
     .testTarget(
       name: "RegistersTests", dependencies: ["Registers"], path: "tests/unit/RegistersTests",
       swiftSettings: warningsAreErrors),
     .testTarget(
-      name: "VirtioTests", dependencies: ["Virtio", "Registers"], path: "tests/unit/VirtioTests",
+      name: "VirtioTests", dependencies: ["Virtio", "Registers", "FuzzSupport"],
+      path: "tests/unit/VirtioTests",
       swiftSettings: warningsAreErrors),
     .testTarget(
-      name: "E1000Tests", dependencies: ["E1000", "Registers", "Packets"],
+      name: "E1000Tests", dependencies: ["E1000", "Registers", "Packets", "FuzzSupport"],
       path: "tests/unit/E1000Tests", swiftSettings: warningsAreErrors),
     .testTarget(
-      name: "PacketsTests", dependencies: ["Packets"], path: "tests/unit/PacketsTests",
+      name: "PacketsTests", dependencies: ["Packets", "FuzzSupport"],
+      path: "tests/unit/PacketsTests",
       swiftSettings: warningsAreErrors),
     .testTarget(
       name: "ProxyGeneratorTests", dependencies: ["ProxyGeneratorCore"],

@@ -91,7 +91,9 @@ public struct BaseAddressRegister: Equatable, Sendable {
     guard base & (size - 1) == 0 else {
       throw .misalignedBAR(address, bar: index, base: base, size: size)
     }
-    guard base <= widthMask - (size - 1) else {
+    // The end must be a number too: a 64-bit BAR reaching the last byte of the address
+    // space would make `range` overflow.
+    guard base <= widthMask - (size - 1), !base.addingReportingOverflow(size).overflow else {
       throw .barWraps(address, bar: index, base: base, size: size)
     }
     return BaseAddressRegister(

@@ -29,7 +29,8 @@ public enum PCIError: Error, Equatable, Sendable {
   case nonContiguousSizeMask(PCIAddress, bar: Int, readback: UInt64)
   /// A BAR's base is not a multiple of its size.
   case misalignedBAR(PCIAddress, bar: Int, base: UInt64, size: UInt64)
-  /// A BAR's base plus size passes the top of its address space.
+  /// A BAR's base plus size passes the top of its address space (or, for a 64-bit BAR,
+  /// reaches it: its end would not be a 64-bit number).
   case barWraps(PCIAddress, bar: Int, base: UInt64, size: UInt64)
   /// An MSI-X structure is said to be in a BAR that is missing or not memory.
   case msixInMissingBAR(PCIAddress, MSIXStructure, bar: Int)

@@ -67,7 +67,9 @@ final class SimulatedE1000: MemoryWindow {
   // MARK: What the device saw and did
 
   let memory: BusMemory
-  private(set) var registers: [UInt32]
+  /// The registers written, by index; the rest read 0. (Not an array of all 32 Ki of them:
+  /// the fuzz target makes a device per input.)
+  private var registers: [Int: UInt32] = [:]
   /// Every register write, in order.
   private(set) var writes: [(offset: Int, value: UInt32)] = []
   /// Every register read, in order: the offsets.
@@ -81,7 +83,6 @@ final class SimulatedE1000: MemoryWindow {
 
   init(memory: BusMemory = BusMemory()) {
     self.memory = memory
-    registers = [UInt32](repeating: 0, count: Self.registerBytes / 4)
     let mac = Self.mac
     set(
       Offset.receiveAddressLow,
@@ -90,7 +91,7 @@ final class SimulatedE1000: MemoryWindow {
   }
 
   /// The register at `offset` as the device holds it (no side effect).
-  func register(_ offset: Int) -> UInt32 { registers[offset / 4] }
+  func register(_ offset: Int) -> UInt32 { registers[offset / 4, default: 0] }
 
   /// Sets a register as the device would (no side effect, not logged).
   func set(_ offset: Int, _ value: UInt32) { registers[offset / 4] = value }
@@ -246,4 +247,13 @@ final class SimulatedE1000: MemoryWindow {
   func store64(_ value: UInt64, at offset: Int) {
     preconditionFailure("e1000: 64-bit register write")
   }
+}
+
+/// A frame of `length` bytes: broadcast destination, the simulated device's MAC as
+/// source, EtherType 0x88B5 (local experimental), then a pattern from `seed`.
+func testFrame(length: Int, seed: UInt8 = 0) -> [UInt8] {
+  let header: [UInt8] = [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF] + SimulatedE1000.mac + [0x88, 0xB5]
+  return Array(
+    (header + (0..<max(0, length - 14)).map { seed &+ UInt8(truncatingIfNeeded: $0 * 7) })
+      .prefix(length))
 }

@@ -69,12 +69,3 @@ struct E1000TestBed {
     return outcomes
   }
 }
-
-/// A frame of `length` bytes: broadcast destination, the simulated device's MAC as
-/// source, EtherType 0x88B5 (local experimental), then a pattern from `seed`.
-func testFrame(length: Int, seed: UInt8 = 0) -> [UInt8] {
-  let header: [UInt8] = [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF] + SimulatedE1000.mac + [0x88, 0xB5]
-  return Array(
-    (header + (0..<max(0, length - 14)).map { seed &+ UInt8(truncatingIfNeeded: $0 * 7) })
-      .prefix(length))
-}

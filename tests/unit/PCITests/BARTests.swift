@@ -121,6 +121,19 @@ import Testing
     }
   }
 
+  /// Found by the PCI fuzz target (tests/fuzz/regressions/pci): a 64-bit BAR whose last
+  /// byte is the address space's last passed decoding, and the kernel's BAR placement
+  /// then trapped working out where it ends.
+  @Test func aSixtyFourBitBARReachingTheTopIsRefused() {
+    let top = FakeFunction().bar(0, .memory64, size: 0x1000, base: 0xFFFF_FFFF_FFFF_F000)
+    #expect(
+      throws: PCIError.barWraps(origin, bar: 0, base: 0xFFFF_FFFF_FFFF_F000, size: 0x1000)
+    ) { try probe(top) }
+    // One page lower, it ends at a number, and is taken.
+    let below = FakeFunction().bar(0, .memory64, size: 0x1000, base: 0xFFFF_FFFF_FFFF_E000)
+    #expect(throws: Never.self) { try probe(below) }
+  }
+
   @Test func assigningWritesBothHalves() throws {
     let function = FakeFunction().bar(0, .memory64, size: 0x4000, prefetchable: true).bar(
       2, .io, size: 0x20)

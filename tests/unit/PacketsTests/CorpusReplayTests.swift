@@ -1,39 +1,27 @@
-/// Every input in tests/fuzz/corpus (the fuzzer's seeds and every input that ever made
-/// it fail) goes through the fuzz target's own path again, in every `make test`.
-import Foundation
+/// Every kept input of the frames fuzz target (its seeds and every input that ever made
+/// it fail) goes through the target's own path again, in every `make test`.
+import FuzzSupport
 import Packets
 import Testing
 
-private let corpus = URL(fileURLWithPath: #filePath)
-  .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-  .appendingPathComponent("fuzz/corpus")
-
 struct CorpusReplayTests {
-  static var inputs: [String] {
-    ((try? FileManager.default.contentsOfDirectory(atPath: corpus.path)) ?? [])
-      .filter { !$0.hasPrefix(".") }.sorted()
-  }
-
   @Test func theCorpusIsThere() {
-    #expect(Self.inputs.count >= 10, "tests/fuzz/corpus holds the fuzzer's inputs")
+    #expect(FuzzCorpus.names(of: "frames").count >= 10, "tests/fuzz/corpus/frames holds the seeds")
   }
 
   /// The seeds reach where they are meant to: past checksums, through a DHCP exchange.
-  @Test func theSeedsGetPastTheChecksums() throws {
-    func stack(after name: String) throws -> NetworkStack? {
-      let path = corpus.appendingPathComponent(name).path
-      return FrameFuzzing.run(Array(try #require(FileManager.default.contents(atPath: path))))
+  @Test func theSeedsGetPastTheChecksums() {
+    func stack(after name: String) -> NetworkStack? {
+      FrameFuzzing.run(FuzzCorpus.bytes(of: "frames", "corpus/\(name)"))
     }
-    #expect(try stack(after: "seed-dhcp-exchange")?.configuration != nil)
-    #expect(try stack(after: "seed-ping")?.counters.totalDrops == 0)
-    #expect(try stack(after: "seed-udp-then-arp")?.counters.totalDrops == 0)
-    #expect(try stack(after: "seed-fragment")?.counters[.fragment] == 1)
+    #expect(stack(after: "dhcp-exchange")?.configuration != nil)
+    #expect(stack(after: "ping")?.counters.totalDrops == 0)
+    #expect(stack(after: "udp-then-arp")?.counters.totalDrops == 0)
+    #expect(stack(after: "fragment")?.counters[.fragment] == 1)
   }
 
-  @Test(arguments: inputs)
-  func replays(_ name: String) throws {
-    let data = try #require(
-      FileManager.default.contents(atPath: corpus.appendingPathComponent(name).path))
-    FrameFuzzing.run(Array(data))
+  @Test(arguments: FuzzCorpus.names(of: "frames"))
+  func replays(_ name: String) {
+    FrameFuzzing.run(FuzzCorpus.bytes(of: "frames", name))
   }
 }

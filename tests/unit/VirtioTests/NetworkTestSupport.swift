@@ -3,7 +3,6 @@
 /// the driver handing the device the last 12 bytes of the first and all of the second
 /// as one run.
 import Registers
-import Testing
 import Virtio
 
 typealias NetworkDriver = VirtioNetworkDevice<BarWindow, ArrayDMAMemory>

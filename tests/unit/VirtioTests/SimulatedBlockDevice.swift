@@ -109,7 +109,7 @@ final class SimulatedBlockDevice: SimulatedVirtioDevice {
     var jump: UInt16 = 0
     switch misbehaviour {
     case .usedID(let bogus): id = bogus
-    case .extraLength(let extra): written += extra
+    case .extraLength(let extra): written &+= extra
     case .indexJump(let by): jump = by
     default: break
     }
