@@ -322,6 +322,9 @@ enum DomainManager {
   /// domain and any backoff (`recover`, the callers' restart, waits for the backoff and
   /// leaves a failed domain alone).
   static func restart(_ domain: Domain) -> Result<Void, DomainError> {
+    // A start already under way (a caller's recover) finishes first: a second one now
+    // would tear the image down under the init that runs in it.
+    while domain.state == .starting { Scheduler.sleep(nanoseconds: 1_000_000) }
     domain.backoff.clear()
     return restartNow(domain)
   }
