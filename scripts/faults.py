@@ -18,7 +18,7 @@ disk stay in the work directory (build/faults). The verdict fails on a panic, a 
 any failed fault, any corrupted datagram delivered, any block lost or wrong on disk, or
 memory not back to its baseline; the exit status is 1 then.
 
-Used as a library by tests/qemu/test_fault_campaign.py: run_campaign() boots and
+Used as a library by the short campaign test (tests/qemu/test_fault_campaign.py, on the report branch until it passes): run_campaign() boots and
 drives, analyse() checks and judges, write_report() writes the files.
 """
 import argparse
