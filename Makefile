@@ -218,8 +218,12 @@ $(DOMAIN_BUILD)/DeviceAccess.o: $(wildcard domains/lib/device/*.swift) $(DOMAIN_
 	  -emit-module-path $(DOMAIN_BUILD)/DeviceAccess.swiftmodule -c $(wildcard domains/lib/device/*.swift) -o $@
 
 # domain_module NAME, SOURCE_DIR, OUTPUT_DIR
+# A domain's object depends on every library object it imports, not only the last in the
+# chain: code from SwiftletLib is inlined into the domain, and swiftc leaves an object
+# whose contents did not change untouched (its date too), so a chain through the
+# interfaces would miss a change in SwiftletLib.
 define domain_module
-$(3)/$(1).o: $(wildcard $(2)/$(1)/*.swift) $(BUILD)/generated/.stamp $(DOMAIN_BUILD)/SwiftletInterfaces.o $(call domain_libraries,$(1)) | $(BUILD)/domains.lint
+$(3)/$(1).o: $(wildcard $(2)/$(1)/*.swift) $(BUILD)/generated/.stamp $(DOMAIN_BASE) $(call domain_libraries,$(1)) | $(BUILD)/domains.lint
 	@mkdir -p $(3)
 	$(SWIFTC) $(DOMAIN_FLAGS) -module-name $(1)_domain \
 	  -c $(wildcard $(2)/$(1)/*.swift) $(BUILD)/generated/$(1)/Exports.swift -o $$@

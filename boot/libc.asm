@@ -6,7 +6,8 @@
 ; every step of a `rep` counts as an instruction, an eighth of the count `rep movsb`
 ; gives (the benchmarks count instructions). posix_memalign and free jump to the kernel heap in Swift
 ; (kernel/runtime/SwiftRuntime.swift): Swift reserves those names, so it cannot export
-; them itself.
+; them itself. posix_memalign passes its caller's frame pointer as a fourth argument, for
+; the heap census (kernel/debug/HeapCensus.swift).
 
 bits 64
 section .text
@@ -15,6 +16,7 @@ extern kernel_posix_memalign, kernel_free
 
 global posix_memalign, free
 posix_memalign:
+    mov rcx, rbp                    ; the caller's frame, for the heap census
     jmp kernel_posix_memalign
 free:
     jmp kernel_free

@@ -63,7 +63,7 @@ NETWORK_UP = re.compile(r"^FAULTS network (up|down)$")
 TARGET = re.compile(r"^FAULTS target (\S+) kinds=(\S*)$")
 LOAD_ON = re.compile(r"^FAULTS load on$")
 LOAD_OFF = re.compile(r"^FAULTS load off after (\d+) s, (\d+) faults activated$")
-FAULT = re.compile(r"^FAULT (\d+) (\S+) (\S+) (\S+) (\S+) (\d+)$")
+FAULT = re.compile(r"^FAULT (\d+) (\S+) (\S+) (\S+) (\S+) (\d+)(?: state=(\S+) crashes=(\d+))?$")
 TALLY = re.compile(r"^FAULTS tally (\S+) (\S+) (.*)$")
 LOAD = re.compile(r"^FAULTS load (blocks_verified=.*)$")
 NETWORK = re.compile(r"^FAULTS network (received=.*)$")
@@ -387,6 +387,7 @@ def parse(lines):
                 "number": int(match[1]), "domain": match[2], "kind": match[3],
                 "point": None if match[4] == "-" else match[4], "outcome": match[5],
                 "restart_us": int(match[6]), "line": index,
+                "state": match[7], "crashes": None if match[8] is None else int(match[8]),
                 "context": collapsed(lines[previous_fault + 1:index])[-15:],
                 "after": after.get(index, [])})
             previous_fault = index
@@ -542,7 +543,8 @@ def analyse(run):
         warnings.append(f"{len(parsed['garbled'])} FAULT lines interleaved with other output")
 
     failures = [{key: fault[key] for key in ("number", "domain", "kind", "point", "outcome",
-                                             "restart_us", "context", "after")}
+                                             "restart_us", "state", "crashes", "context",
+                                             "after")}
                 for fault in parsed["faults"] if fault["outcome"].startswith("failed")]
     restart_times = sorted(f["restart_us"] for f in parsed["faults"] if f["outcome"] == "recovered")
     return {
@@ -635,8 +637,9 @@ def markdown(report):
         out += ["", "## Failed faults (first 20, with the log lines since the fault before "
                 "and up to the next)", ""]
         for failure in report["failures"][:20]:
+            state = f" (then {failure['state']}, {failure['crashes']} crashes)" if failure["state"] else ""
             out += [f"- `FAULT {failure['number']} {failure['domain']} {failure['kind']} "
-                    f"{failure['point'] or '-'} {failure['outcome']}`", "", "  ```"]
+                    f"{failure['point'] or '-'} {failure['outcome']}`{state}", "", "  ```"]
             out += [f"  {line}" for line in failure["context"][-8:]]
             out += [f"  > FAULT {failure['number']} ..."] + [f"  {line}" for line in failure["after"][:8]]
             out += ["  ```"]

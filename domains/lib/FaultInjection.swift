@@ -4,6 +4,8 @@
 /// Trusted code, so the domains stay safe Swift: a domain passes its checkpoints, and
 /// when the kernel has planned a fault there, this raises it in the domain exactly as a
 /// bug would (InjectedFaults.swift acts out the kinds safe Swift can cause).
+import _Volatile
+
 @_extern(c, "swiftlet_fault")
 func kernelFault(_ kind: Int)
 
@@ -72,10 +74,20 @@ public enum FaultInjection {
     case .wildRead, .wildWrite, .wildJump, .generalProtection, .divideError:
       kernelFault(kind.rawValue)
     case .stackOverflow: InjectedFaults.overflowTheStack()
-    case .infiniteLoop: InjectedFaults.loopForever()
+    case .infiniteLoop: loopForever()
     case .heapExhaustion: InjectedFaults.exhaustTheHeap()
     case .sharedHeapHoarding: InjectedFaults.hoardTheSharedHeap()
     case .wrongResult, .lostCompletion, .bogusCompletion, .bitFlip: break
     }
   }
+}
+
+/// Spins until the watchdog ends the call (or, in a domain's own thread, until the
+/// kernel ends the domain for keeping the CPU). Each turn is a volatile load of the
+/// planned-fault word: a loop with no effect, the optimizer proved endless and dropped,
+/// so that the fault returned at once.
+func loopForever() {
+  let address = unsafe withUnsafeMutablePointer(to: &faultPlanned) { UInt(bitPattern: $0) }
+  let word = unsafe VolatileMappedRegister<UInt32>(unsafeBitPattern: address)
+  while true { _ = word.load() }
 }

@@ -137,13 +137,6 @@ enum InjectedFaults {
     return frame[0] &+ frame[depth & 31]
   }
 
-  /// Spins until the watchdog ends the call (or, in a domain's own thread, until the
-  /// kernel ends the domain for keeping the CPU).
-  static func loopForever() {
-    var turns = 1
-    while turns != 0 { turns = turns &* 3 | 1 }
-  }
-
   /// Allocates until the private heap says no, which traps in the runtime.
   static func exhaustTheHeap() {
     var kept: [[UInt8]] = []

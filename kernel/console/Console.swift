@@ -25,9 +25,12 @@ enum Console {
     for byte in text.utf8 { write(byte) }
   }
 
-  /// Writes `line` and a newline.
+  /// Writes `line` and a newline, whole: a thread preempted half-way would let another
+  /// thread's line into the middle of it.
   static func print(_ line: TextLine) {
-    write(line)
-    write(UInt8(ascii: "\n"))
+    withInterruptsDisabled {
+      write(line)
+      write(UInt8(ascii: "\n"))
+    }
   }
 }

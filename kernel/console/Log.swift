@@ -27,7 +27,10 @@ enum Log {
 
   static func write(_ level: LogLevel, _ line: TextLine) {
     guard level >= threshold else { return }
-    Console.write("[\(level.label)] ")
-    Console.print(line)
+    // One line, not two writes another thread's line could land between.
+    withInterruptsDisabled {
+      Console.write("[\(level.label)] ")
+      Console.print(line)
+    }
   }
 }

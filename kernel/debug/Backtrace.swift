@@ -43,7 +43,7 @@ enum Backtrace {
     line.append(hex: offset)
   }
 
-  private static func isPlausibleFrame(_ rbp: UInt64) -> Bool {
+  static func isPlausibleFrame(_ rbp: UInt64) -> Bool {
     rbp & 7 == 0 && rbp >= LinkerAddress.kernelStart.value && Paging.isMapped(rbp)
       && Paging.isMapped(rbp + 8)
   }

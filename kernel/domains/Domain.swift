@@ -17,6 +17,17 @@ final class Domain {
     /// Given up after a crash loop: held stopped until the kernel restarts it.
     case failed
     case destroyed
+
+    /// Its name in the shell's `domains` and the fault campaign's lines.
+    var name: StaticString {
+      switch self {
+      case .starting: "starting"
+      case .running: "running"
+      case .crashed: "crashed"
+      case .failed: "failed"
+      case .destroyed: "destroyed"
+      }
+    }
   }
 
   let id: DomainID
@@ -54,9 +65,17 @@ final class Domain {
   var lastCrashTimedOut = false
   /// Crashes for calling the kernel with too little stack left (DomainManager).
   var stackExhaustions = 0
-  /// Its threads that have not been reaped yet, of any life: each holds a stack of frames
-  /// until then (DomainManager.spawnThread counts them, the scheduler's reaping uncounts).
+  /// Its threads of this life not reaped yet: each holds a stack of frames until then
+  /// (DomainManager.spawnThread counts them, the scheduler's reaping uncounts). What its
+  /// `threads` quota limits.
   var liveThreads = 0
+  /// Threads of earlier lives not reaped yet: unwound by its crash or restart, they leave
+  /// as soon as they run again (one blocked in another domain's call, once that call
+  /// returns), and never run its code again (DomainHolding checks the life). They do not
+  /// count against the new life's quotas: a restarted domain whose old thread is still
+  /// on its way out could otherwise not start its own. Restart backoff bounds how many
+  /// lives can leave threads behind.
+  var departingThreads = 0
   /// Whether its code may be running: its init or its calls and threads.
   var isLive: Bool { state == .running || state == .starting }
   /// How often a quota refused it something; the first few are logged.

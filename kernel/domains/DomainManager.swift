@@ -41,6 +41,7 @@ enum DomainManager {
   /// domain "hello"). A module that fails to load is reported; the others still load.
   static func loadBootModules(_ boot: BootInfo) {
     defer { bootDomainsLoaded.signal() }
+    _ = Scheduler.spawn("domain supervisor") { superviseUncalled() }
     for module in boot.modules {
       let name = moduleName(module.commandLine)
       let image = UnsafeRawBufferPointer(
@@ -324,25 +325,48 @@ enum DomainManager {
   static func restart(_ domain: Domain) -> Result<Void, DomainError> {
     // A start already under way (a caller's recover) finishes first: a second one now
     // would tear the image down under the init that runs in it.
-    while domain.state == .starting { Scheduler.sleep(nanoseconds: 1_000_000) }
+    var wasLive = false
+    while !claimStart(domain, when: { _ in true }, wasLive: &wasLive) {
+      Scheduler.sleep(nanoseconds: 1_000_000)
+    }
     domain.backoff.clear()
-    return restartNow(domain)
+    return restartNow(domain, wasLive: wasLive)
+  }
+
+  /// Makes the calling thread the one that starts the domain, if it is not starting
+  /// already and `condition` holds for its state: both checked and the state set to
+  /// `.starting` with interrupts off, so that of two threads finding it crashed at
+  /// once (two callers recovering it), one restarts it and the other finds it starting.
+  /// `wasLive` says whether it was running (or starting) before.
+  private static func claimStart(
+    _ domain: Domain, when condition: (Domain) -> Bool, wasLive: inout Bool
+  ) -> Bool {
+    withInterruptsDisabled {
+      guard domain.state != .starting, condition(domain) else { return false }
+      wasLive = domain.isLive
+      domain.state = .starting
+      return true
+    }
   }
 
   /// Creates the domain again, fresh state, same slots: from its pristine copy, or, once
   /// destroyed, from its image, loaded and checked as at first. A start that fails
-  /// counts as a crash in init (RestartBackoff).
-  private static func restartNow(_ domain: Domain) -> Result<Void, DomainError> {
+  /// counts as a crash in init (RestartBackoff). The caller has claimed the start
+  /// (`claimStart`): the domain is `.starting`, and a second restart asked for until its
+  /// init returns finds it so.
+  private static func restartNow(_ domain: Domain, wasLive: Bool) -> Result<Void, DomainError> {
     // A running domain's threads leave it first, as when it is destroyed: none may go on
     // in the new life with the stack of the old one.
-    if domain.isLive {
+    if wasLive {
       unwindThreads(in: domain.id, status: .stopped)
       domain.events.wakeAll()
     }
-    // From here until its init returns, a second restart asked for finds it starting.
-    domain.state = .starting
     stop(domain)
-    domain.restarts += 1
+    withInterruptsDisabled {
+      domain.restarts += 1
+      domain.departingThreads += domain.liveThreads
+      domain.liveThreads = 0
+    }
     let crashes = domain.crashes
     do throws(DomainError) {
       try startFromPristine(domain)
@@ -354,6 +378,44 @@ enum DomainManager {
     }
   }
 
+  /// Restarts `domain` if it crashed and its backoff lets it start again now.
+  private static func restartIfDue(_ domain: Domain) {
+    var wasLive = false
+    let now = Clock.nanoseconds
+    guard
+      claimStart(
+        domain, when: { $0.state == .crashed && $0.backoff.mayRestart(at: now) },
+        wasLive: &wasLive)
+    else { return }
+    if case .failure(let error) = restartNow(domain, wasLive: wasLive),
+      domain.backoff.quickCrashes <= 3  // a loop says the rest when it gives up (`giveUp`)
+    {
+      Log.error("domain '\(domain.name)': restart failed: \(error.message)")
+    }
+  }
+
+  /// Signalled when a domain that exports nothing crashes.
+  nonisolated(unsafe) private static let uncalledCrashed = InterruptEvent()
+
+  /// The kernel thread that restarts crashed domains exporting nothing (a service such
+  /// as echo, which only imports): no call to them could restart them (`recover`), so
+  /// this does, as soon as each one's backoff lets it. A failed one stays held.
+  private static func superviseUncalled() {
+    var seen: UInt64 = 0
+    while true {
+      var backingOff = false
+      for domain in domains where domain.exportSlots.isEmpty && domain.state == .crashed {
+        restartIfDue(domain)
+        if domain.state == .crashed { backingOff = true }
+      }
+      if backingOff {
+        Scheduler.sleep(nanoseconds: 10_000_000)
+      } else {
+        seen = uncalledCrashed.wait(after: seen)
+      }
+    }
+  }
+
   /// Restarts the domain behind `slot` if it crashed and its backoff lets it start again
   /// now; whether it runs now. It never waits: a domain backing off, failed or starting
   /// stays as it is, and its callers get `.unavailable` until it runs.
@@ -361,12 +423,7 @@ enum DomainManager {
     guard slot >= 0 && slot < slotInterfaces.count,
       let domain = domains.first(where: { $0.exportSlots.contains { $0.slot == slot } })
     else { return false }
-    if domain.state == .crashed, domain.backoff.mayRestart(at: Clock.nanoseconds),
-      case .failure(let error) = restartNow(domain),
-      domain.backoff.quickCrashes <= 3  // a loop says the rest when it gives up (`giveUp`)
-    {
-      Log.error("domain '\(domain.name)': restart failed: \(error.message)")
-    }
+    restartIfDue(domain)
     return domain.state == .running
   }
 
@@ -428,7 +485,6 @@ enum DomainManager {
     let thread = Scheduler.spawn(
       "\(domain.name) thread", priority: .domain, owner: (domain: id, life: life)
     ) {
-      let function = unsafeBitCast(entry, to: (@convention(c) (UInt64) -> Void).self)
       if bootDomainsLoaded.count == 0 { bootDomainsLoaded.wait(after: 0) }
       // Spawned by the init of a restart, it may be scheduled before that init returns
       // and the domain runs again; entering then would find it not running and end the
@@ -439,24 +495,33 @@ enum DomainManager {
         Scheduler.sleep(nanoseconds: 1_000_000)
       }
       DomainCall.currentDomain = id
-      Scheduler.currentControl?.pointee.lastWaitTick = DomainCall.ticks
-      if DomainHolding.take(id, life: life) == CallABI.Wait.entered {
-        function(argument)
-        DomainHolding.release(id)
+      let control = Scheduler.currentControl!
+      control.pointee.lastWaitTick = DomainCall.ticks
+      guard DomainHolding.take(id, life: life) == CallABI.Wait.entered else {
+        DomainCall.currentDomain = .kernel
+        return
       }
-      DomainCall.currentDomain = .kernel
+      // Entered from thread_run once this closure has returned (Scheduler.swift says
+      // why).
+      control.pointee.domainEntry = entry
+      control.pointee.domainArgument = argument
     }
     guard let thread else {
-      threadReaped(id)
+      withInterruptsDisabled { threadReaped(id, life: life) }
       return -1
     }
     return Int32(thread.id)
   }
 
-  /// A thread of domain `id` has ended and its stack is freed (interrupts disabled).
-  static func threadReaped(_ id: DomainID) {
-    guard let domain = domain(id), domain.liveThreads > 0 else { return }
-    domain.liveThreads -= 1
+  /// A thread of domain `id`'s life `life` has ended and its stack is freed (interrupts
+  /// disabled).
+  static func threadReaped(_ id: DomainID, life: Int) {
+    guard let domain = domain(id) else { return }
+    if life == domain.restarts {
+      if domain.liveThreads > 0 { domain.liveThreads -= 1 }
+    } else if domain.departingThreads > 0 {
+      domain.departingThreads -= 1
+    }
   }
 
   /// An exception in domain code: contain it. False if the kernel itself faulted.
@@ -468,7 +533,13 @@ enum DomainManager {
   static func handleException(_ frame: inout TrapFrame) -> Bool {
     let interruptFlag: UInt64 = 1 << 9
     guard frame.rflags & interruptFlag != 0 else { return false }
-    guard let domain = current, domain.isLive else { return false }
+    guard let domain = current else { return false }
+    guard domain.isLive else {
+      // Its code ran when it was not live: a thread that should have been unwound was
+      // not. The panic that follows is the kernel's bug; this says whose code it was.
+      Console.print("exception in domain '\(domain.name)' while it is \(domain.state.name)")
+      return false
+    }
     let vector = ExceptionVector(rawValue: frame.vector)
     var why: TextLine = "\(vector?.name ?? "exception") at \(hex: frame.rip)"
     if frame.rip == DomainCall.stackExhaustedAddress {
@@ -605,6 +676,7 @@ enum DomainManager {
     unwindThreads(in: domain.id, status: status)
     domain.events.wakeAll()  // its threads waiting for one leave, to unwind
     DomainHolding.reset(domain.id)
+    if domain.exportSlots.isEmpty { uncalledCrashed.signal() }
   }
 
   /// The domain did not start (not a crash: its image could not be loaded, or no memory
@@ -613,6 +685,7 @@ enum DomainManager {
     domain.state = .crashed
     domain.lastCrash = why
     if domain.backoff.crashed(at: Clock.nanoseconds) { giveUp(domain, why) }
+    if domain.exportSlots.isEmpty { uncalledCrashed.signal() }
   }
 
   /// Holds the domain failed after a crash loop: nothing restarts it but the kernel

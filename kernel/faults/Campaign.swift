@@ -1,8 +1,10 @@
 /// The fault campaign: `faults=SEED,COUNT[,SECONDS]` on the command line (`make faults`
 /// boots it and adds UDP echo traffic from the host, scripts/faults.py).
 ///
-/// With load running (CampaignLoad, and the host's echo traffic), it injects one fault
-/// at a time into a domain and kind chosen from the seed (FaultPlan), and follows it:
+/// With load running (CampaignLoad, and the host's echo traffic), it injects faults into
+/// domains and kinds chosen from the seed (FaultPlan), one at a time in each *lane*: a
+/// group of domains whose faults show in one another's work (the network path: driver,
+/// stack, echo). Lanes run side by side. Each fault is followed:
 /// - *activated*: its injection point ran (a fault planned in a domain that never
 ///   reached a point where it could happen is only *injected*);
 /// - *contained*: the domain crashed and its callers got errors, or, for a wrong result
@@ -28,10 +30,16 @@ enum Campaign {
   static let targetNames = [
     "hello", "counter", "crasher", "client", "virtio_blk", "virtio_net", "e1000", "net", "echo",
   ]
+  /// Domains followed one fault at a time, because a fault in one shows in the other's
+  /// work: the client calls hello; the network path is one chain. A target in none of
+  /// these is a lane of its own.
+  static let laneGroups: [[String]] = [
+    ["hello", "client"], ["virtio_net", "e1000", "net", "echo"],
+  ]
   /// How long a planned fault may wait for its point to run.
   static let activationWindow: UInt64 = 1_000_000_000
   /// How long a fault may take to show (a crash, a caught answer) once activated; a loop
-  /// takes its domain's call budget more.
+  /// may take ten times its domain's call budget more (`inject`).
   static let outcomeWindow: UInt64 = 300_000_000
   /// How long a domain may take to serve verified work again.
   static let recoveryWindow: UInt64 = 10_000_000_000
@@ -51,6 +59,8 @@ enum Campaign {
 
   struct Target {
     let domain: Domain
+    /// Its row in the tallies.
+    let row: Int
     /// The kinds that can happen in it: every raised kind, the bit flip, and the
     /// simulated kinds its points act out.
     let kinds: [FaultKind]
@@ -58,48 +68,142 @@ enum Campaign {
     let onNetworkPath: Bool
   }
 
-  nonisolated(unsafe) private static var tallies: [[Tally]] = []
-  nonisolated(unsafe) private static var random = SeededRandom(seed: 1)
+  /// How one fault ended.
+  enum Outcome {
+    /// It crashed the domain, which restarted and served verified work again.
+    case recovered
+    /// A check caught it, and the domain served verified work again.
+    case caught
+    /// A flipped bit nothing noticed.
+    case silent
+    case failedNotContained, failedNotRestarted, failedNoService, failedNotRunning
+
+    var name: StaticString {
+      switch self {
+      case .recovered: "recovered"
+      case .caught: "caught"
+      case .silent: "silent"
+      case .failedNotContained: "failed-not-contained"
+      case .failedNotRestarted: "failed-not-restarted"
+      case .failedNoService: "failed-no-service"
+      case .failedNotRunning: "failed-not-running"
+      }
+    }
+
+    var isFailure: Bool {
+      switch self {
+      case .recovered, .caught, .silent: false
+      default: true
+      }
+    }
+  }
+
+  /// One lane: its targets, and its own draws from the seed.
+  final class Lane {
+    let targets: [Target]
+    var random: SeededRandom
+    init(_ targets: [Target], seed: UInt64) {
+      self.targets = targets
+      random = SeededRandom(seed: seed)
+    }
+  }
+
+  /// Per target and kind, row by row (one flat array: a nested one would be copied on
+  /// a change, and the copies made after the baseline would look like leaks).
+  nonisolated(unsafe) private static var tallies: [Tally] = []
+  private static let kindCount = FaultKind.allCases.count + 1
+  /// Across the lanes: faults numbered, faults activated, lanes still running.
+  nonisolated(unsafe) private static var numbered = 0
+  nonisolated(unsafe) private static var activated = 0
+  nonisolated(unsafe) private static var lanesRunning = 0
+  /// When the lanes stop injecting; 0 until they start.
+  nonisolated(unsafe) private static var laneDeadline: UInt64 = 0
 
   static func run(_ options: CampaignOptions) -> Never {
     Console.print(
       "FAULTS start seed=\(options.seed) count=\(options.faults) seconds=\(options.seconds)")
-    random = SeededRandom(seed: options.seed)
+    HeapCensus.start()
     FaultPlan.seed(options.seed &* 0x9E37_79B9_7F4A_7C15)
     waitForNetwork()
     CampaignLoad.start(seed: options.seed)
     let targets = chooseTargets()
-    tallies = [[Tally]](
-      repeating: [Tally](repeating: Tally(), count: FaultKind.allCases.count + 1),
-      count: targets.count)
+    tallies = [Tally](repeating: Tally(), count: targets.count * kindCount)
     for target in targets {
       let kinds = target.kinds.map { "\($0.name)" }.joined(separator: ",")
       Console.print("FAULTS target \(target.domain.name) kinds=\(kinds)")
     }
+    // The campaign's own bookkeeping exists before the baseline, its lane threads
+    // included: made later, they would grow the kernel's tables past the baseline.
+    let lanes = makeLanes(targets, seed: options.seed)
+    lanesRunning = lanes.count
+    for (index, lane) in lanes.enumerated() {
+      let names = lane.targets.map { $0.domain.name }.joined(separator: ",")
+      Console.print("FAULTS lane \(index) \(names)")
+      _ = Scheduler.spawn("campaign lane") {
+        while laneDeadline == 0 { Scheduler.sleep(nanoseconds: 10_000_000) }
+        runLane(lane, faults: options.faults, deadline: laneDeadline)
+        withInterruptsDisabled { lanesRunning -= 1 }
+        // It stays until the machine exits: ended, it would free its stack before the
+        // end's measurement, which would count it against the baseline.
+        while true { Scheduler.sleep(nanoseconds: 1_000_000_000) }
+      }
+    }
     warmUp(targets)
     let baseline = freshMemory(targets)
+    let censusMark = HeapCensus.serial
     Console.print("FAULTS load on")
     CampaignLoad.running = true
     Scheduler.sleep(nanoseconds: 500_000_000)
 
     let start = Clock.nanoseconds
-    let deadline = start + UInt64(options.seconds) * 1_000_000_000
-    var activated = 0
-    var number = 0
-    while activated < options.faults && Clock.nanoseconds < deadline {
-      number += 1
-      let target = targets[random.index(targets.count)]
-      let kind = chooseKind(target)
-      if inject(number, kind, into: target, targets) { activated += 1 }
+    laneDeadline = start + UInt64(options.seconds) * 1_000_000_000  // the lanes start
+    while withInterruptsDisabled({ lanesRunning }) > 0 {
+      Scheduler.sleep(nanoseconds: 10_000_000)
     }
     let seconds = (Clock.nanoseconds - start) / 1_000_000_000
     CampaignLoad.running = false
     Console.print("FAULTS load off after \(seconds) s, \(activated) faults activated")
+    printNetwork()
     Scheduler.sleep(nanoseconds: 2_000_000_000)  // the host's last datagrams drain
     let end = freshMemory(targets)
     let leaks = report(targets, baseline: baseline, end: end)
+    if end.kernelAllocations != baseline.kernelAllocations
+      || end.kernelBytes != baseline.kernelBytes
+    {
+      HeapCensus.report(since: censusMark)
+    }
     Console.print("FAULTS end \(leaks == 0 ? "ok" : "leaked")")
     Machine.exit(leaks == 0 ? .success : .failure)
+  }
+
+  /// The lanes: the groups in `laneGroups` that have targets, then every other target
+  /// alone.
+  private static func makeLanes(_ targets: [Target], seed: UInt64) -> [Lane] {
+    var groups: [[Target]] = laneGroups.map { names in
+      targets.filter { target in names.contains { $0 == target.domain.name } }
+    }
+    for target in targets where !laneGroups.contains(where: { $0.contains(target.domain.name) }) {
+      groups.append([target])
+    }
+    return groups.filter { !$0.isEmpty }.enumerated().map { index, group in
+      Lane(group, seed: seed ^ (UInt64(index + 1) &* 0x2545_F491_4F6C_DD1D))
+    }
+  }
+
+  /// Injects faults into the lane's targets, one at a time, until the campaign has
+  /// its count or its time is up.
+  private static func runLane(_ lane: Lane, faults: Int, deadline: UInt64) {
+    while withInterruptsDisabled({ activated }) < faults && Clock.nanoseconds < deadline {
+      let target = lane.targets[lane.random.index(lane.targets.count)]
+      let kind = chooseKind(target, &lane.random)
+      let number = withInterruptsDisabled { () -> Int in
+        numbered += 1
+        return numbered
+      }
+      if inject(number, kind, into: target, lane) {
+        withInterruptsDisabled { activated += 1 }
+      }
+    }
   }
 
   /// Load, and one crash in every target, before the baseline is taken: what the kernel
@@ -108,11 +212,10 @@ enum Campaign {
   private static func warmUp(_ targets: [Target]) {
     CampaignLoad.running = true
     for target in targets {
-      let activations = FaultPlan.activations
+      let activations = FaultPlan.activations(of: target.domain.id)
       FaultPlan.arm(PlannedFault(domain: target.domain.id, kind: .trap))
-      _ = waitFor(activationWindow) { FaultPlan.activations != activations }
+      _ = waitFor(activationWindow) { FaultPlan.activations(of: target.domain.id) != activations }
       FaultPlan.disarm(target.domain.id)
-      reviveIfNeeded(targets)
     }
     Scheduler.sleep(nanoseconds: 500_000_000)
     CampaignLoad.running = false
@@ -136,7 +239,8 @@ enum Campaign {
         for kind in point.simulates where !kinds.contains(kind) { kinds.append(kind) }
       }
       let onNetwork = name == "net" || name == "echo" || name == "virtio_net" || name == "e1000"
-      targets.append(Target(domain: domain, kinds: kinds, onNetworkPath: onNetwork))
+      targets.append(
+        Target(domain: domain, row: targets.count, kinds: kinds, onNetworkPath: onNetwork))
     }
     return targets
   }
@@ -155,9 +259,13 @@ enum Campaign {
   }
 
   /// A kind for `target`, weighted: an endless loop costs its domain's whole call budget
-  /// to end, so it is chosen an eighth as often as the others.
-  private static func chooseKind(_ target: Target) -> FaultKind {
-    let weights = target.kinds.map { $0 == .infiniteLoop ? 1 : 8 }
+  /// to end, so it is chosen an eighth as often as the others. A simulated kind only
+  /// once one of its points has run (a point whose code never runs cannot activate).
+  private static func chooseKind(_ target: Target, _ random: inout SeededRandom) -> FaultKind {
+    let weights = target.kinds.map { kind in
+      guard !kind.isSimulated || !runningPoints(target, kind).isEmpty else { return 0 }
+      return kind == .infiniteLoop ? 1 : 8
+    }
     var pick = Int(random.below(UInt64(weights.reduce(0, +))))
     for (index, weight) in weights.enumerated() {
       if pick < weight { return target.kinds[index] }
@@ -166,95 +274,146 @@ enum Campaign {
     return .trap
   }
 
+  /// The points of `target` that act out `kind` and have run.
+  private static func runningPoints(_ target: Target, _ kind: FaultKind) -> [FaultPoint] {
+    points(of: target.domain.name).filter {
+      $0.simulates.contains(kind) && FaultPlan.passes($0) > 0
+    }
+  }
+
   // MARK: - One fault
 
   /// Injects one fault and follows it to its end; whether it was activated.
-  private static func inject(_ number: Int, _ kind: FaultKind, into target: Target, _ all: [Target])
+  private static func inject(_ number: Int, _ kind: FaultKind, into target: Target, _ lane: Lane)
     -> Bool
   {
     let domain = target.domain
-    let row = all.firstIndex { $0.domain === domain }!
-    tallies[row][kind.rawValue].injected += 1
-    reviveIfNeeded(all)
+    guard settled(target) else {
+      record(number, target, kind, nil, .failedNotRunning, 0)
+      tally(target, kind) {
+        $0.injected += 1
+        $0.failed += 1
+      }
+      return true
+    }
+    tally(target, kind) { $0.injected += 1 }
     let crashes = domain.crashes
     let restarts = domain.restarts
     let signals = detectionSignals(target)
-    let activations = FaultPlan.activations
+    let activations = FaultPlan.activations(of: domain.id)
 
     var point: FaultPoint? = nil
     if kind == .bitFlip {
-      guard flipBit(in: domain) else { return false }
+      guard flipBit(in: domain, &lane.random) else { return false }
     } else {
       if kind.isSimulated {
-        let able = points(of: domain.name).filter { $0.simulates.contains(kind) }
-        point = able[random.index(able.count)]
+        let able = runningPoints(target, kind)
+        point = able[lane.random.index(able.count)]
       }
       FaultPlan.arm(PlannedFault(domain: domain.id, kind: kind, point: point))
-      guard waitFor(activationWindow, { FaultPlan.activations != activations }) else {
-        FaultPlan.disarm(domain.id)
-        return false
-      }
-      point = FaultPlan.lastActivation?.point
+      let fired = waitFor(activationWindow) { FaultPlan.activations(of: domain.id) != activations }
+      FaultPlan.disarm(domain.id)
+      // It may have fired between the end of the wait and the disarm.
+      guard fired || FaultPlan.activations(of: domain.id) != activations else { return false }
+      point = FaultPlan.lastActivation(of: domain.id)?.point
     }
     let activatedAt = Clock.nanoseconds
-    tallies[row][kind.rawValue].activated += 1
+    tally(target, kind) { $0.activated += 1 }
 
-    // How it showed: a crash, or a check that caught it.
+    // How it showed: a crash, or a check that caught it. A fault the domain raises must
+    // crash it; one it acts out must be caught (or crash it); a flipped bit may do
+    // either or nothing, so its whole window is waited for.
     let budget =
       UInt64(max(domain.manifest.budgetMilliseconds, DomainManager.ownThreadBudgetMilliseconds))
       * 1_000_000
-    let window = outcomeWindow + (kind == .infiniteLoop ? budget : 0)
-    // A check may catch a wrong answer before (or instead of) a crash: a crash is waited
-    // for to the end of the window all the same.
+    // A loop is ended on the first watchdog tick past the budget (counted from the
+    // call's entry or the thread's last wait) that finds the looping thread running. A
+    // domain's own thread (echo's) runs at the lowest priority: while kernel threads
+    // keep the CPU (the load, and other loops in calls, each for up to its budget) it
+    // is not running, and that tick comes late. Ten budgets allow for that and still
+    // tell a loop never ended; an ended one ends the wait at once.
+    let window = outcomeWindow + (kind == .infiniteLoop ? 10 * budget : 0)
     var caught = false
     let crashed = waitFor(window) {
       if !caught, let now = detectionSignals(target), let before = signals, now != before {
         caught = true
       }
-      return domain.crashes != crashes
+      return domain.crashes != crashes || (caught && kind.isSimulated)
     }
-    var outcome: StaticString
+    var outcome: Outcome
     var restartTime: UInt64 = 0
     if crashed || caught {
-      tallies[row][kind.rawValue].contained += 1
+      tally(target, kind) { $0.contained += 1 }
       // Back: running again (restarted, if it crashed), then verified work after that.
+      // (The kernel restarts a crashed echo, which no call would: DomainManager's
+      // supervisor.)
       let back = waitFor(recoveryWindow) {
-        reviveIfNeeded(all)
-        return domain.state == .running && (!crashed || domain.restarts != restarts)
+        domain.state == .running && (domain.crashes == crashes || domain.restarts != restarts)
       }
       restartTime = Clock.nanoseconds - activatedAt
       let since = Clock.nanoseconds
       if back && waitFor(recoveryWindow, { servedSince(since, target) }) {
-        tallies[row][kind.rawValue].recovered += 1
-        outcome = crashed ? "recovered" : "caught"
-        if crashed {
-          tallies[row][kind.rawValue].restarts += 1
-          tallies[row][kind.rawValue].restartNanoseconds += restartTime
-          tallies[row][kind.rawValue].longestRestart = max(
-            tallies[row][kind.rawValue].longestRestart, restartTime)
+        let restarted = domain.restarts != restarts
+        outcome = restarted ? .recovered : .caught
+        tally(target, kind) { tally in
+          tally.recovered += 1
+          if restarted {
+            tally.restarts += 1
+            tally.restartNanoseconds += restartTime
+            tally.longestRestart = max(tally.longestRestart, restartTime)
+          }
         }
       } else {
-        tallies[row][kind.rawValue].failed += 1
-        outcome = back ? "failed-no-service" : "failed-not-restarted"
+        tally(target, kind) { $0.failed += 1 }
+        outcome = back ? .failedNoService : .failedNotRestarted
       }
     } else if kind == .bitFlip {
-      tallies[row][kind.rawValue].silent += 1
-      outcome = "silent"
+      tally(target, kind) { $0.silent += 1 }
+      outcome = .silent
     } else {
-      tallies[row][kind.rawValue].failed += 1
-      outcome = "failed-not-contained"
+      tally(target, kind) { $0.failed += 1 }
+      outcome = .failedNotContained
     }
-    Console.print(
-      "FAULT \(number) \(domain.name) \(kind.name) \(point.map { "\($0.name)" } ?? "-") \(outcome) \(restartTime / 1000) heap=\(KernelHeap.statistics.liveAllocations)"
-    )
+    record(number, target, kind, point, outcome, restartTime)
     return true
+  }
+
+  /// Waits until `target` runs and has run long enough that a crash now would not count
+  /// as quick (RestartBackoff): faults one after another in the first moments of each
+  /// life would be a crash loop, which the kernel answers by giving the domain up (the
+  /// lifecycle tests test that). Whether it got there.
+  private static func settled(_ target: Target) -> Bool {
+    waitFor(recoveryWindow) {
+      guard target.domain.state == .running, let since = target.domain.backoff.runningSince
+      else { return false }
+      return Clock.nanoseconds &- since > RestartBackoff.quickCrashNanoseconds
+    }
+  }
+
+  private static func tally(_ target: Target, _ kind: FaultKind, _ change: (inout Tally) -> Void) {
+    withInterruptsDisabled { change(&tallies[target.row * kindCount + kind.rawValue]) }
+  }
+
+  /// The fault's `FAULT` line: number, domain, kind, point, outcome, microseconds from
+  /// activation to running again; for a failure, the domain's state and crashes then.
+  private static func record(
+    _ number: Int, _ target: Target, _ kind: FaultKind, _ point: FaultPoint?,
+    _ outcome: Outcome, _ restartTime: UInt64
+  ) {
+    var line: TextLine =
+      "FAULT \(number) \(target.domain.name) \(kind.name) \(point.map { "\($0.name)" } ?? "-") \(outcome.name) \(restartTime / 1000)"
+    if outcome.isFailure {
+      line.append(" state=\(target.domain.state.name) crashes=\(target.domain.crashes)")
+    }
+    Console.print(line)
+    if outcome.isFailure { Console.print("  its last crash: \(target.domain.lastCrash)") }
   }
 
   /// Counts that move when a check catches a wrong answer: the kernel workers', and for
   /// a domain on the network path the stack's drops (a corrupt frame fails a checksum).
   /// nil if they cannot be read now (the stack is down).
   private static func detectionSignals(_ target: Target) -> UInt64? {
-    var signals = CampaignLoad.caught &+ CampaignLoad.errors
+    var signals = CampaignLoad.signals[target.domain.id.rawValue]
     if target.onNetworkPath {
       guard let status = networkStatus(recovering: false) else { return nil }
       for index in 0..<status.drops.count { signals &+= status.drops[index] }
@@ -286,19 +445,8 @@ enum Campaign {
     }
   }
 
-  /// Restarts a crashed domain nobody calls (the echo service exports nothing, so no
-  /// caller's call would restart it).
-  @discardableResult
-  private static func reviveIfNeeded(_ targets: [Target]) -> Bool {
-    for target in targets
-    where target.domain.state == .crashed && target.domain.exportSlots.isEmpty {
-      _ = DomainManager.restart(target.domain)
-    }
-    return true
-  }
-
   /// Flips one bit of the domain's writable image (its globals), chosen from the seed.
-  private static func flipBit(in domain: Domain) -> Bool {
+  private static func flipBit(in domain: Domain, _ random: inout SeededRandom) -> Bool {
     guard let image = domain.loadedAt else { return false }
     var writable: [UInt64] = []
     for page in 0..<domain.loadedFrames {
@@ -328,6 +476,15 @@ enum Campaign {
   }
 
   // MARK: - Network and memory
+
+  /// The stack's counters as the load stops (a fresh restart at the end starts them
+  /// over).
+  private static func printNetwork() {
+    guard let status = networkStatus() else { return }
+    Console.print(
+      "FAULTS network received=\(status.receivedFrames) sent=\(status.sentFrames) driver_restarts=\(status.driverRestarts)"
+    )
+  }
 
   /// Waits (up to 20 s) for the stack to have an address, if there is a stack.
   private static func waitForNetwork() {
@@ -384,7 +541,7 @@ enum Campaign {
   private static func report(_ targets: [Target], baseline: MemoryUse, end: MemoryUse) -> Int {
     for (row, target) in targets.enumerated() {
       for kind in FaultKind.allCases {
-        let tally = tallies[row][kind.rawValue]
+        let tally = tallies[row * kindCount + kind.rawValue]
         guard tally.injected > 0 else { continue }
         let average = tally.restarts > 0 ? tally.restartNanoseconds / UInt64(tally.restarts) : 0
         Console.print(
@@ -397,11 +554,6 @@ enum Campaign {
     Console.print(
       "FAULTS load blocks_verified=\(load.verified) block_errors=\(load.errors) block_caught=\(load.caught) block_lost=\(load.lost) calls_verified=\(calls.verified) call_errors=\(calls.errors) calls_caught=\(calls.caught)"
     )
-    if let status = networkStatus() {
-      Console.print(
-        "FAULTS network received=\(status.receivedFrames) sent=\(status.sentFrames) driver_restarts=\(status.driverRestarts)"
-      )
-    }
     for index in 0..<CampaignLoad.blocks.count
     where CampaignLoad.generations[index] != 0
       || CampaignLoad.maybeGenerations[index] != nil

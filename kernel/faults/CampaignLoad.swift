@@ -30,6 +30,9 @@ enum CampaignLoad {
   nonisolated(unsafe) static var calls = LoadCounts()
   /// Per domain number: the `Clock.nanoseconds` of the last verified operation it served.
   nonisolated(unsafe) static var lastVerified = [UInt64](repeating: 0, count: CallABI.maxDomains)
+  /// Per domain number: the errors it gave and the wrong answers caught from it; a
+  /// change is a check's sign that a fault in it showed.
+  nonisolated(unsafe) static var signals = [UInt64](repeating: 0, count: CallABI.maxDomains)
   /// Per campaign block: the generation last acknowledged, and one a write that failed
   /// may have left instead.
   nonisolated(unsafe) static var generations = [UInt64](repeating: 0, count: 256)
@@ -37,18 +40,47 @@ enum CampaignLoad {
   /// Whether the block worker has a disk.
   nonisolated(unsafe) static var hasDisk = false
 
-  static var caught: UInt64 { block.caught + calls.caught }
-  static var errors: UInt64 { block.errors + calls.errors }
-
-  /// Starts the workers, stopped; `running` lets them go.
+  /// Starts the workers, stopped; `running` lets them go. Each demo service has a
+  /// worker of its own, so that a fault in one (an endless loop takes a whole call
+  /// budget) does not hold up the checks of the others.
   static func start(seed: UInt64) {
     _ = Scheduler.spawn("campaign blocks", priority: .low) { blockWorker(seed: seed ^ 0xB10C) }
-    _ = Scheduler.spawn("campaign calls", priority: .low) { callWorker(seed: seed ^ 0xCA11) }
+    _ = Scheduler.spawn("campaign counter", priority: .low) { counterWorker(seed: seed ^ 0xCA11) }
+    _ = Scheduler.spawn("campaign hello", priority: .low) {
+      callWorker("hello") { round in
+        guard case .success(let greeter) = GreeterProxy.connect() else { return .error }
+        return check(greeter.greet(round), { $0 >= 1 }, greeter.recover)
+      }
+    }
+    _ = Scheduler.spawn("campaign crasher", priority: .low) {
+      callWorker("crasher") { round in
+        guard case .success(let crasher) = CrasherProxy.connect() else { return .error }
+        return check(crasher.echo(round), { $0 == round }, crasher.recover)
+      }
+    }
+    _ = Scheduler.spawn("campaign client", priority: .low) {
+      callWorker("client") { _ in
+        guard case .success(let client) = TestClientProxy.connect() else { return .error }
+        return check(client.greetMany(2), { $0 >= 2 }, client.recover)
+      }
+    }
   }
 
-  private static func verified(_ name: StaticString) {
-    if let domain = DomainManager.lookup("\(name)") {
-      lastVerified[domain.id.rawValue] = Clock.nanoseconds
+  /// Counts an operation `name` served: verified, or a sign of a fault in it.
+  private static func count(
+    _ outcome: CallOutcome, _ name: StaticString, _ counts: inout LoadCounts
+  ) {
+    let domain = DomainManager.lookup("\(name)")?.id.rawValue
+    switch outcome {
+    case .verified:
+      counts.verified += 1
+      if let domain { lastVerified[domain] = Clock.nanoseconds }
+    case .error:
+      counts.errors += 1
+      if let domain { signals[domain] &+= 1 }
+    case .caught:
+      counts.caught += 1
+      if let domain { signals[domain] &+= 1 }
     }
   }
 
@@ -70,13 +102,98 @@ enum CampaignLoad {
       waitUntilRunning()
       let index = random.index(blocks.count)
       let number = blocks.lowerBound + UInt64(index)
-      if random.below(2) == 0 {
+      switch random.below(4) {
+      case 0, 1:
         write(device, index, number)
         writes += 1
         if writes % 64 == 0, device.flush().error != nil { _ = device.recover() }
+      case 2: read(device, index, number)
+      default: batch(device, &random)
+      }
+    }
+  }
+
+  /// Whether block `index` may hold `generation`: the one last acknowledged, or one a
+  /// write not acknowledged since may have left (each write takes the next number, so
+  /// every number in between was written).
+  private static func acceptable(_ generation: UInt64, _ index: Int) -> Bool {
+    generation >= generations[index]
+      && generation <= max(generations[index], maybeGenerations[index] ?? 0)
+  }
+
+  /// A write of generation `generation` to block `index` was acknowledged.
+  private static func acknowledged(_ generation: UInt64, _ index: Int) {
+    generations[index] = generation
+    maybeGenerations[index] = nil
+  }
+
+  /// Reads and writes of 2 to 8 different blocks, submitted to the driver at once (its
+  /// batch path and checkpoint); every read is checked like a single one.
+  private static func batch(_ device: BlockDeviceProxy, _ random: inout SeededRandom) {
+    var indices: [Int] = []
+    let size = 2 + random.index(7)
+    while indices.count < size {
+      let index = random.index(blocks.count)
+      if !indices.contains(index) { indices.append(index) }
+    }
+    guard let batch = RRefDeque<BlockRequest, 32>() else {
+      block.errors += 1
+      return
+    }
+    var written: [UInt64?] = []
+    for index in indices {
+      let number = blocks.lowerBound + UInt64(index)
+      guard let request = RRef(BlockRequest(read: number)) else {
+        block.errors += 1
+        return
+      }
+      var generation: UInt64? = nil
+      if random.below(2) == 0 {
+        let next = max(generations[index], maybeGenerations[index] ?? 0) + 1
+        request.update {
+          $0.operation = .write
+          BlockPattern.fill(&$0.data, block: number, generation: next)
+        }
+        // Possibly on the disk from now on, acknowledged or not.
+        maybeGenerations[index] = next
+        generation = next
+      }
+      written.append(generation)
+      _ = batch.pushBack(request)
+    }
+    guard case .success(let done) = device.submit(batch) else {
+      count(.error, "virtio_blk", &block)
+      _ = device.recover()
+      return
+    }
+    for (position, index) in indices.enumerated() {
+      let number = blocks.lowerBound + UInt64(index)
+      guard let request = done.popFront(),
+        request.read({ $0.status == .ok && $0.block == number })
+      else {
+        count(.error, "virtio_blk", &block)
+        continue
+      }
+      if let generation = written[position] {
+        acknowledged(generation, index)
+        count(.verified, "virtio_blk", &block)
+      } else if let generation = intactGeneration(request, number), acceptable(generation, index) {
+        acknowledged(generation, index)
+        count(.verified, "virtio_blk", &block)
       } else {
+        count(.caught, "virtio_blk", &block)
         read(device, index, number)
       }
+    }
+  }
+
+  /// The generation a block read holds, nil if it is not a whole campaign block.
+  private static func intactGeneration(_ request: borrowing RRef<BlockRequest>, _ number: UInt64)
+    -> UInt64?
+  {
+    request.read {
+      BlockPattern.problem(in: $0.data, expectedBlock: number) == nil
+        ? BlockPattern.generation(of: $0.data) : nil
     }
   }
 
@@ -90,16 +207,15 @@ enum CampaignLoad {
       $0.operation = .write
       BlockPattern.fill(&$0.data, block: number, generation: generation)
     }
+    // Possibly on the disk from now on, acknowledged or not.
+    maybeGenerations[index] = generation
     if case .success(let done) = device.write(request), done.read({ $0.status }) == .ok {
-      generations[index] = generation
-      maybeGenerations[index] = nil
-      block.verified += 1
-      verified("virtio_blk")
+      acknowledged(generation, index)
+      count(.verified, "virtio_blk", &block)
       return
     }
     // Not acknowledged: the block holds the old generation or the new one.
-    maybeGenerations[index] = generation
-    block.errors += 1
+    count(.error, "virtio_blk", &block)
     _ = device.recover()
   }
 
@@ -112,20 +228,16 @@ enum CampaignLoad {
         return
       }
       guard case .success(let done) = device.read(request), done.read({ $0.status }) == .ok else {
-        block.errors += 1
+        count(.error, "virtio_blk", &block)
         _ = device.recover()
         return
       }
-      let generation = done.read { BlockPattern.generation(of: $0.data) }
-      let intact = done.read { BlockPattern.problem(in: $0.data, expectedBlock: number) == nil }
-      if intact && (generation == generations[index] || generation == maybeGenerations[index]) {
-        generations[index] = generation
-        maybeGenerations[index] = nil
-        block.verified += 1
-        verified("virtio_blk")
+      if let generation = intactGeneration(done, number), acceptable(generation, index) {
+        acknowledged(generation, index)
+        count(.verified, "virtio_blk", &block)
         return
       }
-      if attempt == 0 { block.caught += 1 }
+      if attempt == 0 { count(.caught, "virtio_blk", &block) }
     }
     block.lost += 1
     Log.error("campaign: block \(number) does not read back generation \(generations[index])")
@@ -133,38 +245,24 @@ enum CampaignLoad {
 
   // MARK: - Calls
 
-  private static func callWorker(seed: UInt64) {
-    var random = SeededRandom(seed: seed)
-    var total: Int? = nil
+  /// Calls one demo service round after round, checking every answer.
+  private static func callWorker(_ name: StaticString, _ call: (Int) -> CallOutcome) {
     var round = 0
     while true {
       waitUntilRunning()
       round += 1
-      countCall(counterRound(&total, amount: 1 + Int(random.below(7))), "counter")
-      if case .success(let greeter) = GreeterProxy.connect() {
-        countCall(check(greeter.greet(round), { $0 >= 1 }, greeter.recover), "hello")
-      }
-      if case .success(let crasher) = CrasherProxy.connect() {
-        countCall(check(crasher.echo(round), { $0 == round }, crasher.recover), "crasher")
-      }
-      if case .success(let client) = TestClientProxy.connect() {
-        countCall(check(client.greetMany(2), { $0 >= 2 }, client.recover), "client")
-      }
+      count(call(round), name, &calls)
       Scheduler.sleep(nanoseconds: 1_000_000)
     }
   }
 
-  enum CallOutcome { case verified, error, caught }
-
-  private static func countCall(_ outcome: CallOutcome, _ name: StaticString) {
-    switch outcome {
-    case .verified:
-      calls.verified += 1
-      verified(name)
-    case .error: calls.errors += 1
-    case .caught: calls.caught += 1
-    }
+  private static func counterWorker(seed: UInt64) {
+    var random = SeededRandom(seed: seed)
+    var total: Int? = nil
+    callWorker("counter") { _ in counterRound(&total, amount: 1 + Int(random.below(7))) }
   }
+
+  enum CallOutcome { case verified, error, caught }
 
   private static func check(
     _ result: Result<Int, RpcError>, _ right: (Int) -> Bool, _ recover: () -> Bool

@@ -55,9 +55,10 @@ enum FaultPlan {
   nonisolated(unsafe) private static var passCounts = [UInt64](
     repeating: 0, count: FaultPoint.allCases.count + 16)
 
-  /// How many faults have fired since boot, and the last one.
-  nonisolated(unsafe) private(set) static var activations: UInt64 = 0
-  nonisolated(unsafe) private(set) static var lastActivation: FaultActivation?
+  /// How many faults have fired in each domain since boot, and the last one there.
+  nonisolated(unsafe) private static var activationCounts = [UInt64](repeating: 0, count: slots)
+  nonisolated(unsafe) private static var lastActivations = [FaultActivation?](
+    repeating: nil, count: slots)
 
   /// Seeds the probability draws (the campaign's seed, for a replay).
   static func seed(_ value: UInt64) {
@@ -99,6 +100,16 @@ enum FaultPlan {
     withInterruptsDisabled { domain.rawValue < slots && plans[domain.rawValue] != nil }
   }
 
+  /// How many faults have fired in `domain` since boot.
+  static func activations(of domain: DomainID) -> UInt64 {
+    withInterruptsDisabled { domain.rawValue < slots ? activationCounts[domain.rawValue] : 0 }
+  }
+
+  /// The last fault that fired in `domain`.
+  static func lastActivation(of domain: DomainID) -> FaultActivation? {
+    withInterruptsDisabled { domain.rawValue < slots ? lastActivations[domain.rawValue] : nil }
+  }
+
   /// How many times `point` was passed since boot, in every domain.
   static func passes(_ point: FaultPoint) -> UInt64 {
     withInterruptsDisabled { passCounts[point.rawValue] }
@@ -133,10 +144,11 @@ enum FaultPlan {
   }
 
   private static func record(_ activation: FaultActivation) {
+    guard activation.domain.rawValue < slots else { return }
     var activation = activation
     activation.nanoseconds = Clock.nanoseconds
-    activations &+= 1
-    lastActivation = activation
+    activationCounts[activation.domain.rawValue] &+= 1
+    lastActivations[activation.domain.rawValue] = activation
   }
 
   /// The calling domain's init says where its planned-fault word is. Accepted only in

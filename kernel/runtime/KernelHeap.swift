@@ -46,12 +46,23 @@ enum KernelHeap {
 
   /// Threads and interrupt handlers share the heap: every operation runs with
   /// interrupts disabled (sched/InterruptLock.swift).
-  static func allocate(size: Int, alignment: Int) -> UnsafeMutableRawPointer? {
-    withInterruptsDisabled { heap.allocate(size: size, alignment: alignment) }
+  /// `framePointer` is the caller's, for the heap census (kernel/debug/HeapCensus.swift).
+  static func allocate(size: Int, alignment: Int, framePointer: UInt64 = 0)
+    -> UnsafeMutableRawPointer?
+  {
+    withInterruptsDisabled {
+      let memory = heap.allocate(size: size, alignment: alignment)
+      if let memory, HeapCensus.isOn {
+        HeapCensus.allocated(
+          UInt64(UInt(bitPattern: memory)), size: size, framePointer: framePointer)
+      }
+      return memory
+    }
   }
 
   static func free(_ memory: UnsafeMutableRawPointer) {
     let failure = withInterruptsDisabled { () -> HeapFreeError? in
+      if HeapCensus.isOn { HeapCensus.freed(UInt64(UInt(bitPattern: memory))) }
       do throws(HeapFreeError) {
         try heap.free(memory)
         return nil

@@ -7,10 +7,13 @@
 /// POSIX: store memory of `size` bytes aligned to `alignment` in `result`; 0 or ENOMEM.
 @_cdecl("kernel_posix_memalign")
 func runtimePosixMemalign(
-  _ result: UnsafeMutablePointer<UnsafeMutableRawPointer?>, _ alignment: Int, _ size: Int
+  _ result: UnsafeMutablePointer<UnsafeMutableRawPointer?>, _ alignment: Int, _ size: Int,
+  _ framePointer: UInt64
 ) -> Int32 {
   let outOfMemory: Int32 = 12  // ENOMEM
-  guard let memory = KernelHeap.allocate(size: size, alignment: alignment) else {
+  guard
+    let memory = KernelHeap.allocate(size: size, alignment: alignment, framePointer: framePointer)
+  else {
     return outOfMemory
   }
   result.pointee = memory

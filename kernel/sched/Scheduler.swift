@@ -348,10 +348,11 @@ enum Scheduler {
     while let handle = finished.removeFirst() {
       let thread = handle.pointee.thread
       let owner = handle.pointee.ownerDomain
+      let life = handle.pointee.ownerLife
       thread.freeStack()
       unlink(thread)
       // Its stack is back: its domain's thread and frame quotas have room again.
-      if owner != .kernel { DomainManager.threadReaped(owner) }
+      if owner != .kernel { DomainManager.threadReaped(owner, life: life) }
     }
   }
 
@@ -438,12 +439,32 @@ func threadKilled() {
 }
 
 /// Where a new thread starts (from boot/switch.asm), interrupts disabled.
+///
+/// A domain's own thread runs its kernel part (the entry closure) first, which returns
+/// holding the domain and leaving the domain function in its control block; the domain
+/// function is called only after that, from here. A crash of the domain ends the thread
+/// without returning through the frames below it (thread_killed), so none of them may
+/// hold a reference: here none do, and nothing the thread had is leaked.
 @_cdecl("thread_run")
 func threadRun(_ threadPointer: UnsafeMutableRawPointer) {
   Scheduler.reapFinishedAfterFirstSwitch()
   CPU.enableInterrupts()
   runEntry(threadPointer)
+  enterOwnDomain()
   Scheduler.exit()
+}
+
+/// Calls the domain function the entry left in the control block, if any, then lets
+/// the domain go. Only plain values here (see `threadRun`).
+@inline(never)
+private func enterOwnDomain() {
+  guard let control = Scheduler.currentControl, control.pointee.domainEntry != 0 else { return }
+  let function = unsafeBitCast(
+    control.pointee.domainEntry, to: (@convention(c) (UInt64) -> Void).self)
+  let domain = control.pointee.ownerDomain
+  function(control.pointee.domainArgument)
+  DomainHolding.release(domain)
+  DomainCall.currentDomain = .kernel
 }
 
 /// Runs the thread's entry; its references are released when this returns, before

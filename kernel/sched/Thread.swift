@@ -186,6 +186,10 @@ struct ThreadControl {
   /// the watchdog ends a domain whose own thread runs longer than its budget without
   /// waiting (DomainManager.watchdogTick).
   var lastWaitTick: UInt64 = 0
+  /// A domain's own thread: the domain function (a C address) and argument it enters
+  /// once its kernel part has returned (`threadRun`), 0 for none.
+  var domainEntry: UInt64 = 0
+  var domainArgument: UInt64 = 0
   /// The thread this block belongs to (not retained: the thread owns the block).
   let owner: Unmanaged<Thread>
 

@@ -116,16 +116,8 @@ enum Shell {
   static func showDomains() {
     for domain in DomainManager.domains {
       let heap = domain.heapStatistics
-      let state: StaticString =
-        switch domain.state {
-        case .starting: "starting"
-        case .running: "running"
-        case .crashed: "crashed"
-        case .failed: "failed"
-        case .destroyed: "destroyed"
-        }
       Console.print(
-        "  \(domain.id.rawValue) \(domain.name): \(state), image \(domain.loadedFrames * 4) KiB (+\(domain.pristineFrames * 4) KiB pristine), heap \(heap.bytesInUse)/\(heap.capacity) bytes, \(domain.calls) calls, \(domain.crashes) crashes, \(domain.restarts) restarts"
+        "  \(domain.id.rawValue) \(domain.name): \(domain.state.name), image \(domain.loadedFrames * 4) KiB (+\(domain.pristineFrames * 4) KiB pristine), heap \(heap.bytesInUse)/\(heap.capacity) bytes, \(domain.calls) calls, \(domain.crashes) crashes, \(domain.restarts) restarts"
       )
       if let why = whyDown(domain) { Console.print("    \(why)") }
     }

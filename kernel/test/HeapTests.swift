@@ -42,7 +42,7 @@ enum HeapTests {
     var alignment = 1
     while alignment <= 4096 {
       var memory: UnsafeMutableRawPointer?
-      let status = runtimePosixMemalign(&memory, alignment, 24)
+      let status = runtimePosixMemalign(&memory, alignment, 24, 0)
       guard t.expect(status == 0, "posix_memalign failed for alignment \(alignment)") else {
         return
       }
@@ -90,10 +90,10 @@ enum HeapTests {
 
   static func reuse(_ t: inout TestContext) {
     var first: UnsafeMutableRawPointer?
-    _ = runtimePosixMemalign(&first, 16, 4000)
+    _ = runtimePosixMemalign(&first, 16, 4000, 0)
     runtimeFree(first)
     var second: UnsafeMutableRawPointer?
-    _ = runtimePosixMemalign(&second, 16, 4000)
+    _ = runtimePosixMemalign(&second, 16, 4000, 0)
     t.expect(
       first == second,
       "freed block not reused: \(hex: UInt(bitPattern: first)) then \(hex: UInt(bitPattern: second))"

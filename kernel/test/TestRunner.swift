@@ -42,6 +42,7 @@ enum TestRunner {
       + StackRoomTests.tests
       + DomainTests.tests + DomainThreadTests.tests + RRefTests.tests + RRefBatchTests.tests
       + RRefCheckTests.tests + AdoptionTests.tests + QuotaTests.tests + LifecycleTests.tests
+      + FaultTests.tests
       + PCITests.tests + BlockTests.tests + NetworkDeviceTests.tests + E1000DriverTests.tests
       + HostileTests.tests
       + SelfTests.tests
