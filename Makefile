@@ -37,7 +37,7 @@ KERNEL_SOURCES := $(filter-out $(addsuffix /%,$(PORTABLE_DIRS)),$(sort $(shell f
 KERNEL_DOMAIN_OBJECTS := $(BUILD)/swift/SwiftletLib.o $(BUILD)/swift/SwiftletInterfaces.o
 OBJECTS := $(ASM_OBJECTS) $(PORTABLE_OBJECTS) $(KERNEL_DOMAIN_OBJECTS) $(BUILD)/swift/Kernel.o
 
-.PHONY: all kernel domains hostile iso run debug test unit harness lint lint-domains format clean deps help bench bench-net faults fuzz
+.PHONY: all kernel domains hostile iso run debug test unit harness lint lint-domains format clean deps help bench bench-net faults soak fuzz
 .DELETE_ON_ERROR:
 
 all: kernel domains
@@ -56,6 +56,8 @@ help:
 	@echo "               then make bench-net: UDP echo round trips and throughput on each NIC"
 	@echo "make faults    the fault campaign under load: SEED=n (random), COUNT=10000 faults, SECONDS=600, NET=virtio|e1000;"
 	@echo "               writes bench/results/faults-latest.{json,md,png}, non-zero if a fault was not contained"
+	@echo "make soak      a fault a second under load for MINUTES=10, memory heartbeat every HEARTBEAT=60 s;"
+	@echo "               same checks as the campaign; writes bench/results/soak-latest.{json,md,png}"
 	@echo "make fuzz      libFuzzer over every parser of untrusted input, FUZZ_SECONDS (60) per target"
 	@echo "               FUZZ_TARGET=name for one ($(FUZZ_TARGETS)); FUZZ_RUNS=n for n inputs each"
 	@echo "make format    format all Swift sources with swift-format; make lint checks them"
@@ -383,6 +385,16 @@ faults: kernel domains | deps
 	@$(PYTHON) -c 'import matplotlib' 2>/dev/null || $(PYTHON) -m pip install --quiet matplotlib
 	$(PYTHON) scripts/faults.py $(if $(SEED),--seed $(SEED)) --count $(COUNT) --seconds $(SECONDS) \
 	  --net $(NET) --work $(BUILD)/faults
+
+# The soak: the campaign paced to one fault a second for MINUTES, under the same load, with
+# a heartbeat of the memory counters every HEARTBEAT seconds; the same end-of-run checks.
+MINUTES ?= 10
+HEARTBEAT ?= 60
+soak: kernel domains | deps
+	@$(PYTHON) -c 'import matplotlib' 2>/dev/null || $(PYTHON) -m pip install --quiet matplotlib
+	$(PYTHON) scripts/faults.py $(if $(SEED),--seed $(SEED)) --count 10000000 \
+	  --seconds $$(( $(MINUTES) * 60 )) --every 1000 --heartbeat $(HEARTBEAT) --name soak \
+	  --net $(NET) --work $(BUILD)/soak
 
 debug: kernel domains | deps
 	@BUILD=$(BUILD) scripts/qemu.sh --debug --cmdline '$(CMDLINE)'

@@ -10,7 +10,9 @@
 ; (boot/domaincall.asm, check_stack_room), and on the way back it does not return into
 ; a domain that died while the thread was in the kernel: the thread is unwound to its
 ; call into that domain instead (unwind_current). Leaf C library functions that need
-; no stack and never block (memcpy and the like) are bound directly.
+; no stack and never block (memcpy and the like) get the way back only (`leaf`): the
+; watchdog may end their domain while they run (a loop over its budget that was in a
+; memcpy at that tick), and a domain that died must not run another instruction.
 
 bits 64
 %include "callabi.inc"
@@ -39,22 +41,35 @@ extern swiftlet_yield
 __SECT__
 %endmacro
 
-; A kernel call as domains import it: `service "name", function`.
-%macro service 2
+; A wrapped kernel function: `wrapped "name", function, check`. With `check` 1 the
+; stack's room is checked first (a kernel call); with 0 not (a leaf).
+%macro wrapped 3
     dq %%name, %%wrapper
 [section .rodata.interface_names]
 %%name: db %1, 0
 [section .text]
 %%wrapper:
+%if %3
     call check_stack_room
+%endif
     sub rsp, 8                      ; rsp was 8 mod 16 at entry, as at every call
     call %2
     add rsp, 8
-    mov rcx, [rel running_stack]
+    mov rcx, [rel running_stack]    ; back into the domain, unless it died meanwhile
     cmp qword [rcx + THREAD_UNWIND_STATUS], 0
     jne service_unwind
     ret
 __SECT__
+%endmacro
+
+; A kernel call as domains import it: `service "name", function`.
+%macro service 2
+    wrapped %1, %2, 1
+%endmacro
+
+; A leaf C library function: `leaf "name", function`.
+%macro leaf 2
+    wrapped %1, %2, 0
 %endmacro
 
 section .text
@@ -71,12 +86,12 @@ system_interface:
     ; The Embedded Swift runtime's C library; allocation is the calling domain's heap.
     service "posix_memalign", swiftlet_domain_posix_memalign
     service "free", swiftlet_domain_free
-    export "memcpy", memcpy
-    export "memmove", memmove
-    export "memset", memset
-    export "memcmp", memcmp
-    export "ceil", ceil
-    export "floor", floor
+    leaf "memcpy", memcpy
+    leaf "memmove", memmove
+    leaf "memset", memset
+    leaf "memcmp", memcmp
+    leaf "ceil", ceil
+    leaf "floor", floor
     service "putchar", putchar
     service "arc4random_buf", arc4random_buf
     ; Kernel calls.

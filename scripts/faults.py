@@ -3,23 +3,30 @@
 
     scripts/faults.py [--seed N] [--count N] [--seconds N] [--net virtio|e1000]
                       [--output DIR] [--work DIR] [--netport N] [--rate N]
+                      [--every MS] [--heartbeat S] [--name NAME]
 
-It boots the kernel with `faults=SEED,COUNT,SECONDS` (kernel/faults/Campaign.swift), a
-fresh pattern disk (scripts/diskimage.py) and a NIC, in a network namespace with only
-loopback (tests/qemu/netguest.py), and reads the serial console as it comes. From the
-kernel's `FAULTS load on` to its `FAULTS load off` a host client keeps up to 32 UDP
-datagrams in flight to the guest's echo service, and checks every answer: its sequence
-number, its length and every byte. After QEMU exits, every block of the disk image must
-hold what the kernel says it may (its `FAULTS disk` lines for the blocks it wrote, the
-pattern as made for the others). The report goes to DIR (bench/results) as
-faults-latest.json (everything), faults-latest.md (a table per domain and fault kind,
-the totals and the end-of-run checks) and faults-latest.png; the serial log and the
-disk stay in the work directory (build/faults). The verdict fails on a panic, a hang,
-any failed fault, any corrupted datagram delivered, any block lost or wrong on disk, or
-memory not back to its baseline; the exit status is 1 then.
+It boots the kernel with `faults=SEED,COUNT,SECONDS,EVERY,HEARTBEAT`
+(kernel/faults/Campaign.swift), a fresh pattern disk (scripts/diskimage.py) and a NIC,
+in a network namespace with only loopback (tests/qemu/netguest.py), and reads the
+serial console as it comes. From the kernel's `FAULTS load on` to its `FAULTS load off`
+a host client keeps up to 32 UDP datagrams in flight to the guest's echo service, and
+checks every answer: its sequence number, its length and every byte. After QEMU exits,
+every block of the disk image must hold what the kernel says it may (its `FAULTS disk`
+lines for the blocks it wrote, the pattern as made for the others). The report goes to
+DIR (bench/results) as NAME-latest.json (everything), NAME-latest.md (a table per domain
+and fault kind, the totals, the heartbeats and the end-of-run checks) and
+NAME-latest.png; the serial log and the disk stay in the work directory (build/faults).
+The verdict fails on a panic, a hang, any failed fault, any corrupted datagram
+delivered, any block lost or wrong on disk, or memory not back to its baseline; the
+exit status is 1 then.
 
-Used as a library by the short campaign test (tests/qemu/test_fault_campaign.py, on the report branch until it passes): run_campaign() boots and
-drives, analyse() checks and judges, write_report() writes the files.
+`make faults` runs it as fast as the lanes go; `make soak` paces it (`--every 1000`: a
+fault a second) for MINUTES, with a memory heartbeat every HEARTBEAT seconds, and names
+its report soak-latest.
+
+Used as a library by the short campaign test (tests/qemu/test_fault_campaign.py):
+run_campaign() boots and drives, analyse() checks and judges, write_report() writes the
+files.
 """
 import argparse
 import collections
@@ -51,14 +58,16 @@ CAMPAIGN_BLOCKS = range(8192, 8448)
 STATUS_MEANING = {0: "ok", 1: "the kernel reported failure", 2: "kernel panic",
                   3: "the guest reset (triple fault)", 124: "timeout"}
 # Time the kernel may take besides SECONDS: booting, the network coming up, the baseline
-# and final restarts of every domain, and the last fault's windows (up to ~22 s).
+# and final restarts of every domain, and the last fault's windows (up to ~45 s).
 BOOT_AND_REPORT_SECONDS = 240
 # No serial line for this long while the campaign runs: a hang.
 STALL_SECONDS = 120
 
 # ---- The serial console's lines (Campaign.swift prints them) -------------------------
 
-START = re.compile(r"^FAULTS start seed=(\d+) count=(\d+) seconds=(\d+)$")
+START = re.compile(r"^FAULTS start seed=(\d+) count=(\d+) seconds=(\d+)"
+                   r"(?: every=(\d+) heartbeat=(\d+))?$")
+HEARTBEAT = re.compile(r"^FAULTS heartbeat (seconds=.*)$")
 NETWORK_UP = re.compile(r"^FAULTS network (up|down)$")
 TARGET = re.compile(r"^FAULTS target (\S+) kinds=(\S*)$")
 LOAD_ON = re.compile(r"^FAULTS load on$")
@@ -269,12 +278,14 @@ class CampaignRun:
     """What one boot left: the serial lines (with the host's time of each FAULT line),
     QEMU's status, the UDP counts, the disk image, and the timings."""
 
-    def __init__(self, seed, count, seconds, net, work):
+    def __init__(self, seed, count, seconds, net, work, every=0, heartbeat=0):
         self.seed, self.count, self.seconds, self.net = seed, count, seconds, net
+        self.every, self.heartbeat = every, heartbeat
         self.work = pathlib.Path(work)
         self.disk = self.work / "disk.img"
         self.log = self.work / "serial.log"
-        self.cmdline = f"faults={seed},{count},{seconds} ip=10.0.2.15/24,gw=10.0.2.2"
+        self.cmdline = (f"faults={seed},{count},{seconds},{every},{heartbeat} "
+                        "ip=10.0.2.15/24,gw=10.0.2.2")
         self.args = []
         self.lines = []
         self.fault_times = {}  # FAULT number: seconds after `load on`, on the host clock
@@ -294,11 +305,13 @@ def random_seed():
 
 
 def run_campaign(seed, count, seconds, net="virtio", work=ROOT / "build" / "faults",
-                 netport=5555, rate=None, stall=STALL_SECONDS, progress=None):
+                 netport=5555, rate=None, stall=STALL_SECONDS, progress=None, every=0,
+                 heartbeat=0):
     """Boots one campaign and drives its UDP load; returns a CampaignRun. `progress` is
-    called with each serial line of interest (or None for none)."""
+    called with each serial line of interest (or None for none). `every` (ms) paces the
+    faults and `heartbeat` (s) asks for memory heartbeats, as a soak does."""
     enter_loopback_namespace()
-    run = CampaignRun(seed, count, seconds, net, work)
+    run = CampaignRun(seed, count, seconds, net, work, every, heartbeat)
     run.work.mkdir(parents=True, exist_ok=True)
     diskimage.make(run.disk, DISK_MIB)
     timeout = seconds + BOOT_AND_REPORT_SECONDS
@@ -379,7 +392,7 @@ def parse(lines):
         after[begin] = collapsed(lines[begin + 1:end])[:15]
     out = {"start": None, "network_up": None, "targets": {}, "load_on": False, "load_off": None,
            "faults": [], "tallies": [], "load": None, "network": None, "disk": {}, "memory": None,
-           "end": None, "panic": [], "garbled": [], "restart_failures": []}
+           "end": None, "panic": [], "garbled": [], "restart_failures": [], "heartbeats": []}
     previous_fault = 0
     for index, line in enumerate(lines):
         if match := FAULT.match(line):
@@ -392,7 +405,10 @@ def parse(lines):
                 "after": after.get(index, [])})
             previous_fault = index
         elif match := START.match(line):
-            out["start"] = {"seed": int(match[1]), "count": int(match[2]), "seconds": int(match[3])}
+            out["start"] = {"seed": int(match[1]), "count": int(match[2]), "seconds": int(match[3]),
+                            "every": int(match[4] or 0), "heartbeat": int(match[5] or 0)}
+        elif match := HEARTBEAT.match(line):
+            out["heartbeats"].append(key_values(match[1]))
         elif match := NETWORK_UP.match(line):
             out["network_up"] = match[1] == "up"
         elif match := TARGET.match(line):
@@ -551,7 +567,8 @@ def analyse(run):
         "verdict": "pass" if not reasons else "fail",
         "reasons": reasons, "warnings": warnings,
         "seed": run.seed, "count": run.count, "seconds": run.seconds, "net": run.net,
-        "replay": f"make faults SEED={run.seed} COUNT={run.count} SECONDS={run.seconds} NET={run.net}",
+        "every_ms": run.every, "heartbeat_s": run.heartbeat, "heartbeats": parsed["heartbeats"],
+        "replay": replay(run),
         "cmdline": run.cmdline, "qemu": shlex.join(run.args[1:]),
         "qemu_status": run.status, "qemu_status_meaning": STATUS_MEANING.get(run.status, "QEMU failed"),
         "stalled": run.stalled,
@@ -574,16 +591,47 @@ def analyse(run):
     }
 
 
+def replay(run):
+    """The make command that boots the same run."""
+    if run.every:
+        return (f"make soak SEED={run.seed} MINUTES={run.seconds // 60} "
+                f"HEARTBEAT={run.heartbeat} NET={run.net}")
+    return f"make faults SEED={run.seed} COUNT={run.count} SECONDS={run.seconds} NET={run.net}"
+
+
 def milliseconds(microseconds):
     return "-" if not microseconds else f"{microseconds / 1000:.1f}"
 
 
+def heartbeat_table(report):
+    """The soak's heartbeats: the memory in use against the baseline as it went."""
+    beats = report["heartbeats"]
+    if not beats:
+        return []
+    fields = ["kernel_bytes", "kernel_allocations", "shared_bytes", "shared_allocations", "frames"]
+    out = ["", "## Heartbeats", "",
+           f"Every {report['heartbeat_s']} s: faults activated so far, the load's verified "
+           "work, and the memory in use against the baseline. Domains in the middle of a fault "
+           "or a restart hold more or less than fresh ones, so these swing; the end-of-run "
+           "check, with every domain fresh, is the one that must be 0.", "",
+           "| s | activated | blocks verified | calls verified | " + " | ".join(f.replace("_", " ")
+                                                                         for f in fields) + " |",
+           "|" + "---:|" * (4 + len(fields))]
+    for beat in beats:
+        out.append(f"| {beat.get('seconds')} | {beat.get('activated')} | {beat.get('blocks_verified')} "
+                   f"| {beat.get('calls_verified')} | " + " | ".join(str(beat.get(f)) for f in fields)
+                   + " |")
+    return out
+
+
 def markdown(report):
-    out = ["# Fault campaign", "",
+    soak = bool(report["every_ms"])
+    pace = f", one every {report['every_ms']} ms" if soak else ""
+    out = ["# Soak" if soak else "# Fault campaign", "",
            f"Verdict: **{report['verdict']}**"
            + ("" if report["verdict"] == "pass" else ": " + "; ".join(report["reasons"])), "",
            f"Seed {report['seed']}, {report['count']} faults asked for in at most "
-           f"{report['seconds']} s, {report['net']} NIC; replay with `{report['replay']}`. "
+           f"{report['seconds']} s{pace}, {report['net']} NIC; replay with `{report['replay']}`. "
            f"{report['activated']} faults activated in {report['campaign_s']} s "
            f"({report['activated_per_second']} a second) under load; the whole boot took "
            f"{report['duration_s']} s.", "",
@@ -633,6 +681,7 @@ def markdown(report):
     check("memory against the baseline",
           ", ".join(f"{k} {v}" for k, v in (memory or {}).items()) or "missing",
           memory is not None and all(v == 0 for v in memory.values()))
+    out += heartbeat_table(report)
     if report["failures"]:
         out += ["", "## Failed faults (first 20, with the log lines since the fault before "
                 "and up to the next)", ""]
@@ -718,15 +767,15 @@ def chart(report, path):
     return True
 
 
-def write_report(report, output, with_chart=True):
-    """Writes faults-latest.json, .md and (with matplotlib) .png into `output`."""
+def write_report(report, output, with_chart=True, name="faults"):
+    """Writes NAME-latest.json, .md and (with matplotlib) .png into `output`."""
     output = pathlib.Path(output)
     output.mkdir(parents=True, exist_ok=True)
-    (output / "faults-latest.json").write_text(json.dumps(report, indent=2) + "\n")
-    (output / "faults-latest.md").write_text(markdown(report))
-    written = ["faults-latest.json", "faults-latest.md"]
-    if with_chart and chart(report, output / "faults-latest.png"):
-        written.append("faults-latest.png")
+    (output / f"{name}-latest.json").write_text(json.dumps(report, indent=2) + "\n")
+    (output / f"{name}-latest.md").write_text(markdown(report))
+    written = [f"{name}-latest.json", f"{name}-latest.md"]
+    if with_chart and chart(report, output / f"{name}-latest.png"):
+        written.append(f"{name}-latest.png")
     return [output / name for name in written]
 
 
@@ -766,18 +815,26 @@ def main():
     parser.add_argument("--output", default=str(ROOT / "bench" / "results"))
     parser.add_argument("--work", default=str(ROOT / "build" / "faults"),
                         help="where the disk image and the serial log go")
+    parser.add_argument("--every", type=int, default=0,
+                        help="a soak: at least this many ms from one fault to the next")
+    parser.add_argument("--heartbeat", type=int, default=0,
+                        help="a memory heartbeat line every this many seconds")
+    parser.add_argument("--name", default="faults",
+                        help="the report's files are NAME-latest.json, .md and .png")
     options = parser.parse_args()
     seed = options.seed if options.seed is not None else random_seed()
-    print(f"faults: seed {seed} (replay: make faults SEED={seed} COUNT={options.count} "
-          f"SECONDS={options.seconds} NET={options.net})", flush=True)
     try:
+        run = CampaignRun(seed, options.count, options.seconds, options.net, options.work,
+                          options.every, options.heartbeat)
+        print(f"faults: seed {seed} (replay: {replay(run)})", flush=True)
         run = run_campaign(seed, options.count, options.seconds, options.net, options.work,
                            options.netport, options.rate,
-                           progress=lambda line: print(line, flush=True))
+                           progress=lambda line: print(line, flush=True),
+                           every=options.every, heartbeat=options.heartbeat)
     except NamespaceError as error:
         sys.exit(f"faults: {error}")
     report = analyse(run)
-    written = write_report(report, options.output)
+    written = write_report(report, options.output, name=options.name)
     print(summary(report))
     print(f"faults: wrote {', '.join(str(p) for p in written)}; serial log {run.log}")
     return 0 if report["verdict"] == "pass" else 1

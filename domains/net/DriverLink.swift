@@ -33,25 +33,39 @@ final class DriverLink {
 
   var driverName: StaticString { info?.driver.name ?? "no driver" }
 
-  /// Finds the driver and asks about its device; nil if there is one, else why not.
-  func connect() -> String? {
+  /// What `connect` found.
+  enum Connection {
+    case ready
+    /// No driver domain, or a driver with no device: nothing to wait for.
+    case absent(String)
+    /// The driver did not answer (it crashed, or is restarting): try again.
+    case down(String)
+  }
+
+  /// Finds the driver and asks about its device. A driver that does not answer is
+  /// asked to restart (`recover`), for the caller to try again.
+  func connect() -> Connection {
     let driver: NetworkDeviceProxy
-    switch NetworkDeviceProxy.connect() {
-    case .success(let found): driver = found
-    case .failure:
-      return "no driver domain exports NetworkDevice"
+    if let known = proxy {
+      driver = known
+    } else {
+      switch NetworkDeviceProxy.connect() {
+      case .success(let found): driver = found
+      case .failure: return .absent("no driver domain exports NetworkDevice")
+      }
+      proxy = driver
     }
-    proxy = driver
     switch driver.info() {
     case .success(let found):
       info = found
       guard found.hasDevice else {
-        return
-          "the \(found.driver.name) driver has none (attach one: make run NET=virtio or NET=e1000)"
+        return .absent(
+          "the \(found.driver.name) driver has none (attach one: make run NET=virtio or NET=e1000)")
       }
-      return nil
+      return .ready
     case .failure(let error):
-      return "the driver does not answer (\(error.summary))"
+      _ = driver.recover()
+      return .down("the driver does not answer (\(error.summary))")
     }
   }
 

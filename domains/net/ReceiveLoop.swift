@@ -20,9 +20,22 @@ extension NetworkStackService {
   static let batchSize = 32
 
   func receiveLoop() {
-    if let problem = link.connect() {
-      DomainKernel.log("net: no network device: \(problem)")
-      return
+    // A driver that is down as the stack starts (it crashed, or it is restarting) is
+    // waited for; only a missing driver or device ends the thread.
+    var reported = false
+    connecting: while true {
+      switch link.connect() {
+      case .ready: break connecting
+      case .absent(let problem):
+        DomainKernel.log("net: no network device: \(problem)")
+        return
+      case .down(let problem):
+        if !reported {
+          reported = true
+          DomainKernel.log("net: no network device yet: \(problem); trying again")
+        }
+        DomainThread.sleep(nanoseconds: Self.restartBackoff)
+      }
     }
     guard let info = link.info else { return }
     stack.start(mac: info.mac, now: DomainKernel.nanoseconds)

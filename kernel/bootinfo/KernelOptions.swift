@@ -11,7 +11,7 @@ public struct KernelOptions: Equatable, Sendable {
   /// Run the benchmarks: "full" from `bench`, "quick" from `bench=quick` (few
   /// iterations, for tests).
   public var bench: String?
-  /// Run the fault campaign, from `faults=SEED,COUNT[,SECONDS]`.
+  /// Run the fault campaign, from `faults=SEED,COUNT[,SECONDS[,EVERY[,HEARTBEAT]]]`.
   public var faults: CampaignOptions?
   /// One message per word ignored, naming it.
   public var warnings: [String]
@@ -57,7 +57,9 @@ public struct KernelOptions: Equatable, Sendable {
   }
 }
 
-/// What the fault campaign is asked to do: `faults=SEED,COUNT[,SECONDS]`.
+/// What the fault campaign is asked to do: `faults=SEED,COUNT[,SECONDS[,EVERY[,HEARTBEAT]]]`.
+/// A soak (`make soak`) is a campaign paced to one fault every EVERY milliseconds, with a
+/// memory heartbeat every HEARTBEAT seconds.
 public struct CampaignOptions: Equatable, Sendable {
   /// Every choice the campaign makes follows from it, so a run replays.
   public var seed: UInt64
@@ -65,13 +67,22 @@ public struct CampaignOptions: Equatable, Sendable {
   public var faults: Int
   /// Stop after this long, whatever the count (default 600: the ten minutes).
   public var seconds: Int
+  /// At least this many milliseconds between one fault's start and the next's, across
+  /// all lanes; 0: as fast as the lanes go.
+  public var every: Int
+  /// A `FAULTS heartbeat` line with the memory counters every this many seconds; 0: none.
+  public var heartbeat: Int
 
   public static let defaultSeconds = 600
 
-  public init(seed: UInt64, faults: Int, seconds: Int = defaultSeconds) {
+  public init(
+    seed: UInt64, faults: Int, seconds: Int = defaultSeconds, every: Int = 0, heartbeat: Int = 0
+  ) {
     self.seed = seed
     self.faults = faults
     self.seconds = seconds
+    self.every = every
+    self.heartbeat = heartbeat
   }
 
   /// Why a `faults=` value was not understood.
@@ -79,13 +90,14 @@ public struct CampaignOptions: Equatable, Sendable {
     public let message: String
   }
 
-  /// Parses `SEED,COUNT[,SECONDS]`: decimal numbers, COUNT and SECONDS from 1 up.
+  /// Parses `SEED,COUNT[,SECONDS[,EVERY[,HEARTBEAT]]]`: decimal numbers, COUNT and
+  /// SECONDS from 1 up, EVERY (milliseconds) and HEARTBEAT (seconds) from 0 up.
   public static func parse<Bytes: Collection<UInt8>>(_ value: Bytes) -> Result<
     CampaignOptions, Problem
   > {
     let parts = value.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false)
-    guard parts.count == 2 || parts.count == 3 else {
-      return .failure(Problem(message: "expected SEED,COUNT or SEED,COUNT,SECONDS"))
+    guard parts.count >= 2 && parts.count <= 5 else {
+      return .failure(Problem(message: "expected SEED,COUNT[,SECONDS[,EVERY[,HEARTBEAT]]]"))
     }
     let numbers = parts.map { UInt64(String(decoding: $0, as: UTF8.self)) }
     guard let seed = numbers[0] else {
@@ -94,13 +106,22 @@ public struct CampaignOptions: Equatable, Sendable {
     guard let count = numbers[1], count >= 1, count <= 10_000_000 else {
       return .failure(Problem(message: "the count must be a number from 1 to 10000000"))
     }
-    var seconds = defaultSeconds
-    if parts.count == 3 {
-      guard let given = numbers[2], given >= 1, given <= 86_400 else {
-        return .failure(Problem(message: "the seconds must be a number from 1 to 86400"))
+    // The optional fields, in order: their names in messages, and their ranges.
+    let optional: [(name: String, lowest: UInt64, highest: UInt64)] = [
+      ("seconds", 1, 86_400), ("milliseconds between faults", 0, 3_600_000),
+      ("heartbeat seconds", 0, 86_400),
+    ]
+    var values = [defaultSeconds, 0, 0]
+    for (index, field) in optional.enumerated() where index + 2 < parts.count {
+      guard let given = numbers[index + 2], given >= field.lowest, given <= field.highest else {
+        return .failure(
+          Problem(
+            message: "the \(field.name) must be a number from \(field.lowest) to \(field.highest)"))
       }
-      seconds = Int(given)
+      values[index] = Int(given)
     }
-    return .success(CampaignOptions(seed: seed, faults: Int(count), seconds: seconds))
+    let options = CampaignOptions(
+      seed: seed, faults: Int(count), seconds: values[0], every: values[1], heartbeat: values[2])
+    return .success(options)
   }
 }

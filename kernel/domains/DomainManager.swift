@@ -496,7 +496,7 @@ enum DomainManager {
       }
       DomainCall.currentDomain = id
       let control = Scheduler.currentControl!
-      control.pointee.lastWaitTick = DomainCall.ticks
+      control.pointee.ticksRunSinceWait = 0
       guard DomainHolding.take(id, life: life) == CallABI.Wait.entered else {
         DomainCall.currentDomain = .kernel
         return
@@ -579,15 +579,18 @@ enum DomainManager {
       check(thread.control.pointee.entering, since: thread.control.pointee.enteringSince)
     }
     // A domain's own thread, in its domain with no call in progress, has no call to time:
-    // it is timed from when it last waited, so that one spinning for ever is ended too.
-    // It must wait (sleep, an event, a device, a call that blocks) once per budget or
-    // per `ownThreadBudgetMilliseconds`, whichever is longer.
+    // it is timed by the ticks it has run since it last waited, so that one spinning for
+    // ever is ended too. It must wait (sleep, an event, a device, a call that blocks)
+    // once per budget or per `ownThreadBudgetMilliseconds`, whichever is longer, of its
+    // own running: time it waited for the CPU while kernel threads had it (a domain's
+    // threads have the lowest priority) does not count.
     var ownThread = false
+    if let running { running.pointee.ticksRunSinceWait &+= 1 }
     if overdue == nil, let running, running.pointee.ownerDomain != .kernel,
       DomainCall.currentDomain == running.pointee.ownerDomain, DomainCall.currentContinuation == 0
     {
       check(
-        running.pointee.ownerDomain, since: running.pointee.lastWaitTick,
+        running.pointee.ownerDomain, since: now &- running.pointee.ticksRunSinceWait,
         atLeast: ownThreadBudgetMilliseconds)
       ownThread = overdue != nil
     }

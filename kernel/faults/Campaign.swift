@@ -1,5 +1,7 @@
-/// The fault campaign: `faults=SEED,COUNT[,SECONDS]` on the command line (`make faults`
-/// boots it and adds UDP echo traffic from the host, scripts/faults.py).
+/// The fault campaign: `faults=SEED,COUNT[,SECONDS[,EVERY[,HEARTBEAT]]]` on the command
+/// line (`make faults` boots it and adds UDP echo traffic from the host,
+/// scripts/faults.py; `make soak` paces it to a fault every EVERY ms, with a memory
+/// heartbeat every HEARTBEAT s).
 ///
 /// With load running (CampaignLoad, and the host's echo traffic), it injects faults into
 /// domains and kinds chosen from the seed (FaultPlan), one at a time in each *lane*: a
@@ -40,6 +42,8 @@ enum Campaign {
   static let activationWindow: UInt64 = 1_000_000_000
   /// How long a fault may take to show (a crash, a caught answer) once activated; a loop
   /// may take ten times its domain's call budget more (`inject`).
+  static let showWindow: UInt64 = 10_000_000_000
+  /// How long a flipped bit is watched for a crash or a caught answer.
   static let outcomeWindow: UInt64 = 300_000_000
   /// How long a domain may take to serve verified work again.
   static let recoveryWindow: UInt64 = 10_000_000_000
@@ -118,10 +122,16 @@ enum Campaign {
   nonisolated(unsafe) private static var lanesRunning = 0
   /// When the lanes stop injecting; 0 until they start.
   nonisolated(unsafe) private static var laneDeadline: UInt64 = 0
+  /// A soak's pace: the least time from one fault's start to the next, across the lanes
+  /// (0: none), and when the next may start.
+  nonisolated(unsafe) private static var spacing: UInt64 = 0
+  nonisolated(unsafe) private static var nextStart: UInt64 = 0
 
   static func run(_ options: CampaignOptions) -> Never {
     Console.print(
-      "FAULTS start seed=\(options.seed) count=\(options.faults) seconds=\(options.seconds)")
+      "FAULTS start seed=\(options.seed) count=\(options.faults) seconds=\(options.seconds) every=\(options.every) heartbeat=\(options.heartbeat)"
+    )
+    spacing = UInt64(options.every) * 1_000_000
     HeapCensus.start()
     FaultPlan.seed(options.seed &* 0x9E37_79B9_7F4A_7C15)
     waitForNetwork()
@@ -157,8 +167,14 @@ enum Campaign {
 
     let start = Clock.nanoseconds
     laneDeadline = start + UInt64(options.seconds) * 1_000_000_000  // the lanes start
+    let heartbeat = UInt64(options.heartbeat) * 1_000_000_000
+    var nextBeat = start + heartbeat
     while withInterruptsDisabled({ lanesRunning }) > 0 {
       Scheduler.sleep(nanoseconds: 10_000_000)
+      if heartbeat > 0 && Clock.nanoseconds >= nextBeat {
+        printHeartbeat(seconds: (Clock.nanoseconds - start) / 1_000_000_000, baseline: baseline)
+        nextBeat += heartbeat
+      }
     }
     let seconds = (Clock.nanoseconds - start) / 1_000_000_000
     CampaignLoad.running = false
@@ -194,6 +210,17 @@ enum Campaign {
   /// its count or its time is up.
   private static func runLane(_ lane: Lane, faults: Int, deadline: UInt64) {
     while withInterruptsDisabled({ activated }) < faults && Clock.nanoseconds < deadline {
+      if spacing > 0 {
+        // Paced: take the next start time, and wait for it.
+        let slot = withInterruptsDisabled { () -> UInt64 in
+          let slot = max(nextStart, Clock.nanoseconds)
+          nextStart = slot + spacing
+          return slot
+        }
+        guard slot < deadline else { break }
+        let now = Clock.nanoseconds
+        if slot > now { Scheduler.sleep(nanoseconds: slot - now) }
+      }
       let target = lane.targets[lane.random.index(lane.targets.count)]
       let kind = chooseKind(target, &lane.random)
       let number = withInterruptsDisabled { () -> Int in
@@ -206,9 +233,10 @@ enum Campaign {
     }
   }
 
-  /// Load, and one crash in every target, before the baseline is taken: what the kernel
-  /// makes lazily on the way (tables, slots, the workers' first calls) exists by then,
-  /// so the baseline and the end compare like with like. Not counted.
+  /// Load, one crash in every target, and a probe of which points run, before the
+  /// baseline is taken: what the kernel makes lazily on the way (tables, slots, the
+  /// workers' first calls) exists by then, so the baseline and the end compare like
+  /// with like. Not counted.
   private static func warmUp(_ targets: [Target]) {
     CampaignLoad.running = true
     for target in targets {
@@ -217,7 +245,14 @@ enum Campaign {
       _ = waitFor(activationWindow) { FaultPlan.activations(of: target.domain.id) != activations }
       FaultPlan.disarm(target.domain.id)
     }
+    // A probe in every target: a plan that never fires, so that the domains pass every
+    // checkpoint to the kernel, which counts the points that run (a domain with no plan
+    // does not ask: an earlier fault at another point would have hidden them).
+    for target in targets {
+      FaultPlan.arm(PlannedFault(domain: target.domain.id, kind: .trap, probabilityPerMillion: 0))
+    }
     Scheduler.sleep(nanoseconds: 500_000_000)
+    FaultPlan.disarm(nil)
     CampaignLoad.running = false
     Scheduler.sleep(nanoseconds: 200_000_000)  // the workers finish what they do
   }
@@ -317,7 +352,10 @@ enum Campaign {
       guard fired || FaultPlan.activations(of: domain.id) != activations else { return false }
       point = FaultPlan.lastActivation(of: domain.id)?.point
     }
-    let activatedAt = Clock.nanoseconds
+    // Times count from the fault itself (the kernel stamps it as it fires), not from
+    // when this lane, polling, saw it.
+    let stamp = kind == .bitFlip ? nil : FaultPlan.lastActivation(of: domain.id)?.nanoseconds
+    let activatedAt = stamp ?? Clock.nanoseconds
     tally(target, kind) { $0.activated += 1 }
 
     // How it showed: a crash, or a check that caught it. A fault the domain raises must
@@ -326,13 +364,19 @@ enum Campaign {
     let budget =
       UInt64(max(domain.manifest.budgetMilliseconds, DomainManager.ownThreadBudgetMilliseconds))
       * 1_000_000
-    // A loop is ended on the first watchdog tick past the budget (counted from the
-    // call's entry or the thread's last wait) that finds the looping thread running. A
-    // domain's own thread (echo's) runs at the lowest priority: while kernel threads
-    // keep the CPU (the load, and other loops in calls, each for up to its budget) it
-    // is not running, and that tick comes late. Ten budgets allow for that and still
-    // tell a loop never ended; an ended one ends the wait at once.
-    let window = outcomeWindow + (kind == .infiniteLoop ? 10 * budget : 0)
+    // A fault shows at once in a thread that is running, but a domain's own thread
+    // (echo's, a driver's receive loop) runs at the lowest priority: while kernel threads
+    // keep the CPU (the load, and loops in calls, each for up to its budget) it may not
+    // run for seconds. So a fault has `showWindow` to show, and a loop, which the
+    // watchdog ends after a budget of the looping thread's own running, ten budgets
+    // more. A fault that shows ends the wait at once; only a flipped bit, which may show
+    // or not, is waited for to the end of its shorter window.
+    let window =
+      switch kind {
+      case .bitFlip: outcomeWindow
+      case .infiniteLoop: showWindow + 10 * budget
+      default: showWindow
+      }
     var caught = false
     let crashed = waitFor(window) {
       if !caught, let now = detectionSignals(target), let before = signals, now != before {
@@ -500,6 +544,31 @@ enum Campaign {
     var slabCapacity = 0
     var sharedAllocations = 0
     var sharedBytes = 0
+
+    /// What changed since `baseline`: frames taken, not counting those the kernel heap's
+    /// slabs grew by (its bytes count those).
+    func change(since baseline: MemoryUse) -> MemoryChange {
+      let slabGrowth = (slabCapacity - baseline.slabCapacity) / Int(Paging.pageSize)
+      return MemoryChange(
+        kernelBytes: kernelBytes - baseline.kernelBytes,
+        kernelAllocations: kernelAllocations - baseline.kernelAllocations,
+        sharedBytes: sharedBytes - baseline.sharedBytes,
+        sharedAllocations: sharedAllocations - baseline.sharedAllocations,
+        frames: baseline.freeFrames - freeFrames - slabGrowth)
+    }
+  }
+
+  struct MemoryChange {
+    var kernelBytes: Int
+    var kernelAllocations: Int
+    var sharedBytes: Int
+    var sharedAllocations: Int
+    var frames: Int
+
+    /// As the report's `key=value` fields.
+    var fields: TextLine {
+      "kernel_bytes=\(kernelBytes) kernel_allocations=\(kernelAllocations) shared_bytes=\(sharedBytes) shared_allocations=\(sharedAllocations) frames=\(frames)"
+    }
   }
 
   /// Every target restarted fresh, the network up again, then the kernel's memory: what
@@ -527,6 +596,11 @@ enum Campaign {
       )
     }
     Console.print(detail)
+    return currentMemory()
+  }
+
+  /// The kernel's memory counters as they are now.
+  private static func currentMemory() -> MemoryUse {
     let heap = KernelHeap.statistics
     let shared = SharedMemory.totals
     return MemoryUse(
@@ -563,13 +637,20 @@ enum Campaign {
         "FAULTS disk \(CampaignLoad.blocks.lowerBound + UInt64(index)) \(CampaignLoad.generations[index])\(maybe)"
       )
     }
-    let slabGrowth = (end.slabCapacity - baseline.slabCapacity) / Int(Paging.pageSize)
-    let frames = baseline.freeFrames - end.freeFrames - slabGrowth
-    let kernelBytes = end.kernelBytes - baseline.kernelBytes
-    let sharedBytes = end.sharedBytes - baseline.sharedBytes
+    let change = end.change(since: baseline)
+    Console.print("FAULTS memory \(change.fields)")
+    return abs(change.kernelBytes) + abs(change.sharedBytes)
+      + abs(change.frames) * Int(Paging.pageSize)
+  }
+
+  /// A soak's heartbeat: the time, the faults so far, the load's counts, and the memory
+  /// in use now against the baseline. Domains in the middle of a fault or a restart hold
+  /// more or less than fresh ones, so these swing; a leak shows as a rise that stays.
+  private static func printHeartbeat(seconds: UInt64, baseline: MemoryUse) {
+    let change = currentMemory().change(since: baseline)
+    let load = CampaignLoad.block
     Console.print(
-      "FAULTS memory kernel_bytes=\(kernelBytes) kernel_allocations=\(end.kernelAllocations - baseline.kernelAllocations) shared_bytes=\(sharedBytes) shared_allocations=\(end.sharedAllocations - baseline.sharedAllocations) frames=\(frames)"
+      "FAULTS heartbeat seconds=\(seconds) activated=\(withInterruptsDisabled { activated }) blocks_verified=\(load.verified) calls_verified=\(CampaignLoad.calls.verified) \(change.fields)"
     )
-    return abs(kernelBytes) + abs(sharedBytes) + abs(frames) * Int(Paging.pageSize)
   }
 }

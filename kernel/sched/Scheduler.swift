@@ -128,7 +128,7 @@ enum Scheduler {
       current.pointee.state = .sleeping
       sleepers.append(current)
       switchToNext()
-      current.pointee.lastWaitTick = DomainCall.ticks
+      current.pointee.ticksRunSinceWait = 0
     }
   }
 
@@ -183,7 +183,7 @@ enum Scheduler {
     current.pointee.state = .blocked
     queue.append(current)
     switchToNext()
-    current.pointee.lastWaitTick = DomainCall.ticks
+    current.pointee.ticksRunSinceWait = 0
   }
 
   static func makeReady(_ thread: ThreadHandle) {

@@ -182,10 +182,12 @@ struct ThreadControl {
   var timedNext: ThreadHandle?
   /// Whether the last timed wait ended by its deadline rather than by a wake-up.
   var timedOut = false
-  /// The tick at which the thread last came back from a sleep or a wait (or started):
-  /// the watchdog ends a domain whose own thread runs longer than its budget without
-  /// waiting (DomainManager.watchdogTick).
-  var lastWaitTick: UInt64 = 0
+  /// Ticks the thread has been running at since it last came back from a sleep or a
+  /// wait (or started): the watchdog ends a domain whose own thread runs longer than its
+  /// budget without waiting (DomainManager.watchdogTick). Ticks it spent ready but not
+  /// running, while threads of higher priority had the CPU, are not its doing and do
+  /// not count.
+  var ticksRunSinceWait: UInt64 = 0
   /// A domain's own thread: the domain function (a C address) and argument it enters
   /// once its kernel part has returned (`threadRun`), 0 for none.
   var domainEntry: UInt64 = 0

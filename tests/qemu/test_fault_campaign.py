@@ -14,12 +14,14 @@ import faults  # noqa: E402
 SEED = 1313
 COUNT = 500
 SECONDS = 45
+HEARTBEAT = 3  # seconds: a few heartbeats, as a soak prints
 
 
 @pytest.fixture(scope="module")
 def campaign(tmp_path_factory):
     in_loopback_namespace()
-    run = faults.run_campaign(SEED, COUNT, SECONDS, "virtio", tmp_path_factory.mktemp("faults"))
+    run = faults.run_campaign(SEED, COUNT, SECONDS, "virtio", tmp_path_factory.mktemp("faults"),
+                              heartbeat=HEARTBEAT)
     report = faults.analyse(run)
     return run, report
 
@@ -82,10 +84,25 @@ def test_memory_back_to_its_baseline(campaign):
     assert all(value == 0 for value in report["memory"].values()), explain(report)
 
 
+def test_heartbeats_carry_the_load_and_memory_counters(campaign):
+    """What a soak watches: every HEARTBEAT seconds, the faults so far, the verified work,
+    and the memory in use against the baseline."""
+    _, report = campaign
+    beats = report["heartbeats"]
+    assert beats, explain(report)
+    fields = {"seconds", "activated", "blocks_verified", "calls_verified", "kernel_bytes",
+              "kernel_allocations", "shared_bytes", "shared_allocations", "frames"}
+    for beat in beats:
+        assert set(beat) == fields and all(isinstance(v, int) for v in beat.values()), beat
+    assert [beat["seconds"] for beat in beats] == sorted(beat["seconds"] for beat in beats), beats
+    assert beats[-1]["activated"] > 0 and beats[-1]["blocks_verified"] > 0, beats
+
+
 def test_the_verdict_and_the_report(campaign, tmp_path):
     _, report = campaign
     written = faults.write_report(report, tmp_path, with_chart=False)
     table = (tmp_path / "faults-latest.md").read_text()
     assert "| **all** |" in table and f"Seed {SEED}" in table, table
+    assert "## Heartbeats" in table, table
     assert report["verdict"] == "pass", explain(report)
     assert len(written) == 2

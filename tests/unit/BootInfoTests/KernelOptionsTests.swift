@@ -133,15 +133,23 @@ import Testing
     let options = KernelOptions(parsing: "faults=7,10000,120 quiet")
     #expect(options.faults == CampaignOptions(seed: 7, faults: 10000, seconds: 120))
     #expect(options.quiet && options.warnings.isEmpty)
+    #expect(
+      KernelOptions(parsing: "faults=7,100,600,1000,60").faults
+        == CampaignOptions(seed: 7, faults: 100, seconds: 600, every: 1000, heartbeat: 60))
+    #expect(
+      KernelOptions(parsing: "faults=7,100,60,250").faults
+        == CampaignOptions(seed: 7, faults: 100, seconds: 60, every: 250, heartbeat: 0))
   }
 
   @Test func malformedFaultsIsAWarningThatSaysWhy() {
     let cases: [(String, String)] = [
-      ("faults=", "expected SEED,COUNT or SEED,COUNT,SECONDS"),
+      ("faults=", "expected SEED,COUNT[,SECONDS[,EVERY[,HEARTBEAT]]]"),
       ("faults=x,3", "the seed is not a decimal number"),
       ("faults=1,0", "the count must be a number from 1 to 10000000"),
       ("faults=1,5,0", "the seconds must be a number from 1 to 86400"),
-      ("faults=1,5,6,7", "expected SEED,COUNT or SEED,COUNT,SECONDS"),
+      ("faults=1,5,6,x", "the milliseconds between faults must be a number from 0 to 3600000"),
+      ("faults=1,5,6,7,86401", "the heartbeat seconds must be a number from 0 to 86400"),
+      ("faults=1,5,6,7,8,9", "expected SEED,COUNT[,SECONDS[,EVERY[,HEARTBEAT]]]"),
     ]
     for (line, why) in cases {
       let options = KernelOptions(parsing: line)
