@@ -6,9 +6,11 @@
 /// the buffer goes back to the caller with the request's status, whatever happened.
 ///
 /// A call waits for the device `VirtioDisk.completionTimeout` at most, and gives the
-/// domain back while it waits; calls take turns at the device (`DeviceTurn`), so one
-/// call's requests never crowd another's out of the queue. A call that does not get its
-/// turn in time (`DeviceTurn.longestWait`) gives its requests back `.ioError`, unsent.
+/// domain back while it waits; calls take turns at the device (`DeviceTurn`), in the
+/// order they came, so one call's requests never crowd another's out of the queue and no
+/// caller is passed over. A call that does not get its turn in time
+/// (`DeviceTurn.longestWait`), or finds 64 calls already queued for it, gives its
+/// requests back `.ioError`, unsent.
 import DeviceAccess
 import Registers
 import SwiftletInterfaces
@@ -75,11 +77,11 @@ final class VirtioBlockService: BlockDevice {
       BlockBatch.markAll(batch, .noDevice)
       return .success(batch)
     }
-    guard turn.take() else {
+    guard let ticket = turn.take() else {
       BlockBatch.markAll(batch, .ioError)
       return .success(batch)
     }
-    defer { turn.give() }
+    defer { turn.give(ticket) }
     // The disk as it is once the turn is taken: the previous turn may have set it up anew.
     guard let disk else {
       BlockBatch.markAll(batch, .noDevice)
@@ -91,8 +93,8 @@ final class VirtioBlockService: BlockDevice {
 
   func flush() -> Result<BlockStatus, RpcError> {
     guard disk != nil else { return .success(.noDevice) }
-    guard turn.take() else { return .success(.ioError) }
-    defer { turn.give() }
+    guard let ticket = turn.take() else { return .success(.ioError) }
+    defer { turn.give(ticket) }
     guard let disk else { return .success(.noDevice) }
     let deadline = DomainKernel.nanoseconds &+ VirtioDisk.completionTimeout
     return .success(
@@ -110,11 +112,11 @@ final class VirtioBlockService: BlockDevice {
       request.update { $0.status = .noDevice }
       return
     }
-    guard turn.take() else {
+    guard let ticket = turn.take() else {
       request.update { $0.status = .ioError }
       return
     }
-    defer { turn.give() }
+    defer { turn.give(ticket) }
     var status: BlockStatus
     if let disk, let virtio = VirtioBlockRequest(request) {
       var faults = CompletionFaults()
