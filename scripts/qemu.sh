@@ -2,7 +2,7 @@
 # Boots Swiftlet in QEMU with the serial console on this terminal, or on stdout.
 #
 # usage: scripts/qemu.sh [--iso] [--cmdline TEXT] [--timeout SECONDS] [--debug] [--icount]
-#                        [--disk PATH] [--disk-options OPTIONS] [--suite NAME]
+#                        [--disk PATH] [--disk-options OPTIONS] [--slow-disk MS] [--suite NAME]
 #                        [--net virtio|e1000|none] [--netport N] [--net-options OPTIONS]
 #                        [--frames QEMU_PORT:TEST_PORT] [--pcap FILE] [--monitor SOCKET]
 #                        [--no-slirp]
@@ -17,6 +17,9 @@
 # guest instructions (-icount shift=0), for deterministic benchmark figures. --disk
 # attaches the raw image PATH as a virtio-blk PCI device; --disk-options adds QEMU device
 # properties to it (e.g. disable-modern=on: a legacy-only device, which the driver refuses).
+# --slow-disk MS attaches instead a virtio-blk device on QEMU's null block driver: 64 MiB
+# that read as zeros, each request taking MS milliseconds (past the driver's timeout, a
+# device that does not complete requests in time).
 # --suite NAME boots the domains of a test suite (build/NAME/*.so, e.g. the hostile suite
 # of tests/hostile) besides the usual ones.
 #
@@ -40,7 +43,7 @@ set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-$root/build}
-iso=0 cmdline="" timeout="" debug=0 icount=0 disk= disk_options= suite=
+iso=0 cmdline="" timeout="" debug=0 icount=0 disk= disk_options= slow_disk= suite=
 net= netport=5555 net_options= frames= pcap= monitor= slirp=1
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -51,6 +54,7 @@ while [ $# -gt 0 ]; do
     --icount) icount=1 ;;
     --disk) disk=${2-}; shift ;;
     --disk-options) disk_options=${2-}; shift ;;
+    --slow-disk) slow_disk=${2-}; shift ;;
     --suite) suite=${2-}; shift ;;
     --net) net=${2-}; shift ;;
     --netport) netport=${2-}; shift ;;
@@ -84,6 +88,10 @@ fi
 if [ -n "$disk" ]; then
   [ -f "$disk" ] || { echo "qemu.sh: --disk: no file '$disk'" >&2; exit 64; }
   args+=(-drive "file=$disk,if=none,id=disk0,format=raw" -device "virtio-blk-pci,drive=disk0${disk_options:+,$disk_options}")
+elif [ -n "$slow_disk" ]; then
+  [[ $slow_disk =~ ^[0-9]+$ ]] || { echo "qemu.sh: --slow-disk takes milliseconds, not '$slow_disk'" >&2; exit 64; }
+  args+=(-drive "driver=null-co,size=64M,read-zeroes=on,latency-ns=${slow_disk}000000,if=none,id=disk0"
+    -device "virtio-blk-pci,drive=disk0${disk_options:+,$disk_options}")
 fi
 port_number='^[0-9]+$'
 case "$net" in

@@ -31,6 +31,9 @@ final class E1000NIC {
   /// The buffers the device holds, oldest first, as on each ring.
   private let receiving: HeldBuffers
   private let sending: HeldBuffers
+  /// How many buffers at the front of `sending` the transmit watchdog took back from
+  /// the device unsent: they go back `.deviceError` before anything else.
+  private var abandoned = 0
 
   private init(
     device: Device, driver: Driver, receiving: consuming HeldBuffers, sending: consuming HeldBuffers
@@ -109,8 +112,15 @@ final class E1000NIC {
   /// drop goes back to the ring at once; after a ring's worth of those it stops looking
   /// (a device that marks every descriptor done, whatever the tail says, would otherwise
   /// keep it here for ever).
+  ///
+  /// Each completion passes `FaultPoint.frameCompletion`, where a fault campaign may plan
+  /// a bogus one (a length or error bit the driver refuses: the frame is dropped and
+  /// counted) or a wrong result (one byte past the Ethernet header flipped, and the frame
+  /// delivered).
   private func takeFrame(into batch: borrowing PacketBatch) -> Bool {
     for _ in 0..<Self.ringSize {
+      let fault = driver.frameReady ? PendingFaults.simulatedFault(at: .frameCompletion) : nil
+      if fault == .bogusCompletion { driver.simulateBogusReceive() }
       guard let outcome = driver.takeReceived() else { return false }
       guard let buffer = receiving.popFront() else {
         preconditionFailure("e1000: the receive ring and the held buffers disagree")
@@ -119,15 +129,25 @@ final class E1000NIC {
         if post(buffer) != nil { preconditionFailure("e1000: a dropped buffer could not go back") }
         continue
       }
+      let flipped = fault == .wrongResult ? wrongByte(in: length) : nil
       buffer.update {
         $0.length = UInt16(length)
         $0.status = .received
         $0.datagram = .none
+        if let flipped { $0.frame[flipped] ^= 0xFF }
       }
       _ = batch.pushBack(buffer)
       return true
     }
     return false
+  }
+
+  /// Which byte a planned wrong result flips in a frame of `length` bytes: one past the
+  /// Ethernet header, a different one from frame to frame; nil if there is none.
+  private func wrongByte(in length: Int) -> Int? {
+    guard length > Driver.minimumFrameLength else { return nil }
+    let past = UInt64(length - Driver.minimumFrameLength)
+    return Driver.minimumFrameLength + Int(driver.counters.receivedFrames % past)
   }
 
   /// Hands `buffer` to the device to receive into, at the ring's tail; gives it back if
@@ -152,14 +172,18 @@ final class E1000NIC {
 
   /// Hands the frames in `batch` to the device and gives back, in `batch`, those it
   /// refused (`.badLength`, or `.empty` if the ring is full) and every buffer the device
-  /// finished with (`.sent` or `.deviceError`).
+  /// finished with (`.sent` or `.deviceError`). A transmit unit whose oldest frame has
+  /// not moved for `Driver.transmitTimeout` is restarted (the transmit watchdog), and
+  /// the frames it held go back `.deviceError`.
   func transmit(_ batch: borrowing PacketBatch) {
     let given = batch.count
+    let now = DomainKernel.nanoseconds
     // Earlier frames the device finished make room on the ring.
     while batch.count < batch.capacity, takeSent(into: batch) {}
+    watchTransmit(now: now)
     for _ in 0..<given {
       guard let frame = batch.popFront() else { break }
-      if let refused = queue(frame) { _ = batch.pushBack(refused) }
+      if let refused = queue(frame, at: now) { _ = batch.pushBack(refused) }
     }
     driver.publishTransmit()
     // A test may plan a crash here, with frames handed to the device.
@@ -167,8 +191,18 @@ final class E1000NIC {
     while batch.count < batch.capacity, takeSent(into: batch) {}
   }
 
-  /// Hands `frame` to the device; gives it back, with why, if it is not taken.
-  private func queue(_ frame: consuming RRef<PacketBuffer>) -> RRef<PacketBuffer>? {
+  /// Restarts the transmit unit if it stopped moving; the frames it held wait at the
+  /// front of `sending` to go back.
+  private func watchTransmit(now: UInt64) {
+    guard abandoned == 0, let count = driver.watchTransmit(now: now) else { return }
+    abandoned = count
+    DomainKernel.log(
+      "e1000: the transmit unit stopped moving; restarted it, \(count) frames not sent")
+  }
+
+  /// Hands `frame` to the device, queued `now`; gives it back, with why, if it is not
+  /// taken.
+  private func queue(_ frame: consuming RRef<PacketBuffer>, at now: UInt64) -> RRef<PacketBuffer>? {
     // A length past the frame's room is cut to it, which the driver then refuses as
     // longer than a frame.
     let length = min(Int(frame.read { $0.length }), FrameBytes.count)
@@ -177,7 +211,12 @@ final class E1000NIC {
       frame.update { $0.status = .deviceError }
       return frame
     }
-    switch driver.queueTransmit(region) {
+    // Frames the watchdog took back wait in `sending` too, until they go back.
+    guard !sending.isFull else {
+      frame.update { $0.status = .empty }
+      return frame
+    }
+    switch driver.queueTransmit(region, at: now) {
     case .queued:
       if sending.pushBack(frame) != nil {
         preconditionFailure("e1000: more frames queued than the transmit ring holds")
@@ -192,10 +231,21 @@ final class E1000NIC {
     }
   }
 
-  /// Moves the oldest frame the device finished to the back of `batch` (which has room);
-  /// false if there is none.
+  /// Moves the oldest frame the device finished (or the watchdog took back) to the back
+  /// of `batch` (which has room); false if there is none. Each completion passes
+  /// `FaultPoint.transmitCompletion`, where a fault campaign may plan a lost one: the
+  /// library clears its done bit, and the ring stops there until the watchdog acts.
   private func takeSent(into batch: borrowing PacketBatch) -> Bool {
-    guard let outcome = driver.takeTransmitted() else { return false }
+    let outcome: TransmitOutcome?
+    if abandoned > 0 {
+      abandoned -= 1
+      outcome = .failed(TransmitStatus(raw: 0))
+    } else {
+      outcome = driver.takeTransmitted(losing: {
+        PendingFaults.simulatedFault(at: .transmitCompletion) == .lostCompletion
+      })
+    }
+    guard let outcome else { return false }
     guard let buffer = sending.popFront() else {
       preconditionFailure("e1000: the transmit ring and the held buffers disagree")
     }

@@ -29,7 +29,11 @@ public enum BlockStatus: UInt8, Equatable, BitwiseCopyable {
   case ok
   /// The block number is past the end of the device; nothing was read or written.
   case outOfRange
-  /// The device reported an I/O error.
+  /// The device reported an I/O error, broke the queue protocol, or did not complete the
+  /// request within the driver's timeout (half a second): the driver reset the device,
+  /// which dropped the request. The request may or may not have happened: a read's data
+  /// is not to be used, and a write may or may not have reached the disk. Also a request
+  /// of a call that got no turn at the device (`BlockDevice`): it was never sent.
   case ioError
   /// The device does not do this operation (e.g. flush without the feature).
   case unsupported
@@ -72,6 +76,14 @@ public struct BlockRequest: BitwiseCopyable {
 /// (the driver crashed, hung or is down). A problem with a request itself (a block past
 /// the end, a device error, a read-only device) is not an RpcError: the request comes
 /// back with its `status` saying so (buffer rule 3: the buffer always comes back).
+/// That includes a device that never completes a request: no call waits for the device
+/// longer than half a second (well inside the driver's call budget); the driver then
+/// resets the device, sets it up again, and every request it had not completed comes
+/// back `.ioError` (a flush too), while those it had completed keep their status. So a
+/// silent device never costs the caller more than that wait, nor an `RpcError`. Calls
+/// take turns at the device, first come first served; a call that waited 1 s for its
+/// turn, or found 64 calls already queued for it, comes back at once with every request
+/// `.ioError`, unsent.
 ///
 /// Ownership: a request moved into `read`, `write` or `submit` belongs to the driver
 /// and the device until the call returns it; if the driver crashes during the call, the

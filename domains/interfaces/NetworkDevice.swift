@@ -172,8 +172,10 @@ public protocol NetworkDevice {
   /// Hands the frames in `frames` to the device, in order, and gives back, in the same
   /// deque, the buffers the device has finished with: from this call or earlier ones,
   /// status `.sent`, or what went wrong (`.badLength`, `.deviceError`, `.noDevice`).
-  /// A buffer the device still reads stays with the driver until a later call. If the
-  /// device has no room for a frame, it comes back at once, status `.empty`.
+  /// A buffer the device still reads stays with the driver until a later call; one the
+  /// device keeps longer than half a second (a transmit unit that stopped moving) comes
+  /// back `.deviceError` once the driver has reset it, so no frame is held for ever. If
+  /// the device has no room for a frame, it comes back at once, status `.empty`.
   func transmit(_ frames: consuming RRefDeque<PacketBuffer, 32>) -> Result<
     RRefDeque<PacketBuffer, 32>, RpcError
   >

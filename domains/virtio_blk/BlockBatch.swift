@@ -5,9 +5,9 @@
 /// submit (each request goes to the back as it is handed to the device) and once more
 /// to record the statuses, so the batch comes back in the order it was given. The
 /// virtio library matches each completion to its own request and returns only when the
-/// device holds none of them (resetting it if it stopped answering or broke the
-/// protocol), so the rotation that gives the requests back never hands over a buffer
-/// the device could still write.
+/// device holds none of them (resetting it if it did not complete them in time or broke
+/// the protocol), so the rotation that gives the requests back never hands over a
+/// buffer the device could still write.
 import DeviceAccess
 import SwiftletInterfaces
 import SwiftletLib
@@ -16,12 +16,16 @@ import Virtio
 struct BlockBatch {
   let disk: VirtioDisk
 
-  /// Does every request in `batch`; returns false if the device had to be reset (it
-  /// must be set up again before it takes requests).
+  /// Does every request in `batch`, waiting `VirtioDisk.completionTimeout` at most;
+  /// returns false if the device had to be reset (it must be set up again before it
+  /// takes requests).
   func run(_ batch: borrowing RRefDeque<BlockRequest, 32>) -> Bool {
     let count = batch.count
     var statuses = InlineArray<32, BlockStatus>(repeating: .ioError)
-    var healthy = true
+    var faults = CompletionFaults()
+    var wrongResults = InlineArray<32, Bool>(repeating: false)
+    let disk = self.disk
+    let deadline = DomainKernel.nanoseconds &+ VirtioDisk.completionTimeout
     do {
       try disk.driver.perform(
         batchOf: count,
@@ -35,17 +39,22 @@ struct BlockBatch {
         submitted: { FaultInjection.checkpoint(.blockBatchInFlight) },
         completed: { index, error in
           statuses[index] = error.map(VirtioBlockService.status) ?? .ok
+          if error == nil && faults.takeWrongResult() { wrongResults[index] = true }
         },
-        waiting: disk.waitForInterrupt)
+        waiting: { disk.waitForInterrupt(until: deadline) },
+        faults: { faults.next() })
     } catch {
-      healthy = false
+      // Every request has its status; the device was reset (`driver.stopped`).
     }
     for index in 0..<count {
       guard let request = batch.popFront() else { break }
-      request.update { $0.status = statuses[index] }
+      let status =
+        wrongResults[index]
+        ? disk.actOutWrongResult(request, deadline: deadline) : statuses[index]
+      request.update { $0.status = status }
       _ = batch.pushBack(request)
     }
-    return healthy
+    return disk.driver.stopped == nil
   }
 
   /// Gives every request in `batch` the same status (no device to send them to).

@@ -4,6 +4,13 @@
 /// (domains/lib/virtio), the device access the trusted DeviceAccess library. Requests
 /// are done in place: the device reads or writes the caller's RRef buffer by DMA, and
 /// the buffer goes back to the caller with the request's status, whatever happened.
+///
+/// A call waits for the device `VirtioDisk.completionTimeout` at most, and gives the
+/// domain back while it waits; calls take turns at the device (`DeviceTurn`), in the
+/// order they came, so one call's requests never crowd another's out of the queue and no
+/// caller is passed over. A call that does not get its turn in time
+/// (`DeviceTurn.longestWait`), or finds 64 calls already queued for it, gives its
+/// requests back `.ioError`, unsent.
 import DeviceAccess
 import Registers
 import SwiftletInterfaces
@@ -13,14 +20,18 @@ import Virtio
 final class VirtioBlockService: BlockDevice {
   /// nil if there is no usable disk; every request then says `.noDevice`.
   private var disk: VirtioDisk?
+  private let turn = DeviceTurn()
 
   init() { startDevice() }
 
-  /// A device that broke the queue protocol, or stopped answering, was reset by the
-  /// virtio library before any request went back (so it holds none of their buffers);
-  /// it is set up again here.
-  private func restartDevice() {
-    DomainKernel.log("virtio-blk: the device misbehaved; resetting it")
+  /// A device that broke the queue protocol, or did not complete requests in time, was
+  /// reset by the virtio library before any request went back (so it holds none of
+  /// their buffers); it is set up again here, unless another call did so while this
+  /// one waited. Its DMA memory is freed only after it was reset (by the library) and
+  /// the new one set up; a set-up that fails leaves the device reset.
+  private func restartDevice(_ failed: VirtioDisk) {
+    guard disk === failed, let reason = failed.driver.stopped else { return }
+    DomainKernel.log("virtio-blk: the device was reset (\(reason.message)); setting it up again")
     startDevice()
   }
 
@@ -62,19 +73,33 @@ final class VirtioBlockService: BlockDevice {
   func submit(_ batch: consuming RRefDeque<BlockRequest, 32>) -> Result<
     RRefDeque<BlockRequest, 32>, RpcError
   > {
+    guard disk != nil else {
+      BlockBatch.markAll(batch, .noDevice)
+      return .success(batch)
+    }
+    guard let ticket = turn.take() else {
+      BlockBatch.markAll(batch, .ioError)
+      return .success(batch)
+    }
+    defer { turn.give(ticket) }
+    // The disk as it is once the turn is taken: the previous turn may have set it up anew.
     guard let disk else {
       BlockBatch.markAll(batch, .noDevice)
       return .success(batch)
     }
-    if !BlockBatch(disk: disk).run(batch) { restartDevice() }
+    if !BlockBatch(disk: disk).run(batch) { restartDevice(disk) }
     return .success(batch)
   }
 
   func flush() -> Result<BlockStatus, RpcError> {
+    guard disk != nil else { return .success(.noDevice) }
+    guard let ticket = turn.take() else { return .success(.ioError) }
+    defer { turn.give(ticket) }
     guard let disk else { return .success(.noDevice) }
+    let deadline = DomainKernel.nanoseconds &+ VirtioDisk.completionTimeout
     return .success(
       run(disk) { (driver) throws(VirtioBlockError) in
-        try driver.flush(waiting: disk.waitForInterrupt)
+        try driver.flush(waiting: { disk.waitForInterrupt(until: deadline) })
       })
   }
 
@@ -83,10 +108,26 @@ final class VirtioBlockService: BlockDevice {
   /// copying its 4 KiB out and back would cost more than the rest of the request.)
   private func perform(_ operation: BlockOperation, _ request: borrowing RRef<BlockRequest>) {
     request.update { $0.operation = operation }
-    let status: BlockStatus
+    guard disk != nil else {
+      request.update { $0.status = .noDevice }
+      return
+    }
+    guard let ticket = turn.take() else {
+      request.update { $0.status = .ioError }
+      return
+    }
+    defer { turn.give(ticket) }
+    var status: BlockStatus
     if let disk, let virtio = VirtioBlockRequest(request) {
+      var faults = CompletionFaults()
+      let deadline = DomainKernel.nanoseconds &+ VirtioDisk.completionTimeout
       status = run(disk) { (driver) throws(VirtioBlockError) in
-        try driver.perform(virtio, waiting: disk.waitForInterrupt)
+        try driver.perform(
+          virtio, waiting: { disk.waitForInterrupt(until: deadline) }, faults: { faults.next() })
+      }
+      if status == .ok && faults.takeWrongResult() {
+        status = disk.actOutWrongResult(request, deadline: deadline)
+        if disk.driver.stopped != nil { restartDevice(disk) }
       }
     } else {
       status = disk == nil ? .noDevice : .ioError
@@ -103,7 +144,7 @@ final class VirtioBlockService: BlockDevice {
       try work(disk.driver)
       return .ok
     } catch {
-      if disk.driver.stopped != nil { restartDevice() }
+      restartDevice(disk)
       return Self.status(of: error)
     }
   }
@@ -113,8 +154,9 @@ final class VirtioBlockService: BlockDevice {
     case .outOfRange: .outOfRange
     case .readOnly: .readOnly
     case .unsupported: .unsupported
-    // A device error, or one that broke the queue protocol or never answered: the
-    // request did not happen as asked.
+    // A device error, or a device that broke the queue protocol or did not complete
+    // the request in time (`.timedOut`; it was reset): the request may not have
+    // happened as asked.
     default: .ioError
     }
   }

@@ -6,6 +6,8 @@
 /// and set up request queue 0 in DMA memory from the shared heap.
 import DeviceAccess
 import Registers
+import SwiftletInterfaces
+import SwiftletLib
 import Virtio
 
 /// The windows of one virtio device: slices of its memory BARs.
@@ -14,6 +16,13 @@ typealias DeviceWindow = WindowSlice<MMIOWindow>
 final class VirtioDisk {
   /// Queue entries the driver asks for: 42 requests of three descriptors in flight.
   static let queueSize = 128
+  /// The longest a call waits for its requests: well inside the domain's 2 s call budget
+  /// (domains/manifest.json), with room left to reset the device and set it up again.
+  /// What the device has not completed by then fails (`.ioError`) and the device is reset.
+  static let completionTimeout: UInt64 = 500_000_000
+  /// A waiter looks at the ring at least this often: another call, running while it
+  /// waits, may take its completion from the ring and the interrupt with it.
+  static let lookInterval: UInt64 = 50_000_000
 
   let device: Device
   let driver: VirtioBlockDevice<DeviceWindow, DMABuffer>
@@ -70,11 +79,44 @@ final class VirtioDisk {
     }
   }
 
-  /// Waits for the device's next interrupt; false if it has none to wait for.
-  func waitForInterrupt() -> Bool {
-    guard device.waitForInterrupt() != nil else { return false }
-    if !usesMSIX { _ = driver.interruptArrived() }  // reading the ISR lowers INTx
+  /// Waits for the device's next interrupt, `lookInterval` at most, giving the domain
+  /// back meanwhile (other calls may run in the driver: its state is consistent at every
+  /// wait); false, at once, once `deadline` has passed: the caller gives up.
+  func waitForInterrupt(until deadline: UInt64) -> Bool {
+    let now = DomainKernel.nanoseconds
+    guard now < deadline else { return false }
+    let slice = min(deadline - now, Self.lookInterval)
+    switch device.waitForInterrupt(timeoutNanoseconds: slice) {
+    case .interrupted:
+      if !usesMSIX { _ = driver.interruptArrived() }  // reading the ISR lowers INTx
+    case .timedOut:
+      break
+    case nil:
+      // No interrupt to wait for: look again in a millisecond.
+      DomainThread.sleep(nanoseconds: min(slice, 1_000_000))
+    }
     return true
+  }
+
+  /// Acts out a wrong result a fault campaign planned for `request`, which completed
+  /// well, as a buggy driver would give it: a read's block comes back with one byte
+  /// flipped; a write's block is written again with one byte flipped, so that the disk
+  /// holds the wrong data (the caller's buffer goes back as it was), waiting until the
+  /// call's `deadline` at most. The status to report: `.ok` whatever the data, unless
+  /// the second write failed.
+  func actOutWrongResult(_ request: borrowing RRef<BlockRequest>, deadline: UInt64) -> BlockStatus {
+    let (operation, block) = request.read { ($0.operation, $0.block) }
+    let at = Int(truncatingIfNeeded: block) & (BlockBytes.count - 1)
+    request.update { $0.data[at] ^= 0xFF }
+    guard operation == .write else { return .ok }
+    defer { request.update { $0.data[at] ^= 0xFF } }
+    guard let virtio = VirtioBlockRequest(request) else { return .ioError }
+    do {
+      try driver.perform(virtio, waiting: { self.waitForInterrupt(until: deadline) })
+      return .ok
+    } catch {
+      return .ioError
+    }
   }
 }
 

@@ -160,8 +160,14 @@ final class VirtioNIC {
   /// The next buffer holding a frame, its length and status set; nil if there is none
   /// (or the device broke the protocol: it is reset, and the caller restarts it). A
   /// buffer the device filled with less than a frame is posted again.
+  ///
+  /// Each frame's completion passes `FaultPoint.frameCompletion`, where a fault campaign
+  /// may plan a bogus completion (the library refuses it and resets the device) or a
+  /// wrong result (one byte past the Ethernet header flipped, and the frame delivered).
   func takeReceived() -> RRef<PacketBuffer>? {
     while true {
+      let fault = driver.frameReady ? PendingFaults.simulatedFault(at: .frameCompletion) : nil
+      if fault == .bogusCompletion { driver.simulateBogusCompletion(on: .receive) }
       guard let received = try? driver.takeReceived(), let buffer = receiveSlots.take(received.id)
       else { return nil }
       guard let length = received.frameLength else {
@@ -174,21 +180,33 @@ final class VirtioNIC {
         }
         return consume refused
       }
+      let flipped = fault == .wrongResult ? wrongByte(in: length) : nil
       buffer.update {
         $0.length = UInt16(length)
         $0.status = .received
+        if let flipped { $0.frame[flipped] ^= 0xFF }
       }
       return consume buffer
     }
   }
 
+  /// Which byte a planned wrong result flips in a frame of `length` bytes: one past the
+  /// Ethernet header, a different one from frame to frame; nil if there is none.
+  private func wrongByte(in length: Int) -> Int? {
+    guard length > EthernetFrameLength.minimum else { return nil }
+    let past = UInt64(length - EthernetFrameLength.minimum)
+    return EthernetFrameLength.minimum + Int(driver.counters.receivedFrames % past)
+  }
+
   // MARK: Transmit
 
   /// Hands `frame` to the device if it can take it, making room by taking a sent one out
-  /// into `done` (which has room for one) if the queue is full. Gives `frame` back with
-  /// its status if it was not taken: `.badLength`, `.empty` (no room) or `.deviceError`.
+  /// into `done` (which has room for one) if the queue is full; `now` is when, for the
+  /// transmit watchdog. Gives `frame` back with its status if it was not taken:
+  /// `.badLength`, `.empty` (no room) or `.deviceError`.
   func send(
-    _ frame: consuming RRef<PacketBuffer>, makingRoomIn done: borrowing RRefDeque<PacketBuffer, 32>
+    _ frame: consuming RRef<PacketBuffer>, makingRoomIn done: borrowing RRefDeque<PacketBuffer, 32>,
+    at now: UInt64
   ) -> RRef<PacketBuffer>? {
     // The header says "no offload"; a longer length than the frame holds is sent as a
     // frame too long, which the library refuses.
@@ -207,7 +225,7 @@ final class VirtioNIC {
       return consume frame
     }
     do throws(VirtioNetworkError) {
-      let id = try driver.queueTransmit(run)
+      let id = try driver.queueTransmit(run, at: now)
       transmitSlots.put(frame, at: id)
       return nil
     } catch {
@@ -233,9 +251,14 @@ final class VirtioNIC {
     return takeSent()
   }
 
-  /// The next buffer the device has sent, its place in the queue free again.
+  /// The next buffer the device has sent, its place in the queue free again. Each
+  /// completion passes `FaultPoint.transmitCompletion`, where a fault campaign may plan a
+  /// lost one: the library forgets it and keeps the frame, and the transmit watchdog
+  /// resets the device.
   private func takeSent() -> RRef<PacketBuffer>? {
-    guard let id = try? driver.takeTransmitted(), let buffer = transmitSlots.take(id) else {
+    let losing = { PendingFaults.simulatedFault(at: .transmitCompletion) == .lostCompletion }
+    guard let id = try? driver.takeTransmitted(losing: losing), let buffer = transmitSlots.take(id)
+    else {
       return nil
     }
     buffer.update { $0.status = .sent }

@@ -4,10 +4,10 @@
 /// (domains/lib/virtio), the device access the trusted DeviceAccess library, the
 /// bookkeeping of which buffer the device holds under which id `VirtioNIC`. Buffers
 /// move in the caller's deque and are DMA'd in place; each goes back with its status,
-/// never while the device may still use it. A device that breaks the queue protocol is
-/// reset by the library before any buffer goes back, and set up again here, with the
-/// receive buffers it held posted again and the frames it had not sent given back as
-/// `.deviceError`.
+/// never while the device may still use it. A device that breaks the queue protocol, or
+/// keeps a frame to send past the transmit watchdog's timeout, is reset by the library
+/// before any buffer goes back, and set up again here, with the receive buffers it held
+/// posted again and the frames it had not sent given back as `.deviceError`.
 import DeviceAccess
 import Packets
 import SwiftletInterfaces
@@ -114,14 +114,19 @@ final class VirtioNetService: NetworkDevice {
       Self.mark(frames, .noDevice)
       return .success(frames)
     }
+    let now = DomainKernel.nanoseconds
     for _ in 0..<frames.count {
       guard let frame = frames.popFront() else { break }
-      if let refused = nic.send(frame, makingRoomIn: frames) { _ = frames.pushBack(refused) }
+      if let refused = nic.send(frame, makingRoomIn: frames, at: now) {
+        _ = frames.pushBack(refused)
+      }
     }
     nic.driver.publishTransmit()
     // A test may plan a crash here, with frames at the device.
     FaultInjection.checkpoint(.frameTransmit)
     while !frames.isFull, let sent = nic.takeTransmitted() { _ = frames.pushBack(sent) }
+    // Only once the device's finished frames are back: what is left has not moved.
+    nic.driver.watchTransmit(now: now)
     restartIfStopped(nic)
     return .success(frames)
   }

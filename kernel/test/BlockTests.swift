@@ -25,7 +25,7 @@ enum BlockTests {
   static let writtenGeneration: UInt64 = 7
 
   /// The driver, or a failure saying why there is none.
-  private static func device(_ t: inout TestContext) -> (BlockDeviceProxy, BlockGeometry)? {
+  static func device(_ t: inout TestContext) -> (BlockDeviceProxy, BlockGeometry)? {
     guard case .success(let device) = BlockDeviceProxy.connect() else {
       t.expect(false, "cannot connect to BlockDevice")
       return nil
@@ -138,7 +138,7 @@ enum BlockTests {
   static let acknowledgedGeneration: UInt64 = 9
 
   /// A batch of requests, `operation` on each block of `blocks` (at most 32).
-  private static func batch(
+  static func batch(
     _ blocks: Range<UInt64>, _ operation: BlockOperation, generation: UInt64 = 0
   ) -> RRefDeque<BlockRequest, 32>? {
     guard let batch = RRefDeque<BlockRequest, 32>() else { return nil }

@@ -152,9 +152,11 @@ enum HostileTests {
   }
 
   /// Classes 9 and 10: two hostile threads hammer the block driver with batches while
-  /// the kernel reads and checks blocks; then the hostile domain dies with its threads
-  /// inside the driver. The driver finishes their calls (it is not cut short), every
-  /// block the kernel reads is right, and nothing the batches held is left behind.
+  /// the kernel reads and checks blocks, each caller served in its turn (neither the
+  /// hammering nor the kernel's higher priority shuts the others out); then the hostile
+  /// domain dies with its threads inside the driver. The driver finishes their calls (it
+  /// is not cut short), every block the kernel reads is right, and nothing the batches
+  /// held is left behind.
   static func hammeringCaller(_ t: inout TestContext) {
     guard let (hostile, domain) = connect(&t), let driver = DomainManager.lookup("virtio_blk"),
       case .success(let disk) = BlockDeviceProxy.connect(),
@@ -176,7 +178,12 @@ enum HostileTests {
       let block = (state >> 33) % geometry.blockCount
       guard readAndCheck(disk, block, &t) else { return }
     }
-    t.expect(driver.calls - callsBefore > 650, "the hostile threads never reached the driver")
+    let hostileCalls = Int(driver.calls - callsBefore) - 600
+    Log.info("hostile: the hammering threads made \(hostileCalls) driver calls beside 600 reads")
+    // The turn at the disk goes round (DeviceTurn), so each hostile thread's batch is
+    // served about once for each of the kernel's reads; handed to whoever came back
+    // first, it went to the kernel's thread, which outranks theirs (11 to 343 calls).
+    t.expect(hostileCalls >= 600, "the hostile threads made only \(hostileCalls) driver calls")
     crash(hostile, domain, &t)
     waitForThreads(of: domain, &t)
     t.expect(driver.crashes == driverCrashes, "the driver crashed")

@@ -5,7 +5,8 @@
 /// `TEST <name> ... FAIL <why>`, then `N passed, N failed`. A pattern is a
 /// comma-separated list of: `all` (every test except the `selftest` group, whose tests
 /// crash the kernel on purpose, the `pcidisk` and `block` groups, which need a boot
-/// with the test disk, `--disk`, the `net` and `e1000` groups, which need a NIC on QEMU's user
+/// with the test disk, `--disk`, the `blockslow` and `blockdelay` groups, which need a
+/// slow disk, `--slow-disk`, the `net` and `e1000` groups, which need a NIC on QEMU's user
 /// network, and the `hostile` group, which needs the hostile suite's domains too,
 /// `--suite hostile`), a group (`heap` runs `heap.*`), a full name, or a prefix ending in `*`.
 
@@ -43,7 +44,8 @@ enum TestRunner {
       + DomainTests.tests + DomainThreadTests.tests + RRefTests.tests + RRefBatchTests.tests
       + RRefCheckTests.tests + AdoptionTests.tests + QuotaTests.tests + LifecycleTests.tests
       + FaultTests.tests
-      + PCITests.tests + BlockTests.tests + NetworkDeviceTests.tests + E1000DriverTests.tests
+      + PCITests.tests + BlockTests.tests + SlowBlockTests.tests + NetworkDeviceTests.tests
+      + E1000DriverTests.tests
       + HostileTests.tests
       + SelfTests.tests
   }
@@ -76,7 +78,9 @@ enum TestRunner {
 
   /// Groups `all` leaves out: tests that crash the kernel, and tests that need a disk,
   /// a NIC or the hostile suite.
-  static let notInAll = ["selftest.", "pcidisk.", "block.", "net.", "e1000.", "hostile."]
+  static let notInAll = [
+    "selftest.", "pcidisk.", "block.", "blockslow.", "blockdelay.", "net.", "e1000.", "hostile.",
+  ]
 
   static func selected(_ name: String, by pattern: String) -> Bool {
     pattern.split(separator: ",").contains { matches(name, $0) }

@@ -96,15 +96,17 @@ class Boot:
 
 @functools.lru_cache(maxsize=None)
 def boot(cmdline="", iso=False, stdin="", timeout=BOOT_TIMEOUT, disk=None, disk_options=None,
-         suite=None, net=None):
+         suite=None, net=None, slow_disk=None):
     """Boots once per distinct set of arguments; later calls reuse the result. `disk`
     names a raw image to attach as a virtio-blk device, `disk_options` QEMU properties
-    for that device; `suite` boots a test suite's domains too (build/<suite>/*.so); `net`
+    for that device, `slow_disk` milliseconds each request of a null (all-zero) virtio-blk
+    disk takes instead; `suite` boots a test suite's domains too (build/<suite>/*.so); `net`
     is scripts/qemu.sh's --net (virtio, e1000 or none)."""
     args = [str(QEMU), "--timeout", str(timeout)]
     args += ["--iso"] if iso else ["--cmdline", cmdline]
     args += ["--disk", str(disk)] if disk else []
     args += ["--disk-options", disk_options] if disk_options else []
+    args += ["--slow-disk", str(slow_disk)] if slow_disk is not None else []
     args += ["--suite", suite] if suite else []
     if net:
         in_loopback_namespace()

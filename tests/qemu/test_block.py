@@ -74,6 +74,31 @@ def test_the_driver_works_with_intx_too(tmp_path):
     assert check.returncode == 0, check.stderr
 
 
+def test_a_disk_too_slow_for_the_timeout_costs_errors_not_hangs():
+    """QEMU's null block driver taking 700 ms a request, past the driver's 500 ms timeout:
+    every call comes back `.ioError` within its budget, the driver resets the device and
+    sets it up again each time, and never crashes."""
+    run = boot("test=blockslow", slow_disk=700, timeout=120)
+    assert run.problem_in_test_run() is None, run.problem_in_test_run() + run.tail()
+    results = run.test_results()
+    assert len(results) == 3 and all(passed for passed, _ in results.values()), run.tail()
+    resets = [line for line in run.lines if "virtio-blk: the device was reset (virtio-blk "
+              "device did not complete requests in time); setting it up again" in line]
+    assert len(resets) >= 5, run.tail()
+    assert sum(line.startswith(STARTED) for line in run.lines) == len(resets) + 1, run.tail()
+    assert not any("domain 'virtio_blk' crashed" in line for line in run.lines), run.tail()
+
+
+def test_two_batches_at_once_on_a_slow_disk_both_come_back_whole():
+    """100 ms a request, inside the timeout: a call always waits for its device, so a second
+    call enters the driver meanwhile; with 64 requests the queue cannot hold both batches,
+    and the driver lets calls take turns rather than refuse requests."""
+    run = boot("test=blockdelay", slow_disk=100, timeout=120)
+    assert run.problem_in_test_run() is None, run.problem_in_test_run() + run.tail()
+    assert run.test_results().get("blockdelay.two_batches_at_once", (False,))[0], run.tail()
+    assert not any("virtio-blk: the device was reset" in line for line in run.lines), run.tail()
+
+
 def assert_others_run(run):
     for name in OTHER_DOMAINS:
         assert any(line.startswith(f"[info] domain '{name}': running") for line in run.lines), \

@@ -14,6 +14,11 @@
 /// on. RCTL is written once with every bit: each write holds receive for a second in
 /// QEMU. INTx is level-triggered and reading ICR clears every cause, so a waiter reads
 /// ICR before each wait.
+///
+/// Nobody waits on a frame to send, but the caller's frames come back only once the
+/// device has finished them: a transmit unit that stops moving would keep them for ever.
+/// The transmit watchdog (`watchTransmit`) restarts the transmit unit alone when the
+/// oldest frame has been there longer than `transmitTimeout`.
 import Packets
 import Registers
 
@@ -28,6 +33,10 @@ public final class E1000Device<Window: MemoryWindow, Memory: DMAMemory> {
   public static var maximumFrameLength: Int { 1514 }
   /// How often a waiter looks at EERD before giving up on the EEPROM.
   static var eepromPolls: Int { 10_000 }
+  /// How long a frame may stay at the device before the transmit unit counts as
+  /// stopped: QEMU sends inside the TDT write, so anything near this is a device that
+  /// stopped moving.
+  public static var transmitTimeout: UInt64 { 500_000_000 }
 
   public let registers: E1000Registers<Window>
   public let memory: Memory
@@ -48,6 +57,9 @@ public final class E1000Device<Window: MemoryWindow, Memory: DMAMemory> {
   private var waiters = 0
   /// The length of the frame at each transmit descriptor, in the driver's own memory.
   private let transmitSlots: [TransmitSlot]
+  /// Write-backs made bogus on purpose (`simulateBogusReceive`): the even ones get a
+  /// bogus length, the odd ones an error bit.
+  private var bogusReceives = 0
 
   /// Stops the device, reads its MAC address, and programs it to receive and transmit
   /// through empty rings in `memory` laid out by `layout` (which `memory` must hold, at a
@@ -172,18 +184,23 @@ public final class E1000Device<Window: MemoryWindow, Memory: DMAMemory> {
     registers.receiveDescriptorLength.write(UInt32(layout.receiveRingBytes))
     registers.receiveHead.write(0)
     registers.receiveTail.write(0)
+    programTransmit()
+    // The one write of RCTL: 2048-byte buffers (BSIZE 0), broadcasts, FCS stripped.
+    registers.receiveControl.write(
+      ReceiveControl(raw: 0).setting(.enable).setting(.broadcastAccept).setting(.stripCRC))
+  }
+
+  /// The transmit ring's registers for an empty ring (its memory cleared), then TCTL:
+  /// the unit starts sending from there.
+  private func programTransmit() {
     let transmit = memory.dmaRegion(at: layout.transmitRing, count: layout.transmitRingBytes)
     registers.transmitDescriptorBase.write(transmit.address)
     registers.transmitDescriptorLength.write(UInt32(layout.transmitRingBytes))
     registers.transmitHead.write(0)
     registers.transmitTail.write(0)
-
     registers.transmitControl.write(
       TransmitControl(raw: 0).setting(.enable).setting(.padShortPackets)
         .setting(.collisionThreshold, to: 0x0F).setting(.collisionDistance, to: 0x40))
-    // The one write of RCTL: 2048-byte buffers (BSIZE 0), broadcasts, FCS stripped.
-    registers.receiveControl.write(
-      ReceiveControl(raw: 0).setting(.enable).setting(.broadcastAccept).setting(.stripCRC))
   }
 
   /// Whether the link is up, as STATUS says now.
@@ -271,8 +288,9 @@ public final class E1000Device<Window: MemoryWindow, Memory: DMAMemory> {
   public var transmitFramesQueued: Int { transmitRing.count }
 
   /// Hands the device the frame in `frame` (all of its bytes), after those it holds. The
-  /// device sees it after `publishTransmit`.
-  public func queueTransmit(_ frame: DMARegion) -> TransmitAdmission {
+  /// device sees it after `publishTransmit`; `now` (in nanoseconds) is when, for the
+  /// transmit watchdog.
+  public func queueTransmit(_ frame: DMARegion, at now: UInt64 = 0) -> TransmitAdmission {
     guard frame.byteCount >= Self.minimumFrameLength && frame.byteCount <= Self.maximumFrameLength
     else {
       counters.transmitErrors += 1
@@ -285,6 +303,7 @@ public final class E1000Device<Window: MemoryWindow, Memory: DMAMemory> {
     descriptor.control.write(
       TransmitDescriptorControl(length: frame.byteCount, command: .wholeFrame))
     transmitSlots[index].length = frame.byteCount
+    transmitSlots[index].queuedAt = now
     return .queued
   }
 
@@ -306,12 +325,20 @@ public final class E1000Device<Window: MemoryWindow, Memory: DMAMemory> {
   }
 
   /// Takes the oldest queued frame back if the device is done with it (DD); nil while
-  /// the device still holds it.
-  public func takeTransmitted() -> TransmitOutcome? {
+  /// the device still holds it. `losing` is asked, once DD is seen, whether to act out a
+  /// lost completion (a fault campaign's): the status is cleared as if the device had
+  /// never written it back, and the ring stops there until the watchdog restarts it.
+  public func takeTransmitted(losing: () -> Bool = { false }) -> TransmitOutcome? {
     guard !transmitRing.isEmpty else { return nil }
     let index = transmitRing.head
-    let status = transmitDescriptor(index).status.read()
+    let descriptor = transmitDescriptor(index)
+    let status = descriptor.status.read()
     guard status[.descriptorDone] else { return nil }
+    if losing() {
+      descriptor.control.write(
+        TransmitDescriptorControl(length: transmitSlots[index].length, command: .wholeFrame))
+      return nil
+    }
     memory.fence()
     _ = transmitRing.pop()
     guard !status[.excessCollisions], !status[.lateCollision], !status[.underrun] else {
@@ -321,6 +348,54 @@ public final class E1000Device<Window: MemoryWindow, Memory: DMAMemory> {
     counters.sentFrames += 1
     counters.sentBytes += UInt64(transmitSlots[index].length)
     return .sent
+  }
+
+  /// The transmit watchdog: if the oldest frame the device holds was queued more than
+  /// `transmitTimeout` before `now`, restarts the transmit unit (`restartTransmit`) and
+  /// returns how many frames it held; nil if the unit is moving (the oldest frame is
+  /// done and not yet taken back counts as moving). Call it after taking back what the
+  /// device has sent.
+  public func watchTransmit(now: UInt64) -> Int? {
+    guard !transmitRing.isEmpty else { return nil }
+    let head = transmitRing.head
+    guard !transmitDescriptor(head).status.read()[.descriptorDone] else { return nil }
+    let queuedAt = transmitSlots[head].queuedAt
+    guard now > queuedAt, now - queuedAt > Self.transmitTimeout else { return nil }
+    counters.transmitErrors += 1
+    return restartTransmit()
+  }
+
+  /// Stops the transmit unit (TCTL 0: QEMU reads no descriptor or frame after it),
+  /// empties the ring and starts the unit again on it. Receive goes on untouched: RCTL
+  /// is not written (each write would hold receive for a second). Returns how many frames
+  /// the device held: the caller's again, in ring order, not (known to be) sent.
+  public func restartTransmit() -> Int {
+    registers.transmitControl.write(TransmitControl(raw: 0))
+    let abandoned = transmitRing.count
+    let ring = layout.transmitRing
+    for offset in stride(from: ring, to: ring + layout.transmitRingBytes, by: 8) {
+      memory.store64(0, at: offset)
+    }
+    memory.fence()
+    transmitRing = DescriptorRing(size: layout.transmitRingSize)
+    transmitTailWritten = 0
+    programTransmit()
+    counters.resets += 1
+    return abandoned
+  }
+
+  // MARK: Faults acted out
+
+  /// Acts out a device that wrote a bogus length or (in turn) an error bit into the
+  /// oldest posted buffer's write-back, for a fault campaign: `takeReceived` drops the
+  /// frame as it would the device's own. Nothing unless the device is done with it.
+  public func simulateBogusReceive() {
+    guard frameReady else { return }
+    let descriptor = receiveDescriptor(receiveRing.head)
+    let raw = descriptor.writeBack.read().raw
+    let bogus = bogusReceives % 2 == 0 ? raw | 0xFFFF : raw | UInt64(0x80) << 40
+    descriptor.writeBack.write(ReceiveWriteBack(raw: bogus))
+    bogusReceives += 1
   }
 
   // MARK: Waiting
@@ -414,8 +489,10 @@ public enum DeviceWait: Equatable, Sendable {
   case polled
 }
 
-/// A transmit descriptor's frame length, kept by the driver: one object per descriptor,
+/// A transmit descriptor's frame length and time, kept by the driver: one object per descriptor,
 /// so that recording one changes the object and never the array.
 final class TransmitSlot {
   var length = 0
+  /// When the frame was queued, for the transmit watchdog.
+  var queuedAt: UInt64 = 0
 }

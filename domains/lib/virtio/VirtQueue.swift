@@ -188,10 +188,7 @@ public final class VirtQueue<Memory: DMAMemory> {
     guard Int(advance) <= chainsInFlight else {
       try fail(.usedIndexTooFar(advance: advance, inFlight: chainsInFlight))
     }
-    let slot = Int(usedIndex) & (size - 1)
-    let at =
-      offset + layout.usedRing + VirtQueueLayout.ringEntries + VirtQueueLayout.usedElementBytes
-      * slot
+    let at = nextUsedEntry
     let id = memory.load32(at: at)
     let length = memory.load32(at: at + 4)
     guard id < UInt32(size) else { try fail(.usedIDOutOfRange(id)) }
@@ -205,6 +202,28 @@ public final class VirtQueue<Memory: DMAMemory> {
     atDevice[Int(head)] = false
     chainsInFlight -= 1
     return UsedChain(id: head, length: length)
+  }
+
+  /// Where in `memory` the next used entry to read lies.
+  private var nextUsedEntry: Int {
+    let slot = Int(usedIndex) & (size - 1)
+    return offset + layout.usedRing + VirtQueueLayout.ringEntries
+      + VirtQueueLayout.usedElementBytes * slot
+  }
+
+  /// Acts out a device that wrote a bogus id (one past the table; at an even used index)
+  /// or a bogus length (4 GiB less one; at an odd one) into the next used entry, for
+  /// fault injection: the entry is overwritten in the ring, where `nextUsed` reads and
+  /// refuses it exactly as it would the device's own. Does nothing unless the device has
+  /// put an entry there (which it does not write again before the driver has taken it).
+  public func corruptNextUsed() {
+    guard hasUsed else { return }
+    memory.fence()
+    if usedIndex & 1 == 0 {
+      memory.store32(UInt32(size), at: nextUsedEntry)
+    } else {
+      memory.store32(UInt32.max, at: nextUsedEntry + 4)
+    }
   }
 
   /// Frees the descriptors of chain `id`, which `nextUsed` returned: they go to the back

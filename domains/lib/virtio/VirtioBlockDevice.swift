@@ -6,7 +6,8 @@
 /// allocates `memoryByteCount(queueSize:)` bytes of DMA memory for the request queue
 /// and the request headers, and names data buffers by `DMARegion`. Waiting is the
 /// caller's too: `perform` (one request) and `perform(batchOf:...)` take a `waiting`
-/// closure to call while none of their requests has completed.
+/// closure to call while none of their requests has completed, which says when to give
+/// up (a deadline: a device that never completes a request must not hold its caller).
 ///
 /// Two rules hold for every request, whoever waits for it:
 /// - a request goes back to its submitter only once the device is done with it: it
@@ -72,7 +73,8 @@ public final class VirtioBlockDevice<Window: MemoryWindow, Memory: DMAMemory> {
   /// `memoryByteCount(queueSize: maximumQueueSize)` bytes at a 16-byte aligned device
   /// address) using MSI-X `queueVector` for completions and `configurationVector` for
   /// configuration changes (or none: use the ISR), and starts the device. On failure the
-  /// device is marked FAILED.
+  /// device is marked FAILED, and reset if it was told where the queue is: it holds
+  /// nothing in `memory`, which the caller may free.
   public init(
     transport: VirtioPCITransport<Window>, memory: Memory, maximumQueueSize: Int = 128,
     queueVector: UInt16 = VirtioCommonConfiguration<Window>.noVector,
@@ -104,11 +106,12 @@ public final class VirtioBlockDevice<Window: MemoryWindow, Memory: DMAMemory> {
       setUp = try transport.setUpQueue(
         0, maximumSize: maximumQueueSize, memory: memory, vector: queueVector)
     } catch {
-      transport.fail()
+      // The device may have been told where the queue is, in memory the caller frees.
+      transport.abandon()
       throw .transport(error)
     }
     guard setUp.queue.size >= Self.descriptorsPerRequest else {
-      transport.fail()
+      transport.abandon()
       throw .queueTooSmall(setUp.queue.size)
     }
     self.transport = transport
@@ -216,31 +219,40 @@ public final class VirtioBlockDevice<Window: MemoryWindow, Memory: DMAMemory> {
   /// ticket it returns; nil if none has come. Throws if the device broke the protocol
   /// (it is then reset) or was reset before.
   public func poll() throws(VirtioBlockError) -> BlockTicket? {
-    guard let id = try takeUsed() else { return nil }
+    guard let id = try takeUsed(faults: { nil }) else { return nil }
     return BlockTicket(id: id, serial: requests[Int(id)].record.serial)
   }
 
-  /// `poll` without the ticket: the id of the request that completed.
+  /// `poll` without the ticket: the id of the request that completed. `faults` is asked
+  /// before each used entry is read (and only then) whether to act out a device fault
+  /// on it.
   @inline(__always)
-  private func takeUsed() throws(VirtioBlockError) -> UInt16? {
+  private func takeUsed(faults: () -> CompletionFault?) throws(VirtioBlockError) -> UInt16? {
     if let stopped { throw stopped }
-    let used: UsedChain?
-    do {
-      used = try queue.nextUsed()
-    } catch {
-      try fail(.deviceMisbehaved(error))
+    while queue.hasUsed {
+      let fault = faults()
+      if fault == .bogus { queue.corruptNextUsed() }
+      let used: UsedChain
+      do {
+        guard let next = try queue.nextUsed() else { return nil }
+        used = next
+      } catch {
+        try fail(.deviceMisbehaved(error))
+      }
+      let status = memory.load8(at: layout.statuses + Int(used.id))
+      // A chain given back with its status unwritten is not done, whatever the ring says:
+      // maybe a stale completion of an earlier request that had this id.
+      guard status != VirtioBlockStatus.notWritten else {
+        try fail(.statusNotWritten(id: used.id))
+      }
+      // Lost: the request stays at the device as far as the driver knows.
+      if fault == .lost { continue }
+      requests[Int(used.id)].record.state = .completed(status: status)
+      requestsInFlight -= 1
+      uncollectedCount += 1
+      return used.id
     }
-    guard let used else { return nil }
-    let status = memory.load8(at: layout.statuses + Int(used.id))
-    // A chain given back with its status unwritten is not done, whatever the ring says:
-    // maybe a stale completion of an earlier request that had this id.
-    guard status != VirtioBlockStatus.notWritten else {
-      try fail(.statusNotWritten(id: used.id))
-    }
-    requests[Int(used.id)].record.state = .completed(status: status)
-    requestsInFlight -= 1
-    uncollectedCount += 1
-    return used.id
+    return nil
   }
 
   /// The request's outcome once the device is done with it (nil while the device holds
@@ -298,13 +310,18 @@ public final class VirtioBlockDevice<Window: MemoryWindow, Memory: DMAMemory> {
   /// buffer cannot be used), every one goes to the device before it is notified once,
   /// `submitted` runs, and `completed(i, error)` reports each one's outcome (nil: done)
   /// as it comes, `waiting` being called while none has. `waiting` returns false to give
-  /// up: the device is then reset. Returns only when the device holds none of the
-  /// batch's requests; throws, after reporting every outcome, if the device had to be
-  /// reset (`stopped` says why).
+  /// up: the driver looks for completions once more (another caller may have taken
+  /// them from the ring meanwhile, or they came just then), and resets the device if
+  /// any of the batch's requests is still out. Returns only when the device holds none
+  /// of the batch's requests; throws, after reporting every outcome, if the device had
+  /// to be reset (`stopped` says why). `faults` is asked, before each completion is
+  /// taken from the used ring, whether to act out a device fault on it (a fault
+  /// campaign's; `CompletionFault`).
   @inline(__always)  // into its two callers, so that their closures inline too
   public func perform(
     batchOf count: Int, request: (Int) -> VirtioBlockRequest?, submitted: () -> Void = {},
-    completed: (Int, VirtioBlockError?) -> Void, waiting: () -> Bool
+    completed: (Int, VirtioBlockError?) -> Void, waiting: () -> Bool,
+    faults: () -> CompletionFault? = { nil }
   ) throws(VirtioBlockError) {
     let batch = nextBatch
     nextBatch &+= 1
@@ -323,10 +340,11 @@ public final class VirtioBlockDevice<Window: MemoryWindow, Memory: DMAMemory> {
     }
     kick()
     submitted()
+    var gaveUp = false
     while outstanding > 0 {
       do {
         // Stops at the batch's last completion: one more look would only find nothing.
-        while outstanding > 0, let id = try takeUsed() {
+        while outstanding > 0, let id = try takeUsed(faults: faults) {
           // Another batch's completion stays recorded for it.
           guard requests[Int(id)].record.batch == batch, let (tag, error) = finish(id) else {
             continue
@@ -341,10 +359,13 @@ public final class VirtioBlockDevice<Window: MemoryWindow, Memory: DMAMemory> {
         outstanding -= collectRecorded(batch, completed)
       }
       guard outstanding > 0 else { break }
-      guard waiting() else {
+      // The look after the wait gave up was the last: what is still out, the device
+      // drops with the reset.
+      if gaveUp {
         stop(because: .timedOut)
         break
       }
+      gaveUp = !waiting()
     }
     if outstanding > 0 { outstanding -= collectRecorded(batch, completed) }
     precondition(outstanding == 0, "virtio-blk: a request of the batch is unaccounted for")
@@ -368,11 +389,14 @@ public final class VirtioBlockDevice<Window: MemoryWindow, Memory: DMAMemory> {
   }
 
   /// Does one request and waits for it; throws its error, or why the device had to be
-  /// reset.
-  public func perform(_ request: VirtioBlockRequest, waiting: () -> Bool) throws(VirtioBlockError) {
+  /// reset. `waiting` and `faults` are as for a batch.
+  public func perform(
+    _ request: VirtioBlockRequest, waiting: () -> Bool, faults: () -> CompletionFault? = { nil }
+  ) throws(VirtioBlockError) {
     var outcome: VirtioBlockError?
     try perform(
-      batchOf: 1, request: { _ in request }, completed: { outcome = $1 }, waiting: waiting)
+      batchOf: 1, request: { _ in request }, completed: { outcome = $1 }, waiting: waiting,
+      faults: faults)
     if let outcome { throw outcome }
   }
 

@@ -38,7 +38,7 @@ public enum VirtioBlockError: Error, Equatable, Sendable {
     case .unknownStatus: "virtio-blk device returned an unknown status"
     case .queueFull: "virtio-blk request queue full"
     case .invalidBuffer: "virtio-blk buffer is not one block of DMA memory"
-    case .timedOut: "virtio-blk device did not complete requests in time; reset"
+    case .timedOut: "virtio-blk device did not complete requests in time"
     case .deviceMisbehaved(let error): error.message
     case .statusNotWritten: "virtio-blk device gave a request back without its status"
     }

@@ -20,7 +20,10 @@
 /// A device that breaks the ring protocol (an id it was never given, a length past the
 /// buffer, a used index that runs ahead) is reset at once, so it holds no buffer, and
 /// this driver refuses everything after: the caller takes its buffers back from its own
-/// bookkeeping and starts a new driver on the same transport and memory.
+/// bookkeeping and starts a new driver on the same transport and memory. So is one that
+/// keeps a frame to send longer than `transmitTimeout` (`watchTransmit`, the transmit
+/// watchdog): a caller never waits on the device, but the frames it gave would
+/// otherwise never come back.
 import Registers
 
 public final class VirtioNetworkDevice<Window: MemoryWindow, Memory: DMAMemory> {
@@ -37,6 +40,10 @@ public final class VirtioNetworkDevice<Window: MemoryWindow, Memory: DMAMemory> 
   /// The most a receive buffer may hold: a descriptor's length is 32 bits, and no frame
   /// needs more.
   public static var maximumReceiveBytes: Int { 65536 }
+  /// How long a frame may stay at the device before the transmit queue counts as
+  /// stopped: QEMU sends within a bottom half of the notification, so anything near this
+  /// is a device that stopped moving.
+  public static var transmitTimeout: UInt64 { 500_000_000 }
 
   /// DMA bytes a device with at most `queueSize` entries per queue needs.
   public static func memoryByteCount(queueSize: Int) -> Int {
@@ -57,6 +64,15 @@ public final class VirtioNetworkDevice<Window: MemoryWindow, Memory: DMAMemory> 
   private let transmitNotifier: QueueNotifier
   /// Per transmit chain id: the length of the frame it carries, for the counters.
   private var transmitLengths: [UInt16]
+  /// Per transmit chain id: when its frame was queued, or `notHeld` if the driver holds
+  /// no frame under it (given back, or never queued). A lost completion leaves it held.
+  private var transmitQueuedAt: [UInt64]
+  private static var notHeld: UInt64 { .max }
+  /// Frames queued and not given back (the device's, and those whose completion was
+  /// lost).
+  public private(set) var framesHeld = 0
+  /// The watchdog looks at the frames' times at most four times per timeout.
+  private var nextTransmitLook: UInt64 = 0
   public private(set) var counters: VirtioNetworkCounters
   /// Callers inside `waitForFrames`: the receive queue interrupts while there are any.
   private var waiters = 0
@@ -69,7 +85,9 @@ public final class VirtioNetworkDevice<Window: MemoryWindow, Memory: DMAMemory> 
   /// `memoryByteCount(queueSize: maximumQueueSize)` bytes at a 16-byte aligned device
   /// address), both using MSI-X `queueVector` (or none: use the ISR), and starts the
   /// device with no buffer posted. `counters` carries the counts of an earlier driver of
-  /// the same device on; this one adds a reset. On failure the device is marked FAILED.
+  /// the same device on; this one adds a reset. On failure the device is marked FAILED,
+  /// and reset if it was told where a queue is: it holds nothing in `memory`, which the
+  /// caller may free.
   public init(
     transport: VirtioPCITransport<Window>, memory: Memory, maximumQueueSize: Int = 128,
     queueVector: UInt16 = VirtioCommonConfiguration<Window>.noVector,
@@ -103,7 +121,8 @@ public final class VirtioNetworkDevice<Window: MemoryWindow, Memory: DMAMemory> 
         NetworkQueue.transmit.rawValue, maximumSize: planned.queueSize, memory: memory,
         offset: planned.transmitQueue, vector: queueVector)
     } catch {
-      transport.fail()
+      // The device may have been told where a queue is, in memory the caller frees.
+      transport.abandon()
       throw .transport(error)
     }
     self.transport = transport
@@ -121,6 +140,7 @@ public final class VirtioNetworkDevice<Window: MemoryWindow, Memory: DMAMemory> 
     receiveNotifier = receive.notifier
     transmitNotifier = transmit.notifier
     transmitLengths = [UInt16](repeating: 0, count: transmit.queue.size)
+    transmitQueuedAt = [UInt64](repeating: Self.notHeld, count: transmit.queue.size)
     receive.queue.suppressesInterrupts = true
     transmit.queue.suppressesInterrupts = true
     var counters = counters
@@ -191,10 +211,13 @@ public final class VirtioNetworkDevice<Window: MemoryWindow, Memory: DMAMemory> 
 
   /// Hands the device the header and frame in `buffer` (all of it: the frame's length is
   /// what follows the header), and returns its id. The caller has written the header
-  /// (all zero: no offloads). The device sees it after `publishTransmit`. Throws, taking
-  /// nothing, for a frame shorter than an Ethernet header or longer than 1514 bytes
-  /// (counted as a transmit error), a full queue, or a stopped device.
-  public func queueTransmit(_ buffer: DMARegion) throws(VirtioNetworkError) -> UInt16 {
+  /// (all zero: no offloads). The device sees it after `publishTransmit`; `now` (in
+  /// nanoseconds) is when, for the transmit watchdog. Throws, taking nothing, for a frame
+  /// shorter than an Ethernet header or longer than 1514 bytes (counted as a transmit
+  /// error), a full queue, or a stopped device.
+  public func queueTransmit(_ buffer: DMARegion, at now: UInt64 = 0) throws(VirtioNetworkError)
+    -> UInt16
+  {
     if let stopped { throw stopped }
     let frameLength = buffer.byteCount - VirtioNetworkHeader.byteCount
     guard frameLength >= EthernetFrameLength.minimum && frameLength <= EthernetFrameLength.maximum
@@ -204,6 +227,8 @@ public final class VirtioNetworkDevice<Window: MemoryWindow, Memory: DMAMemory> 
     }
     let id = try add(.readable(buffer), to: transmitQueue, .transmit)
     transmitLengths[Int(id)] = UInt16(frameLength)
+    transmitQueuedAt[Int(id)] = min(now, Self.notHeld - 1)
+    framesHeld += 1
     return id
   }
 
@@ -214,12 +239,45 @@ public final class VirtioNetworkDevice<Window: MemoryWindow, Memory: DMAMemory> 
 
   /// The id of the next frame the device has sent, or nil if none is done yet. The
   /// buffer is the caller's again. Throws, after resetting the device, if the device
-  /// broke the protocol (now or before).
-  public func takeTransmitted() throws(VirtioNetworkError) -> UInt16? {
-    guard let used = try takeUsed(from: transmitQueue, .transmit) else { return nil }
-    counters.sentFrames += 1
-    counters.sentBytes += UInt64(transmitLengths[Int(used.id)])
-    return used.id
+  /// broke the protocol (now or before). `losing` is asked before each completion is
+  /// taken whether to act out a lost one (a fault campaign's): the driver then forgets
+  /// it, and keeps the frame as if the device still held it, for the watchdog to find.
+  public func takeTransmitted(losing: () -> Bool = { false }) throws(VirtioNetworkError)
+    -> UInt16?
+  {
+    while true {
+      if let stopped { throw stopped }
+      guard transmitQueue.hasUsed else { return nil }
+      let lost = losing()
+      guard let used = try takeUsed(from: transmitQueue, .transmit, releasing: !lost) else {
+        return nil
+      }
+      if lost { continue }
+      transmitQueuedAt[Int(used.id)] = Self.notHeld
+      framesHeld -= 1
+      counters.sentFrames += 1
+      counters.sentBytes += UInt64(transmitLengths[Int(used.id)])
+      return used.id
+    }
+  }
+
+  /// The transmit watchdog: resets the device (`stop(because: .transmitStalled)`) if a
+  /// frame has been held since more than `transmitTimeout` before `now`, and says
+  /// whether it did. A device with sent frames not yet taken back is moving: call it
+  /// after taking them. It looks at the frames' times at most four times per timeout.
+  @discardableResult
+  public func watchTransmit(now: UInt64) -> Bool {
+    guard stopped == nil, framesHeld > 0, now >= nextTransmitLook, !transmitQueue.hasUsed else {
+      return false
+    }
+    nextTransmitLook = now &+ Self.transmitTimeout / 4
+    let oldest = transmitQueuedAt.min() ?? Self.notHeld
+    guard oldest != Self.notHeld, now > oldest, now - oldest > Self.transmitTimeout else {
+      return false
+    }
+    counters.transmitErrors += 1
+    stop(because: .transmitStalled)
+    return true
   }
 
   // MARK: Waiting
@@ -286,11 +344,12 @@ public final class VirtioNetworkDevice<Window: MemoryWindow, Memory: DMAMemory> 
     }
   }
 
-  /// The next chain the device gave back, its descriptor free again at once: the
-  /// caller takes its buffer back before anything else can be posted.
-  private func takeUsed(from queue: VirtQueue<Memory>, _ which: NetworkQueue)
-    throws(VirtioNetworkError) -> UsedChain?
-  {
+  /// The next chain the device gave back, its descriptor free again at once (unless
+  /// not `releasing`: a lost completion's descriptor stays taken): the caller takes its
+  /// buffer back before anything else can be posted.
+  private func takeUsed(
+    from queue: VirtQueue<Memory>, _ which: NetworkQueue, releasing: Bool = true
+  ) throws(VirtioNetworkError) -> UsedChain? {
     if let stopped { throw stopped }
     let used: UsedChain?
     do {
@@ -298,8 +357,17 @@ public final class VirtioNetworkDevice<Window: MemoryWindow, Memory: DMAMemory> 
     } catch {
       try fail(which, error)
     }
-    if let used { queue.release(used.id) }
+    if let used, releasing { queue.release(used.id) }
     return used
+  }
+
+  /// Acts out a device that wrote a bogus id or length into the next used entry of
+  /// `which` queue (`VirtQueue.corruptNextUsed`), for a fault campaign: the next take refuses it as a
+  /// protocol breach and resets the device. Nothing if no entry is there yet.
+  public func simulateBogusCompletion(on which: NetworkQueue) {
+    guard stopped == nil else { return }
+    let queue = which == .receive ? receiveQueue : transmitQueue
+    queue.corruptNextUsed()
   }
 
   private func fail(_ which: NetworkQueue, _ error: VirtQueueError) throws(VirtioNetworkError)

@@ -14,6 +14,9 @@ public enum VirtioNetworkError: Error, Equatable, Sendable {
   /// The device broke the ring protocol on one of its queues; it was reset and holds
   /// no buffer.
   case deviceMisbehaved(NetworkQueue, VirtQueueError)
+  /// A frame stayed at the device past `transmitTimeout` (the transmit queue stopped
+  /// moving); the device was reset and holds no buffer.
+  case transmitStalled
 
   /// What went wrong, in words, for a log line; fixed text, so it never allocates.
   public var message: String {
@@ -25,6 +28,7 @@ public enum VirtioNetworkError: Error, Equatable, Sendable {
       "virtio-net frame shorter than an Ethernet header or longer than 1514 bytes"
     case .queueFull: "virtio-net queue full"
     case .deviceMisbehaved(_, let error): error.message
+    case .transmitStalled: "virtio-net device did not send a frame in time"
     }
   }
 }

@@ -63,6 +63,14 @@ public struct VirtioPCITransport<Window: MemoryWindow> {
     }
   }
 
+  /// Gives up on a device whose set-up failed after it was told where a queue is: marks
+  /// it FAILED, then resets it, so that it holds no queue in memory the caller is about
+  /// to free. Stops the domain if the reset does not finish (`resetDroppingBuffers`).
+  public func abandon() {
+    fail()
+    resetDroppingBuffers()
+  }
+
   /// Sets a status flag, keeping those set before: the device sees each step once.
   public func setStatus(_ flag: Flag<DeviceStatus, ReadWrite>) {
     common.deviceStatus.modify { $0[flag] = true }

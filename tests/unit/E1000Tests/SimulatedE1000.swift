@@ -72,6 +72,8 @@ final class SimulatedE1000: MemoryWindow {
   private var registers: [Int: UInt32] = [:]
   /// Every register write, in order.
   private(set) var writes: [(offset: Int, value: UInt32)] = []
+  /// Every register read, in order: the offsets.
+  private(set) var reads: [Int] = []
   /// Frames sent, as they went on the wire.
   private(set) var sent: [[UInt8]] = []
   /// Frames received but not yet in memory: no buffer, or receive disabled.
@@ -193,6 +195,7 @@ final class SimulatedE1000: MemoryWindow {
 
   func load32(at offset: Int) -> UInt32 {
     checkAccess(at: offset, width: 4)
+    reads.append(offset)
     let value = register(offset)
     switch offset {
     case Offset.interruptCause: set(offset, 0)

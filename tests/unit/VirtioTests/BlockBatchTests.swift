@@ -7,7 +7,7 @@ import Virtio
 
 /// What one batch saw: each request's outcome by index, in the order they came, and
 /// whether the device had been reset when an error was reported.
-private final class BatchLog {
+final class BatchLog {
   var outcomes: [Int: VirtioBlockError?] = [:]
   var order: [Int] = []
   var errorsBeforeReset = 0
@@ -22,16 +22,18 @@ private final class BatchLog {
 
 extension BlockTestBed {
   /// Reads `blocks` into buffers `firstBuffer...` as one batch, `waiting` standing in
-  /// for the interrupt. Returns the log and what the batch threw.
-  fileprivate func readBatch(
-    _ blocks: [Int], intoBuffersFrom firstBuffer: Int = 0, waiting: () -> Bool
+  /// for the interrupt and `faults` for a fault campaign. Returns the log and what the
+  /// batch threw.
+  func readBatch(
+    _ blocks: [Int], intoBuffersFrom firstBuffer: Int = 0,
+    faults: () -> CompletionFault? = { nil }, waiting: () -> Bool
   ) -> (BatchLog, VirtioBlockError?) {
     let log = BatchLog()
     do throws(VirtioBlockError) {
       try driver.perform(
         batchOf: blocks.count,
         request: { .read(block: UInt64(blocks[$0]), into: region(firstBuffer + $0)) },
-        completed: { log.record($0, $1, self) }, waiting: waiting)
+        completed: { log.record($0, $1, self) }, waiting: waiting, faults: faults)
       return (log, nil)
     } catch {
       return (log, error)
@@ -39,7 +41,7 @@ extension BlockTestBed {
   }
 
   /// Whether buffers `firstBuffer...` hold `blocks` as the disk has them.
-  fileprivate func holds(_ blocks: [Int], fromBuffer firstBuffer: Int = 0) -> Bool {
+  func holds(_ blocks: [Int], fromBuffer firstBuffer: Int = 0) -> Bool {
     blocks.indices.allSatisfy { buffer(firstBuffer + $0) == device.block(blocks[$0]) }
   }
 }

@@ -1,5 +1,6 @@
-/// Tests of how the virtio-blk driver's set-up fails: each failure an error value, and
-/// the device marked FAILED.
+/// Tests of how the virtio-blk driver's set-up fails: each failure an error value, the
+/// device marked FAILED, and reset if it was told where the queue is (the caller frees
+/// that memory).
 import Registers
 import Testing
 import Virtio
@@ -16,7 +17,8 @@ struct BlockSetUpTests {
     let device = SimulatedBlockDevice()
     device.queueMaximum = 2
     #expect(throws: VirtioBlockError.queueTooSmall(2)) { try BlockTestBed(device) }
-    #expect(device.status[.failed])
+    // The queue was set up in memory the caller frees: the device is left reset.
+    #expect(device.wasAbandoned)
   }
 
   @Test func memoryTooSmallIsRefusedBeforeTouchingTheDevice() throws {
@@ -56,7 +58,14 @@ struct BlockSetUpTests {
       try Driver(
         transport: makeTransport(device), memory: queueMemory, configurationVector: 0)
     }
-    #expect(device.status[.failed])
+    #expect(device.wasAbandoned)
+    device.refusesVectors = false
+    device.refusesQueueVectors = true
+    #expect(throws: VirtioBlockError.transport(.vectorRejected(1))) {
+      try Driver(transport: makeTransport(device), memory: queueMemory, queueVector: 1)
+    }
+    // Told where the queue is before it refused the vector: left reset, holding nothing.
+    #expect(device.queueAddressesWritten && device.wasAbandoned)
   }
 
   @Test func theMemoryLayoutKeepsHeadersAlignedAfterTheRings() {

@@ -69,7 +69,7 @@ struct NetworkSetUpTests {
     #expect(throws: VirtioNetworkError.transport(.queueUnavailable(0))) {
       try NetworkTestBed(device)
     }
-    #expect(device.status[.failed])
+    #expect(device.wasAbandoned)
   }
 
   @Test func withoutStatusTheLinkIsUp() throws {

@@ -24,6 +24,8 @@ class SimulatedVirtioDevice {
   /// Queue `n`'s notification offset is this plus `n`, in units of the multiplier.
   var queueNotifyOffset: UInt16 = 3
   var refusesVectors = false
+  /// Refuses queue vectors only (the configuration vector is taken).
+  var refusesQueueVectors = false
   var neverFinishesReset = false
   /// Asks the driver not to notify (used ring flags).
   var suppressesNotifications = false
@@ -33,6 +35,8 @@ class SimulatedVirtioDevice {
   // MARK: What the device saw
 
   private(set) var statusHistory: [UInt8] = []
+  /// Whether the driver has written a queue's ring addresses (since the device was made).
+  private(set) var queueAddressesWritten = false
   private(set) var notifications = 0
   private(set) var acceptedFeatures: VirtioFeatures?
   /// Queue interrupts raised (the ISR's queue bit set), whether or not the driver
@@ -71,6 +75,15 @@ class SimulatedVirtioDevice {
 
   /// Whether the driver has set DRIVER_OK since the last reset.
   var isRunning: Bool { status[.driverOK] }
+
+  /// Whether the driver gave up on the device (FAILED) and then reset it, so that it
+  /// holds no queue: what a set-up that fails must leave.
+  var wasAbandoned: Bool {
+    let failed = statusHistory.lastIndex { $0 & 0x80 != 0 }
+    let reset = statusHistory.lastIndex(of: 0)
+    guard let failed, let reset else { return false }
+    return failed < reset && status.raw == 0 && queues.allSatisfy { !$0.enabled }
+  }
 
   /// Sets DEVICE_NEEDS_RESET, as a device does after an internal error.
   func breakDown() {
@@ -111,7 +124,11 @@ class SimulatedVirtioDevice {
       }
     case 0x16: showSelectedQueue()
     case 0x10, 0x1A:
-      if refusesVectors { common.store16(0xFFFF, at: offset) }
+      if refusesVectors || (offset == 0x1A && refusesQueueVectors) {
+        common.store16(0xFFFF, at: offset)
+      }
+    case 0x20...0x37:
+      queueAddressesWritten = true
     case 0x1C:
       let select = Int(common.load16(at: 0x16))
       if select < queues.count && common.load16(at: 0x1C) == 1 { enableQueue(select) }

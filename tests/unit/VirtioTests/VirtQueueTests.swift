@@ -293,6 +293,28 @@ struct MisbehavingDeviceTests {
     }
   }
 
+  @Test func aCorruptedUsedEntryIsRefusedAsTheDevicesOwnWouldBe() throws {
+    var (queue, device, ids) = try queueInFlight()
+    queue.corruptNextUsed()  // nothing there yet: nothing happens
+    device.use(UInt32(ids[0]), length: 4)
+    queue.corruptNextUsed()  // at used index 0: the id
+    #expect(throws: VirtQueueError.deviceMisbehaved(.usedIDOutOfRange(8))) {
+      try queue.nextUsed()
+    }
+
+    var (other, otherDevice, otherIDs) = try queueInFlight()
+    otherDevice.use(UInt32(otherIDs[1]))
+    otherDevice.use(UInt32(otherIDs[0]), length: 4)
+    #expect(try other.nextUsed() == UsedChain(id: otherIDs[1], length: 0))
+    other.corruptNextUsed()  // at used index 1: the length
+    #expect(
+      throws: VirtQueueError.deviceMisbehaved(
+        .usedLengthTooLong(id: otherIDs[0], length: .max, writable: 512))
+    ) {
+      try other.nextUsed()
+    }
+  }
+
   @Test func aUsedIndexPastTheChainsInFlightIsAnError() throws {
     var (queue, device, _) = try queueInFlight()
     device.setUsedIndex(3)
