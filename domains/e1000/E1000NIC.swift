@@ -119,7 +119,7 @@ final class E1000NIC {
   /// delivered).
   private func takeFrame(into batch: borrowing PacketBatch) -> Bool {
     for _ in 0..<Self.ringSize {
-      let fault = driver.frameReady ? PendingFaults.simulatedFault(at: .frameCompletion) : nil
+      let fault = driver.frameReady ? FaultInjection.simulatedFault(at: .frameCompletion) : nil
       if fault == .bogusCompletion { driver.simulateBogusReceive() }
       guard let outcome = driver.takeReceived() else { return false }
       guard let buffer = receiving.popFront() else {
@@ -242,7 +242,7 @@ final class E1000NIC {
       outcome = .failed(TransmitStatus(raw: 0))
     } else {
       outcome = driver.takeTransmitted(losing: {
-        PendingFaults.simulatedFault(at: .transmitCompletion) == .lostCompletion
+        FaultInjection.simulatedFault(at: .transmitCompletion) == .lostCompletion
       })
     }
     guard let outcome else { return false }

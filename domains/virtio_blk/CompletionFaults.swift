@@ -19,7 +19,7 @@ struct CompletionFaults {
   /// Passes the checkpoint before one completion is taken: what the library acts out on
   /// it, if anything.
   mutating func next() -> CompletionFault? {
-    switch PendingFaults.simulatedFault(at: .blockCompletion) {
+    switch FaultInjection.simulatedFault(at: .blockCompletion) {
     case .lostCompletion: return .lost
     case .bogusCompletion: return .bogus
     case .wrongResult:

@@ -166,7 +166,7 @@ final class VirtioNIC {
   /// wrong result (one byte past the Ethernet header flipped, and the frame delivered).
   func takeReceived() -> RRef<PacketBuffer>? {
     while true {
-      let fault = driver.frameReady ? PendingFaults.simulatedFault(at: .frameCompletion) : nil
+      let fault = driver.frameReady ? FaultInjection.simulatedFault(at: .frameCompletion) : nil
       if fault == .bogusCompletion { driver.simulateBogusCompletion(on: .receive) }
       guard let received = try? driver.takeReceived(), let buffer = receiveSlots.take(received.id)
       else { return nil }
@@ -256,7 +256,7 @@ final class VirtioNIC {
   /// lost one: the library forgets it and keeps the frame, and the transmit watchdog
   /// resets the device.
   private func takeSent() -> RRef<PacketBuffer>? {
-    let losing = { PendingFaults.simulatedFault(at: .transmitCompletion) == .lostCompletion }
+    let losing = { FaultInjection.simulatedFault(at: .transmitCompletion) == .lostCompletion }
     guard let id = try? driver.takeTransmitted(losing: losing), let buffer = transmitSlots.take(id)
     else {
       return nil

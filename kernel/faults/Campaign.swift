@@ -454,13 +454,20 @@ enum Campaign {
   }
 
   /// Counts that move when a check catches a wrong answer: the kernel workers', and for
-  /// a domain on the network path the stack's drops (a corrupt frame fails a checksum).
-  /// nil if they cannot be read now (the stack is down).
+  /// a domain on the network path the stack's drops (a corrupt frame fails a checksum)
+  /// and driver restarts, and the NIC driver's own errors and device resets (a bogus
+  /// completion it refused). nil if they cannot be read now (the stack or the driver is
+  /// down).
   private static func detectionSignals(_ target: Target) -> UInt64? {
     var signals = CampaignLoad.signals[target.domain.id.rawValue]
     if target.onNetworkPath {
-      guard let status = networkStatus(recovering: false) else { return nil }
+      guard let status = networkStatus(recovering: false),
+        case .success(let driver) = NetworkDeviceProxy.connect(),
+        case .success(let device) = driver.counters()
+      else { return nil }
       for index in 0..<status.drops.count { signals &+= status.drops[index] }
+      signals &+= status.driverRestarts &+ device.resets &+ device.receiveErrors
+      signals &+= device.transmitErrors
     }
     return signals
   }

@@ -26,6 +26,7 @@ enum CampaignLoad {
   static let blocks: Range<UInt64> = 8192..<8448
 
   nonisolated(unsafe) static var running = false
+  static let workerPriority = Thread.Priority.domain
   nonisolated(unsafe) static var block = LoadCounts()
   nonisolated(unsafe) static var calls = LoadCounts()
   /// Per domain number: the `Clock.nanoseconds` of the last verified operation it served.
@@ -42,23 +43,30 @@ enum CampaignLoad {
 
   /// Starts the workers, stopped; `running` lets them go. Each demo service has a
   /// worker of its own, so that a fault in one (an endless loop takes a whole call
-  /// budget) does not hold up the checks of the others.
+  /// budget) does not hold up the checks of the others. They run at the domains'
+  /// priority, as applications would: above it, calling without pause, they kept the
+  /// CPU from the domains' own threads (the stack's, the echo's) for seconds, and a
+  /// driver restarted from such a thread overran its init budget waiting for the CPU.
   static func start(seed: UInt64) {
-    _ = Scheduler.spawn("campaign blocks", priority: .low) { blockWorker(seed: seed ^ 0xB10C) }
-    _ = Scheduler.spawn("campaign counter", priority: .low) { counterWorker(seed: seed ^ 0xCA11) }
-    _ = Scheduler.spawn("campaign hello", priority: .low) {
+    _ = Scheduler.spawn("campaign blocks", priority: workerPriority) {
+      blockWorker(seed: seed ^ 0xB10C)
+    }
+    _ = Scheduler.spawn("campaign counter", priority: workerPriority) {
+      counterWorker(seed: seed ^ 0xCA11)
+    }
+    _ = Scheduler.spawn("campaign hello", priority: workerPriority) {
       callWorker("hello") { round in
         guard case .success(let greeter) = GreeterProxy.connect() else { return .error }
         return check(greeter.greet(round), { $0 >= 1 }, greeter.recover)
       }
     }
-    _ = Scheduler.spawn("campaign crasher", priority: .low) {
+    _ = Scheduler.spawn("campaign crasher", priority: workerPriority) {
       callWorker("crasher") { round in
         guard case .success(let crasher) = CrasherProxy.connect() else { return .error }
         return check(crasher.echo(round), { $0 == round }, crasher.recover)
       }
     }
-    _ = Scheduler.spawn("campaign client", priority: .low) {
+    _ = Scheduler.spawn("campaign client", priority: workerPriority) {
       callWorker("client") { _ in
         guard case .success(let client) = TestClientProxy.connect() else { return .error }
         return check(client.greetMany(2), { $0 >= 2 }, client.recover)
@@ -108,7 +116,12 @@ enum CampaignLoad {
         writes += 1
         if writes % 64 == 0, device.flush().error != nil { _ = device.recover() }
       case 2: read(device, index, number)
-      default: batch(device, &random)
+      default:
+        // Confirmed here, after the batch's frame is gone: a kernel thread's stack holds
+        // only a few 4 KiB blocks.
+        for index in batch(device, &random) {
+          confirm(device, index, blocks.lowerBound + UInt64(index))
+        }
       }
     }
   }
@@ -128,8 +141,9 @@ enum CampaignLoad {
   }
 
   /// Reads and writes of 2 to 8 different blocks, submitted to the driver at once (its
-  /// batch path and checkpoint); every read is checked like a single one.
-  private static func batch(_ device: BlockDeviceProxy, _ random: inout SeededRandom) {
+  /// batch path and checkpoint); every read is checked like a single one. The blocks
+  /// whose writes were acknowledged, for the caller to `confirm`.
+  private static func batch(_ device: BlockDeviceProxy, _ random: inout SeededRandom) -> [Int] {
     var indices: [Int] = []
     let size = 2 + random.index(7)
     while indices.count < size {
@@ -138,14 +152,14 @@ enum CampaignLoad {
     }
     guard let batch = RRefDeque<BlockRequest, 32>() else {
       block.errors += 1
-      return
+      return []
     }
     var written: [UInt64?] = []
     for index in indices {
       let number = blocks.lowerBound + UInt64(index)
       guard let request = RRef(BlockRequest(read: number)) else {
         block.errors += 1
-        return
+        return []
       }
       var generation: UInt64? = nil
       if random.below(2) == 0 {
@@ -164,8 +178,9 @@ enum CampaignLoad {
     guard case .success(let done) = device.submit(batch) else {
       count(.error, "virtio_blk", &block)
       _ = device.recover()
-      return
+      return []
     }
+    var acknowledgedWrites: [Int] = []
     for (position, index) in indices.enumerated() {
       let number = blocks.lowerBound + UInt64(index)
       guard let request = done.popFront(),
@@ -176,7 +191,7 @@ enum CampaignLoad {
       }
       if let generation = written[position] {
         acknowledged(generation, index)
-        count(.verified, "virtio_blk", &block)
+        acknowledgedWrites.append(index)
       } else if let generation = intactGeneration(request, number), acceptable(generation, index) {
         acknowledged(generation, index)
         count(.verified, "virtio_blk", &block)
@@ -185,6 +200,7 @@ enum CampaignLoad {
         read(device, index, number)
       }
     }
+    return acknowledgedWrites
   }
 
   /// The generation a block read holds, nil if it is not a whole campaign block.
@@ -197,11 +213,61 @@ enum CampaignLoad {
     }
   }
 
+  /// Writes the next generation of block `index` and reads it back (`confirm`).
   private static func write(_ device: BlockDeviceProxy, _ index: Int, _ number: UInt64) {
+    if writeOnce(device, index, number) { confirm(device, index, number) }
+  }
+
+  /// Reads back a block whose write was just acknowledged. A driver may acknowledge a
+  /// write that put wrong data on the disk (a wrong result, which no crash shows): as a
+  /// careful file system would, the worker checks, and writes the block again when it
+  /// does not hold what was written. Only a block that stays wrong is data lost.
+  private static func confirm(_ device: BlockDeviceProxy, _ index: Int, _ number: UInt64) {
+    var wrong = false  // whether the last read found the block wrong
+    for attempt in 0..<4 {
+      switch readsBack(device, index, number) {
+      case nil:
+        wrong = false  // the read failed: read again (or leave it to the next read)
+      case true?:
+        count(.verified, "virtio_blk", &block)
+        return
+      case false?:
+        if attempt == 0 { count(.caught, "virtio_blk", &block) }
+        wrong = true
+        guard writeOnce(device, index, number) else { return }
+      }
+    }
+    if wrong { lost(index, number) }
+  }
+
+  /// Whether block `index` holds the generation last acknowledged; nil if the read
+  /// failed. (Not inlined, as `writeOnce`: each holds a block on the stack, and
+  /// `confirm` calls one at a time.)
+  @inline(never)
+  private static func readsBack(_ device: BlockDeviceProxy, _ index: Int, _ number: UInt64)
+    -> Bool?
+  {
+    guard let request = RRef(BlockRequest(read: number)) else {
+      block.errors += 1
+      return nil
+    }
+    guard case .success(let done) = device.read(request), done.read({ $0.status }) == .ok else {
+      count(.error, "virtio_blk", &block)
+      _ = device.recover()
+      return nil
+    }
+    return intactGeneration(done, number) == generations[index]
+  }
+
+  /// Writes the next generation of block `index`; whether the driver acknowledged it.
+  @inline(never)
+  private static func writeOnce(_ device: BlockDeviceProxy, _ index: Int, _ number: UInt64)
+    -> Bool
+  {
     let generation = max(generations[index], maybeGenerations[index] ?? 0) + 1
     guard let request = RRef(BlockRequest(read: number)) else {
       block.errors += 1
-      return
+      return false
     }
     request.update {
       $0.operation = .write
@@ -211,12 +277,18 @@ enum CampaignLoad {
     maybeGenerations[index] = generation
     if case .success(let done) = device.write(request), done.read({ $0.status }) == .ok {
       acknowledged(generation, index)
-      count(.verified, "virtio_blk", &block)
-      return
+      return true
     }
     // Not acknowledged: the block holds the old generation or the new one.
     count(.error, "virtio_blk", &block)
     _ = device.recover()
+    return false
+  }
+
+  /// Block `index` does not hold what was acknowledged, after every retry.
+  private static func lost(_ index: Int, _ number: UInt64) {
+    block.lost += 1
+    Log.error("campaign: block \(number) does not read back generation \(generations[index])")
   }
 
   /// Reads the block and checks it holds what was acknowledged; a wrong answer is read
@@ -239,8 +311,7 @@ enum CampaignLoad {
       }
       if attempt == 0 { count(.caught, "virtio_blk", &block) }
     }
-    block.lost += 1
-    Log.error("campaign: block \(number) does not read back generation \(generations[index])")
+    lost(index, number)
   }
 
   // MARK: - Calls
