@@ -56,6 +56,10 @@ current_continuation:   resq 1
 kernel_ticks:           resq 1
 
 section .text
+; The call gate: from here to call_gate_end a thread is between domains, and where it
+; goes next (the callee, the caller, an unwind) is decided here; the watchdog leaves a
+; thread here alone for a tick (DomainManager.watchdogTick).
+call_gate_start:
 global swiftlet_call, swiftlet_call_crashed
 global swiftlet_call_unwound_crashed, swiftlet_call_unwound_timed_out
 
@@ -279,12 +283,15 @@ service_stack_exhausted:
 service_stack_exhausted_trap:
     ud2
 
+call_gate_end:
+
 ; Addresses for the kernel's Swift side.
 global domain_call_state
 ; void *domain_call_state(uint32_t which): 0 export_table, 1 current_domain,
 ; 2 current_continuation, 3 swiftlet_call_crashed, 4 domain_holders, 5 domain_waiters,
 ; 6 kernel_ticks, 7 swiftlet_call_unwound_crashed, 8 swiftlet_call_unwound_timed_out,
-; 9 the trap of service_stack_exhausted, 10 running_stack
+; 9 the trap of service_stack_exhausted, 10 running_stack, 11 call_gate_start,
+; 12 call_gate_end
 domain_call_state:
     lea rax, [rel .table]
     mov rax, [rax + rdi * 8]
@@ -295,3 +302,4 @@ align 8
     dq export_table, current_domain, current_continuation, swiftlet_call_crashed
     dq domain_holders, domain_waiters, kernel_ticks, swiftlet_call_unwound_crashed
     dq swiftlet_call_unwound_timed_out, service_stack_exhausted_trap, running_stack
+    dq call_gate_start, call_gate_end

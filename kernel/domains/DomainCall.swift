@@ -47,6 +47,12 @@ enum DomainCall {
   /// The kernel address at which a domain out of stack crashes (check_stack_room).
   static var stackExhaustedAddress: UInt64 { address(9) }
 
+  /// Whether `address` is in the call gate (boot/domaincall.asm: `swiftlet_call`, its
+  /// way back and the unwinds), where a thread is between two domains.
+  static func isCallGate(_ address: UInt64) -> Bool {
+    address >= self.address(11) && address < self.address(12)
+  }
+
   /// The running thread's control block as the assembly sees it (boot/traps.asm):
   /// the scheduler points it at the boot thread's once it has one.
   static var runningStack: UnsafeMutablePointer<UInt64> {

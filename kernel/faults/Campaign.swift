@@ -38,6 +38,9 @@ enum Campaign {
   static let laneGroups: [[String]] = [
     ["hello", "client"], ["virtio_net", "e1000", "net", "echo"],
   ]
+  /// One raised fault in this many is planned in the domain's init, which the campaign
+  /// then restarts; the others at whichever point of the domain comes first.
+  static let initFaultOneIn: UInt64 = 10
   /// How long a planned fault may wait for its point to run.
   static let activationWindow: UInt64 = 1_000_000_000
   /// How long a fault may take to show (a crash, a caught answer) once activated; a loop
@@ -332,7 +335,7 @@ enum Campaign {
       return true
     }
     tally(target, kind) { $0.injected += 1 }
-    let crashes = domain.crashes
+    var crashes = domain.crashes
     let restarts = domain.restarts
     let signals = detectionSignals(target)
     let activations = FaultPlan.activations(of: domain.id)
@@ -340,6 +343,18 @@ enum Campaign {
     var point: FaultPoint? = nil
     if kind == .bitFlip {
       guard flipBit(in: domain, &lane.random) else { return false }
+    } else if !kind.isSimulated && lane.random.below(initFaultOneIn) == 0 {
+      // A crash during init: the domain is stopped and started again, here, with the
+      // fault planned in its init. (The stop is not the fault's crash.)
+      point = .initialization
+      FaultPlan.arm(PlannedFault(domain: domain.id, kind: kind, point: .initialization))
+      DomainManager.crash(
+        domain, "stopped by the fault campaign, to start it with a fault in its init",
+        status: .stopped)
+      crashes = domain.crashes
+      _ = DomainManager.restart(domain)
+      FaultPlan.disarm(domain.id)
+      guard FaultPlan.activations(of: domain.id) != activations else { return false }
     } else {
       if kind.isSimulated {
         let able = runningPoints(target, kind)
