@@ -525,6 +525,8 @@ def analyse(run):
     load = parsed["load"] or {}
     if load.get("block_lost"):
         reasons.append(f"{load['block_lost']} blocks lost (an acknowledged write did not read back)")
+    if load.get("calls_lost"):
+        reasons.append(f"{load['calls_lost']} lent arrays came back borrowed or changed")
     if finished and parsed["load"] is None:
         reasons.append("no `FAULTS load` line")
     memory = parsed["memory"]
@@ -673,7 +675,8 @@ def markdown(report):
           f"caught {load.get('block_caught', 0):,}, lost {load.get('block_lost', 0)}",
           not load.get("block_lost") and bool(load))
     check("cross-domain calls", f"verified {load.get('calls_verified', 0):,}, errors "
-          f"{load.get('call_errors', 0):,}, caught {load.get('calls_caught', 0):,}", bool(load))
+          f"{load.get('call_errors', 0):,}, caught {load.get('calls_caught', 0):,}, lent arrays "
+          f"lost {load.get('calls_lost', 0)}", bool(load) and not load.get("calls_lost"))
     check("network (guest)", f"received {network.get('received', 0):,} frames, sent "
           f"{network.get('sent', 0):,}, NIC driver restarts {network.get('driver_restarts', 0):,}", True)
     check("disk image", f"{disk['blocks_checked']:,} blocks checked, {disk['blocks_written']} "

@@ -30,6 +30,7 @@ final class CounterService: Counter {
   }
 
   func sum(of amounts: borrowing RRefArray<Int, 8>) -> Result<Int, RpcError> {
+    FaultInjection.checkpoint(.demoCall)  // the fault campaign's, while it borrows them
     var sum = 0
     for index in 0..<amounts.count { sum &+= amounts[index] }
     return .success(sum)

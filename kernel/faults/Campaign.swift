@@ -648,7 +648,7 @@ enum Campaign {
     let load = CampaignLoad.block
     let calls = CampaignLoad.calls
     Console.print(
-      "FAULTS load blocks_verified=\(load.verified) block_errors=\(load.errors) block_caught=\(load.caught) block_lost=\(load.lost) calls_verified=\(calls.verified) call_errors=\(calls.errors) calls_caught=\(calls.caught)"
+      "FAULTS load blocks_verified=\(load.verified) block_errors=\(load.errors) block_caught=\(load.caught) block_lost=\(load.lost) calls_verified=\(calls.verified) call_errors=\(calls.errors) calls_caught=\(calls.caught) calls_lost=\(calls.lost)"
     )
     for index in 0..<CampaignLoad.blocks.count
     where CampaignLoad.generations[index] != 0

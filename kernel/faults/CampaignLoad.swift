@@ -327,10 +327,42 @@ enum CampaignLoad {
     }
   }
 
+  /// Adds to the counter and checks the totals; every other round lends it an array of
+  /// amounts to sum instead, so that faults also come while it holds a borrowed RRef.
   private static func counterWorker(seed: UInt64) {
     var random = SeededRandom(seed: seed)
     var total: Int? = nil
-    callWorker("counter") { _ in counterRound(&total, amount: 1 + Int(random.below(7))) }
+    guard let amounts = RRefArray<Int, 8>(repeating: 0) else { return }
+    callWorker("counter") { round in
+      if round % 2 == 0 { return sumRound(amounts, &random) }
+      return counterRound(&total, amount: 1 + Int(random.below(7)))
+    }
+  }
+
+  /// Lends the counter `amounts`, filled afresh, and checks the sum; whatever the call
+  /// did (a crash while it borrowed them included), the array must come back to the
+  /// worker unborrowed and unchanged: anything else is data lost.
+  private static func sumRound(_ amounts: borrowing RRefArray<Int, 8>, _ random: inout SeededRandom)
+    -> CallOutcome
+  {
+    guard case .success(let counter) = CounterProxy.connect() else { return .error }
+    var expected = 0
+    for index in 0..<amounts.count {
+      amounts[index] = Int(random.below(1000))
+      expected += amounts[index]
+    }
+    let result = counter.sum(of: amounts)
+    var intact = amounts.owner == 0 && amounts.borrows == 0
+    var sum = 0
+    for index in 0..<amounts.count { sum += amounts[index] }
+    intact = intact && sum == expected
+    if !intact {
+      calls.lost += 1
+      Log.error(
+        "campaign: the counter's lent array came back owner \(amounts.owner), \(amounts.borrows) borrows, sum \(sum) not \(expected)"
+      )
+    }
+    return check(result, { $0 == expected }, counter.recover)
   }
 
   enum CallOutcome { case verified, error, caught }

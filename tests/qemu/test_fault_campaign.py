@@ -72,6 +72,7 @@ def test_no_corrupted_datagram_and_the_echo_served(campaign):
 def test_no_block_lost_and_the_disk_holds_what_was_acknowledged(campaign):
     _, report = campaign
     assert report["load"] and report["load"]["block_lost"] == 0, explain(report)
+    assert report["load"]["calls_lost"] == 0, explain(report)  # lent arrays came back whole
     assert report["load"]["blocks_verified"] > 100, explain(report)
     disk = report["disk"]
     assert disk["complete"] and disk["blocks_written"] > 0, explain(report)
