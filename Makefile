@@ -429,9 +429,11 @@ FUZZ_BUILD := $(BUILD)/fuzz$(if $(FUZZ_DEBUG),-debug)
 # devices and their drivers meet in (Registers: the test memory is an array read byte by
 # byte) and the input reader get the counters only: traced, they took more than half of
 # every run. Generic code is serialized whole across modules (as Embedded Swift does), so
-# that the drivers specialize for the simulated devices, in the target, fully traced.
-FUZZ_COMMON := -parse-as-library $(if $(FUZZ_DEBUG),-Onone,-O) -swift-version 6 \
-  -warnings-as-errors -use-ld=lld -Xfrontend -enable-cmo-everything
+# that the drivers specialize for the simulated devices, in the target, fully traced; not
+# in FUZZ_DEBUG builds, where -Onone emits the standard library's array helpers it pulls
+# in both in a module and in the target, and the link fails on the duplicates.
+FUZZ_COMMON := -parse-as-library -swift-version 6 -warnings-as-errors -use-ld=lld \
+  $(if $(FUZZ_DEBUG),-Onone,-O -Xfrontend -enable-cmo-everything)
 FUZZ_FLAGS := -sanitize=fuzzer,address $(FUZZ_COMMON)
 FUZZ_LIGHT_FLAGS := -sanitize=address -sanitize-coverage=edge,inline-8bit-counters,pc-table \
   $(FUZZ_COMMON)

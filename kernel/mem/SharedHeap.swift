@@ -471,8 +471,9 @@ public struct SharedHeap: ~Copyable {
 }
 
 /// The addresses a payload can have: from just past the headers at the start of the lowest
-/// region to the end of the highest, 16-byte aligned; and the secret their headers' magic
-/// mixes in. Empty until a region is added.
+/// region to the end of the highest, that end included (a payload of no bytes in the last
+/// block of the highest region starts there), 16-byte aligned; and the secret their
+/// headers' magic mixes in. Empty until a region is added.
 struct PayloadBounds {
   /// The lowest address a payload can have.
   private(set) var first: UInt = 0
@@ -488,7 +489,7 @@ struct PayloadBounds {
   /// Bounds for regions from `lowest` to `highest`.
   init(lowest: UInt, highest: UInt, secret: UInt64) {
     first = lowest + UInt(FreeListHeap.headerSize) + SharedHeader.size
-    span = highest > first ? highest - first : 0
+    span = highest >= first ? highest - first + 1 : 0
     self.secret = secret
   }
 

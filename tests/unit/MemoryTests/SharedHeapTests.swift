@@ -360,6 +360,28 @@ struct SharedHeapTests {
     }
   }
 
+  /// A payload of no bytes in the last block of the heap starts where the heap ends, and is
+  /// a payload all the same (the fuzzer found one that nothing could find, free or verify).
+  @Test func aPayloadOfNoBytesAtTheEndOfTheHeapIsFound() {
+    // 64 blocks of 80 bytes: a 16-byte block header, a 64-byte header, no payload.
+    withSharedHeap(bytes: 64 * 80) { heap, memory, bytes in
+      var payloads: [UnsafeMutableRawPointer] = []
+      while let payload = heap.allocate(
+        size: 0, alignment: 16, owner: Self.alice, typeTag: 0, dropHandler: 0)
+      {
+        payloads.append(payload)
+      }
+      #expect(payloads.count == 64 && payloads.contains(memory + bytes))
+      expectConsistent(heap)
+      for payload in payloads {
+        #expect(entryOf(heap, payload)?.size == 0)
+        #expect(sharedError { try heap.free(payload, by: Self.alice) } == nil)
+      }
+      #expect(heap.heapStatistics.bytesInUse == 0)
+      expectConsistent(heap)
+    }
+  }
+
   @Test func anOverwrittenHeaderFailsVerification() {
     withSharedHeap(bytes: 64 * 1024) { heap, _, _ in
       let payload = heap.allocate(

@@ -65,12 +65,14 @@ enum VirtQueueFuzzing {
         precondition(device.publishedIndex == model.published, "publish shows every chain added")
       case 2:
         // A device that gives chains back without taking them falls behind the available
-        // ring; more than a ring behind, the entries it missed are overwritten, and it
-        // takes up where the ring still holds them.
-        let behind = Int(device.publishedIndex &- device.nextAvailable) - size
-        if behind > 0 {
-          device.nextAvailable &+= UInt16(behind)
-          model.availableHeads.removeFirst(behind)
+        // ring. `add` writes its ring entry at once, published or not, so the entries of
+        // all but the last `size` chains added are overwritten: the device takes up where
+        // the ring still holds what was published, if anywhere.
+        let overwritten = min(
+          model.availableHeads.count - size, Int(device.publishedIndex &- device.nextAvailable))
+        if overwritten > 0 {
+          device.nextAvailable &+= UInt16(overwritten)
+          model.availableHeads.removeFirst(overwritten)
         }
         for head in device.takeAvailable() {
           precondition(head == model.availableHeads.first, "the device sees the chains added")
