@@ -442,11 +442,15 @@ def parse(lines):
 
 def check_disk(path, written):
     """Every block of the image against what it may hold: for a block the campaign wrote
-    (`written`: block -> generations, from its `FAULTS disk` lines) one of those; for
-    the other blocks the pattern as made. Without the kernel's list (a boot that did not
+    (`written`: block -> generations, from its `FAULTS disk` lines) one from the first
+    to the last of those; for the other blocks the pattern as made. Without the kernel's list (a boot that did not
     finish), a campaign block may hold any generation, intact."""
     complete = written is not None
-    allowed = dict(written or {})
+    # A block may hold the generation last acknowledged, or any a write not acknowledged
+    # since may have left: each write took the next number, so every one up to the
+    # highest the kernel names (as CampaignLoad.acceptable says).
+    allowed = {block: tuple(range(generations[0], max(generations) + 1))
+               for block, generations in (written or {}).items()}
     if not complete:
         allowed.update({block: None for block in CAMPAIGN_BLOCKS})
     found = list(diskimage.problems(path, [], allowed))

@@ -537,7 +537,9 @@ enum DomainManager {
     guard domain.isLive else {
       // Its code ran when it was not live: a thread that should have been unwound was
       // not. The panic that follows is the kernel's bug; this says whose code it was.
-      Console.print("exception in domain '\(domain.name)' while it is \(domain.state.name)")
+      Console.print(
+        "exception in domain '\(domain.name)' while it is \(domain.state.name) (crash \(domain.crashes): \(domain.lastCrash)); thread unwind status \(Scheduler.currentControl?.pointee.unwindStatus ?? 0)"
+      )
       return false
     }
     let vector = ExceptionVector(rawValue: frame.vector)
@@ -600,6 +602,12 @@ enum DomainManager {
     // back has (boot/sysinterface.asm), so a crash now could let it run on in a dead
     // domain. It is somewhere plainer at the next tick; the overdue domain waits for it.
     if isKernelCode(frame.rip) && DomainCall.isCallGate(frame.rip) { return }
+    // A thread of the domain in kernel code the domain called (a restart of another
+    // domain, whose init runs on this thread) is left to finish it: an unwind set now
+    // would be taken by the first kernel call's way back, which may be in that other
+    // domain's init, and the thread would then return into this one dead. It is back in
+    // the domain's code soon: kernel calls end.
+    if DomainCall.currentDomain == domain.id && isKernelCode(frame.rip) { return }
     if ownThread {
       let budget = max(domain.manifest.budgetMilliseconds, ownThreadBudgetMilliseconds)
       crash(
@@ -611,15 +619,9 @@ enum DomainManager {
         "a call ran \(milliseconds) ms, over its \(domain.manifest.budgetMilliseconds) ms budget",
         status: .timedOut)
     }
+    // The running thread, if in the domain, is in its code: the call ends now.
     guard DomainCall.currentDomain == domain.id else { return }
-    // The running thread is in the domain. In its code, the call ends now; in kernel
-    // code the domain called, the kernel call finishes and the thread unwinds on its
-    // way back (boot/sysinterface.asm).
-    if isKernelCode(frame.rip) {
-      running?.pointee.unwindStatus = CallStatus.timedOut.rawValue
-    } else {
-      _ = endCall(&frame, .timedOut)
-    }
+    _ = endCall(&frame, .timedOut)
   }
 
   /// A tick that stayed on the interrupt stack, because the thread it interrupted was too
