@@ -434,6 +434,14 @@ enum Campaign {
       outcome = .failedNotContained
     }
     record(number, target, kind, point, outcome, restartTime)
+    if kind == .bitFlip && domain.restarts == restarts && domain.state == .running {
+      // A flipped bit that did not end the domain may still be there, in a value not
+      // yet used or a call target not yet taken: the next fault in this domain would be
+      // judged on a corrupt image (a wild read that never raises, because the flip
+      // redirected the kernel call that raises it). Each trial starts clean: this one
+      // ends with a fresh start, which is the campaign's reset, not a fault's crash.
+      _ = DomainManager.restart(domain)
+    }
     return true
   }
 
