@@ -84,7 +84,9 @@ PANIC = re.compile(r"^PANIC:")
 EMBEDDED_FAULT = re.compile(r".FAULTS? ")
 
 OUTCOMES = ("recovered", "caught", "silent", "failed-no-service", "failed-not-restarted",
-            "failed-not-contained")
+            "failed-not-contained", "failed-not-running")
+# A fault due in a domain that was not running is a failure, but was never activated.
+NOT_ACTIVATED = ("failed-not-running",)
 TALLY_FIELDS = ("injected", "activated", "contained", "recovered", "silent", "failed")
 
 
@@ -558,9 +560,11 @@ def analyse(run):
     if only_flips and finished:
         warnings.append(f"no checkpoint of {', '.join(only_flips)} fired (bit flips at most)")
     for row in rows:
-        if row.get("activated") is not None and row["activated"] != sum(row["outcomes"].values()):
+        lines = sum(count for outcome, count in row["outcomes"].items()
+                    if outcome not in NOT_ACTIVATED)
+        if row.get("activated") is not None and row["activated"] != lines:
             warnings.append(f"{row['domain']}/{row['kind']}: tally says {row['activated']} "
-                            f"activated, {sum(row['outcomes'].values())} FAULT lines")
+                            f"activated, {lines} FAULT lines of activated faults")
     if parsed["garbled"]:
         warnings.append(f"{len(parsed['garbled'])} FAULT lines interleaved with other output")
 

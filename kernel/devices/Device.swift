@@ -86,6 +86,9 @@ final class Device {
   var delivered: UInt64 = 0
   /// The event count the owner has seen.
   var consumed: UInt64 = 0
+  /// Counts the device's hand-overs (to an owner, revoked, re-granted): a thread that
+  /// waited through one was waiting for an owner's life that has ended.
+  var grants: UInt64 = 0
 
   init(handle: DeviceHandle, function: PCIFunction, problem: String?) {
     self.handle = handle

@@ -162,6 +162,7 @@ enum DeviceManager {
     if device.function.bars.contains(where: { $0.kind.isMemory }) { command.insert(.memorySpace) }
     device.space.command = command
     device.owner = owner
+    device.grants &+= 1
     device.consumed = device.event.count
     DeviceInterrupts.connect(device, allowMSIX: allowMSIX)
     Log.info(
@@ -184,6 +185,7 @@ enum DeviceManager {
     device.space.command = device.space.command.subtracting([.busMaster, .ioSpace, .memorySpace])
     device.owner = nil
     device.isRevoked = false
+    device.grants &+= 1
     device.event.signal()  // a waiter wakes and finds the device gone
   }
 
@@ -231,11 +233,18 @@ enum DeviceManager {
   /// again, so the owner services the device before waiting.
   /// With a `deadline` (in `Clock.nanoseconds`), the wait ends then at the latest, and
   /// returns 0 if no interrupt came.
+  ///
+  /// A thread may wake long after the event that woke it (a driver's threads run at the
+  /// lowest priority): by then the owner may have crashed and been restarted, the device
+  /// re-granted to its new life (same domain, `consumed` moved on), or another thread of
+  /// the owner may have waited and consumed more. The first is refused (`grants`
+  /// changed); the second counts only what nobody consumed yet.
   static func waitForInterrupt(
     _ handle: DeviceHandle, by caller: DomainID, until deadline: UInt64? = nil
   ) throws(DeviceError) -> UInt64 {
     let device = try owned(handle, by: caller)
     guard device.interrupt != .none else { throw .noInterrupt }
+    let grant = device.grants
     DeviceInterrupts.rearm(device)
     let seen =
       if let deadline {
@@ -243,9 +252,14 @@ enum DeviceManager {
       } else {
         device.event.wait(after: device.consumed)
       }
-    guard device.owner == caller, !device.isRevoked else { throw .revoked }
-    defer { device.consumed = seen }
-    return seen - device.consumed
+    let fresh = withInterruptsDisabled { () -> UInt64? in
+      guard device.owner == caller, !device.isRevoked, device.grants == grant else { return nil }
+      guard seen > device.consumed else { return 0 }
+      defer { device.consumed = seen }
+      return seen - device.consumed
+    }
+    guard let fresh else { throw .revoked }
+    return fresh
   }
 
   /// Interrupts delivered for the device since boot.
@@ -262,6 +276,7 @@ enum DeviceManager {
   static func revoke(owner: DomainID) {
     for device in devices where device.owner == owner && !device.isRevoked {
       device.isRevoked = true
+      device.grants &+= 1
       device.space.command = device.space.command.subtracting(.busMaster)
       DeviceInterrupts.mask(device)
       device.event.signal()
@@ -281,6 +296,7 @@ enum DeviceManager {
   /// `startBusMastering` turn it on).
   private static func regrant(_ device: Device) {
     device.isRevoked = false
+    device.grants &+= 1
     device.consumed = device.event.count
     DeviceInterrupts.unmask(device)
   }
