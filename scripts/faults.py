@@ -84,7 +84,7 @@ PANIC = re.compile(r"^PANIC:")
 EMBEDDED_FAULT = re.compile(r".FAULTS? ")
 
 OUTCOMES = ("recovered", "caught", "silent", "failed-no-service", "failed-not-restarted",
-            "failed-not-contained", "failed-not-running")
+            "failed-not-contained", "failed-not-running", "unrecovered")
 # A fault due in a domain that was not running is a failure, but was never activated.
 NOT_ACTIVATED = ("failed-not-running",)
 TALLY_FIELDS = ("injected", "activated", "contained", "recovered", "silent", "failed")
@@ -568,10 +568,15 @@ def analyse(run):
     if parsed["garbled"]:
         warnings.append(f"{len(parsed['garbled'])} FAULT lines interleaved with other output")
 
-    failures = [{key: fault[key] for key in ("number", "domain", "kind", "point", "outcome",
+    def explained(wanted):
+        return [{key: fault[key] for key in ("number", "domain", "kind", "point", "outcome",
                                              "restart_us", "state", "crashes", "context",
                                              "after")}
-                for fault in parsed["faults"] if fault["outcome"].startswith("failed")]
+                for fault in parsed["faults"] if wanted(fault["outcome"])]
+    failures = explained(lambda outcome: outcome.startswith("failed"))
+    # Contained (a check caught the flip) but not recovered: the domain went on running
+    # without serving, and only a crash restarts a domain.
+    unrecovered = explained(lambda outcome: outcome == "unrecovered")
     restart_times = sorted(f["restart_us"] for f in parsed["faults"] if f["outcome"] == "recovered")
     return {
         "verdict": "pass" if not reasons else "fail",
@@ -594,7 +599,7 @@ def analyse(run):
                        "max": restart_times[-1] if restart_times else None},
         "udp": udp, "load": parsed["load"], "network": parsed["network"], "disk": disk,
         "memory": memory, "end": parsed["end"], "panic": parsed["panic"],
-        "failures": failures[:200], "garbled": parsed["garbled"][:20],
+        "failures": failures[:200], "unrecovered": unrecovered[:200], "garbled": parsed["garbled"][:20],
         "fault_times_s": [round(run.fault_times[f["number"]], 3) for f in parsed["faults"]
                           if f["number"] in run.fault_times],
         "log": str(run.log), "stderr": run.stderr.strip(),
@@ -693,10 +698,15 @@ def markdown(report):
           ", ".join(f"{k} {v}" for k, v in (memory or {}).items()) or "missing",
           memory is not None and all(v == 0 for v in memory.values()))
     out += heartbeat_table(report)
-    if report["failures"]:
-        out += ["", "## Failed faults (first 20, with the log lines since the fault before "
+    for title, listed in (("Failed faults", report["failures"]),
+                          ("Contained, not recovered (a flipped bit left the domain running "
+                           "without serving; the campaign restarted it to end the trial)",
+                           report.get("unrecovered", []))):
+        if not listed:
+            continue
+        out += ["", f"## {title} (first 20, with the log lines since the fault before "
                 "and up to the next)", ""]
-        for failure in report["failures"][:20]:
+        for failure in listed[:20]:
             state = f" (then {failure['state']}, {failure['crashes']} crashes)" if failure["state"] else ""
             out += [f"- `FAULT {failure['number']} {failure['domain']} {failure['kind']} "
                     f"{failure['point'] or '-'} {failure['outcome']}`{state}", "", "  ```"]
@@ -722,6 +732,7 @@ def chart(report, path):
     kinds = {"recovered": ("#2f855a", "recovered (crashed, restarted, serving)"),
              "caught": ("#68d391", "caught (a check caught the wrong result)"),
              "silent": ("#a0aec0", "silent (bit flip nothing noticed)"),
+             "unrecovered": ("#ed8936", "caught, not recovered (bit flip)"),
              "failed": ("#c53030", "failed")}
     counts = {kind: [] for kind in kinds}
     for domain in domains:
@@ -732,6 +743,7 @@ def chart(report, path):
         counts["recovered"].append(outcomes["recovered"])
         counts["caught"].append(outcomes["caught"])
         counts["silent"].append(outcomes["silent"])
+        counts["unrecovered"].append(outcomes["unrecovered"])
         counts["failed"].append(sum(v for k, v in outcomes.items() if k.startswith("failed")))
     fig, (ax1, ax2, ax3) = plt.subplots(3, 1, figsize=(11, 11),
                                         gridspec_kw={"height_ratios": [3, 2, 2]})
@@ -798,7 +810,8 @@ def summary(report):
            f"QEMU status {report['qemu_status']}",
            "faults: outcomes: " + ", ".join(f"{o} {n}" for o, n in sorted(report["outcomes"].items())),
            f"faults: contained {totals['contained']}, recovered {totals['recovered']}, silent "
-           f"{totals['silent']}, failed {totals['failed']}; restart median "
+           f"{totals['silent']}, unrecovered {report['outcomes'].get('unrecovered', 0)}, failed "
+           f"{totals['failed']}; restart median "
            f"{milliseconds(report['restart_us']['median'])} ms, max {milliseconds(report['restart_us']['max'])} ms",
            f"faults: UDP sent {udp.get('sent', 0)}, echoed {udp.get('echoed', 0)}, lost {udp.get('lost', 0)}, "
            f"corrupted {udp.get('corrupted', 0)}; disk {'ok' if report['disk']['ok'] else 'WRONG'}; "

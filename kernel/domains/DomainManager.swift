@@ -529,7 +529,9 @@ enum DomainManager {
   /// Domain code runs with interrupts enabled. A fault with them disabled is the
   /// kernel's own, in an interrupt handler or a critical section, even when a domain
   /// was interrupted: containing it would abandon that work half done (an interrupt
-  /// never acknowledged, a queue half changed), so it is not contained.
+  /// never acknowledged, a queue half changed), so it is not contained. Nor is a Swift
+  /// trap in kernel code a domain called (a kernel check failed), except the one that
+  /// says the domain's stack is too full for the kernel code it called.
   static func handleException(_ frame: inout TrapFrame) -> Bool {
     let interruptFlag: UInt64 = 1 << 9
     guard frame.rflags & interruptFlag != 0 else { return false }
@@ -543,6 +545,16 @@ enum DomainManager {
       return false
     }
     let vector = ExceptionVector(rawValue: frame.vector)
+    if vector == .invalidOpcode && isKernelCode(frame.rip)
+      && frame.rip != DomainCall.stackExhaustedAddress
+    {
+      // A Swift trap (ud2) in kernel code the domain called: a check in the kernel
+      // failed, which is the kernel's bug whatever the domain did, and its state may be
+      // half changed. Not contained (DESIGN.md: a kernel trap is a panic).
+      Console.print(
+        "kernel trap in kernel code called by domain '\(domain.name)': a kernel check failed")
+      return false
+    }
     var why: TextLine = "\(vector?.name ?? "exception") at \(hex: frame.rip)"
     if frame.rip == DomainCall.stackExhaustedAddress {
       domain.stackExhaustions += 1
