@@ -447,8 +447,13 @@ enum Campaign {
       // yet used or a call target not yet taken: the next fault in this domain would be
       // judged on a corrupt image (a wild read that never raises, because the flip
       // redirected the kernel call that raises it). Each trial starts clean: this one
-      // ends with a fresh start, which is the campaign's reset, not a fault's crash.
-      _ = DomainManager.restart(domain)
+      // ends with a fresh start. The domain is stopped as a crash stops it, and brought
+      // back as after a crash, by its callers or the supervisor: a restart behind its
+      // callers' backs would leave them believing what the old life held (the stack its
+      // buffers posted in a NIC driver that has none).
+      DomainManager.crash(
+        domain, "stopped by the fault campaign, to start it clean after a bit flip",
+        status: .stopped)
     }
     return true
   }
