@@ -343,7 +343,17 @@ enum Campaign {
     tally(target, kind) { $0.injected += 1 }
     var crashes = domain.crashes
     let restarts = domain.restarts
-    let signals = detectionSignals(target)
+    // What a check catching the fault would move. For a domain on the network path they
+    // are read through the stack and the driver, which may still be coming back from
+    // the lane's last fault: waited for, since a fault injected with nothing to compare
+    // against could never be seen caught.
+    var signals = detectionSignals(target)
+    if signals == nil {
+      _ = waitFor(recoveryWindow) {
+        signals = detectionSignals(target)
+        return signals != nil
+      }
+    }
     let activations = FaultPlan.activations(of: domain.id)
 
     var point: FaultPoint? = nil
