@@ -321,7 +321,11 @@ enum DomainManager {
 
   /// The kernel's restart, at once whatever the domain's state: it clears a failed
   /// domain and any backoff (`recover`, the callers' restart, waits for the backoff and
-  /// leaves a failed domain alone).
+  /// leaves a failed domain alone). A running domain's callers that are not inside it
+  /// then never learn of it: their next call reaches the new life as if nothing
+  /// happened, so state they keep about the old one (the stack's count of buffers posted
+  /// in its NIC driver) goes stale. Where callers keep such state, `crash` it instead and
+  /// let them restart it.
   static func restart(_ domain: Domain) -> Result<Void, DomainError> {
     // A start already under way (a caller's recover) finishes first: a second one now
     // would tear the image down under the init that runs in it.
