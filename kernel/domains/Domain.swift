@@ -65,6 +65,11 @@ final class Domain {
   var lastCrashTimedOut = false
   /// Crashes for calling the kernel with too little stack left (DomainManager).
   var stackExhaustions = 0
+  /// The life (`restarts`) in which the fault campaign flipped a bit of its image. Safe
+  /// Swift cannot jump into kernel code, but a flipped code pointer (a GOT entry, an
+  /// object's) can: until this life ends, a trap in kernel code on its thread may be its
+  /// own doing, not a failed kernel check (`DomainManager.handleException`).
+  var corruptedLife: Int?
   /// Its threads of this life not reaped yet: each holds a stack of frames until then
   /// (DomainManager.spawnThread counts them, the scheduler's reaping uncounts). What its
   /// `threads` quota limits.

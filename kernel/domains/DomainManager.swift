@@ -535,7 +535,8 @@ enum DomainManager {
   /// was interrupted: containing it would abandon that work half done (an interrupt
   /// never acknowledged, a queue half changed), so it is not contained. Nor is a Swift
   /// trap in kernel code a domain called (a kernel check failed), except the one that
-  /// says the domain's stack is too full for the kernel code it called.
+  /// says the domain's stack is too full for the kernel code it called, and one in a
+  /// domain whose image the fault campaign corrupted (`Domain.corruptedLife`).
   static func handleException(_ frame: inout TrapFrame) -> Bool {
     let interruptFlag: UInt64 = 1 << 9
     guard frame.rflags & interruptFlag != 0 else { return false }
@@ -550,11 +551,12 @@ enum DomainManager {
     }
     let vector = ExceptionVector(rawValue: frame.vector)
     if vector == .invalidOpcode && isKernelCode(frame.rip)
-      && frame.rip != DomainCall.stackExhaustedAddress
+      && frame.rip != DomainCall.stackExhaustedAddress && domain.corruptedLife != domain.restarts
     {
       // A Swift trap (ud2) in kernel code the domain called: a check in the kernel
       // failed, which is the kernel's bug whatever the domain did, and its state may be
-      // half changed. Not contained (DESIGN.md: a kernel trap is a panic).
+      // half changed. Not contained (DESIGN.md: a kernel trap is a panic). Only a domain
+      // whose image the fault campaign corrupted may have jumped there by itself.
       Console.print(
         "kernel trap in kernel code called by domain '\(domain.name)': a kernel check failed")
       return false

@@ -557,6 +557,7 @@ enum Campaign {
     let address = writable[random.index(writable.count)] + random.below(Paging.pageSize)
     let bit = UInt8(1) << UInt8(random.below(8))
     withInterruptsDisabled {
+      domain.corruptedLife = domain.restarts
       UnsafeMutablePointer<UInt8>(bitPattern: UInt(address))!.pointee ^= bit
     }
     FaultPlan.recordKernelFault(.bitFlip, in: domain.id)
