@@ -43,11 +43,15 @@ def test_net_up_names_address_gateway_mac_and_driver(guest):
 
 def test_address_came_from_slirps_dhcp(guest):
     guest.wait_until_up()
-    frames = guest.frames.frames_since(0)
-    asked = [frame for frame in frames if frame.source == GUEST_MAC and (udp := frame.udp())
-             and (udp.source_port, udp.destination_port) == (68, 67)]
-    answered = [frame for frame in frames if frame.source == SLIRP_MAC and (udp := frame.udp())
-                and (udp.source_port, udp.destination_port) == (67, 68)]
+    # Waited for, not taken as they are: the frames of the exchange were on the wire
+    # before the guest said it was up, but the thread that records them may still be
+    # behind (a loaded machine).
+    asked = guest.frames.wait_for(
+        lambda frame: frame.source == GUEST_MAC and (udp := frame.udp()) is not None
+        and (udp.source_port, udp.destination_port) == (68, 67), timeout=10)
+    answered = guest.frames.wait_for(
+        lambda frame: frame.source == SLIRP_MAC and (udp := frame.udp()) is not None
+        and (udp.source_port, udp.destination_port) == (67, 68), timeout=10)
     assert asked, "the guest sent no DHCP request (UDP 68 -> 67) on the wire"
     assert answered, "slirp sent no DHCP answer"
 
