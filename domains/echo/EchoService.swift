@@ -33,18 +33,24 @@ struct EchoServer {
       return
     }
     var delay = Self.retryDelay
+    // Kept across a failed call: a call can fail while the stack, and the socket in it,
+    // live on (a call of the stack's into its NIC driver failed under it), and a
+    // second socket on the port would be refused for as long as the first one is open.
+    // If the stack did restart, the next call says the socket is gone.
+    var socket: UDPSocket? = nil
     while true {
       var served = false
-      let stop = serve(sockets, served: &served)
+      let stop = serve(sockets, &socket, served: &served)
       if served { delay = Self.retryDelay }
       switch stop {
       case .stackDown(let error):
         // Restarts the stack if it crashed; a running one (or none) changes nothing.
         let running = sockets.recover()
         DomainKernel.log(
-          "echo: the network stack failed (\(error.summary.description)); \(running ? "it runs again, reopening" : "it does not run, waiting to reopen") port \(Self.port)"
+          "echo: the network stack failed (\(error.summary.description)); \(running ? "it runs" : "it does not run yet"), serving port \(Self.port) again"
         )
       case .socketLost:
+        socket = nil
         DomainKernel.log("echo: the socket on port \(Self.port) is gone; reopening it")
       case .cannotOpen(let reason):
         DomainKernel.log(
@@ -64,16 +70,23 @@ struct EchoServer {
     case noMemory
   }
 
-  /// Opens the port and echoes until something stops it; `served` says whether it got
-  /// as far as serving.
-  private func serve(_ sockets: DatagramSocketsProxy, served: inout Bool) -> Stop {
+  /// Opens the port unless `socket` is open already, and echoes until something stops
+  /// it; `served` says whether it got as far as serving.
+  private func serve(_ sockets: DatagramSocketsProxy, _ open: inout UDPSocket?, served: inout Bool)
+    -> Stop
+  {
     let socket: UDPSocket
-    switch sockets.open(port: Self.port) {
-    case .success(let opened): socket = opened
-    case .failure(let error): return stop(for: error)
+    if let kept = open {
+      socket = kept
+    } else {
+      switch sockets.open(port: Self.port) {
+      case .success(let opened): socket = opened
+      case .failure(let error): return stop(for: error)
+      }
+      open = socket
+      DomainKernel.log("echo: serving UDP port \(Self.port)")
     }
     served = true
-    DomainKernel.log("echo: serving UDP port \(Self.port)")
     guard var answers = PacketDeque() else { return .noMemory }
     while true {
       // The answers go out and the next datagrams come back in the same call.
