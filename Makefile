@@ -48,7 +48,7 @@ help:
 	@echo "make           build the kernel (build/swiftlet.elf, and build/swiftlet32.elf for QEMU -kernel)"
 	@echo "make run       boot in QEMU, serial console on this terminal (Ctrl-A X quits)"
 	@echo "               CMDLINE='test=all' passes a command line; ISO=1 boots through GRUB; ACCEL=kvm"
-	@echo "               NET=virtio (default), e1000 or none: the NIC; NETPORT=5555: host port forwarded to the UDP echo"
+	@echo "               NET=virtio (default), e1000 or none: the NIC; NETPORT=5555: host port forwarded to the echo; HTTPPORT=8080: to the status page"
 	@echo "make test      host unit tests, then boot tests in QEMU (what CI runs)"
 	@echo "make iso       GRUB rescue ISO (build/swiftlet.iso)"
 	@echo "make debug     boot paused with QEMU's gdb stub and print the gdb command"
@@ -349,11 +349,13 @@ $(BUILD)/disk.img: scripts/diskimage.py
 	$(PYTHON) scripts/diskimage.py make $@
 
 # The NIC `make run` attaches (virtio, e1000 or none), on QEMU user networking, with host
-# 127.0.0.1:NETPORT (UDP and TCP) forwarded to the guest's port 7, the echo service.
+# 127.0.0.1:NETPORT (UDP and TCP) forwarded to the guest's port 7, the echo services,
+# and host 127.0.0.1:HTTPPORT (TCP) to its port 80, the status page.
 NET ?= virtio
 NETPORT ?= 5555
-NET_ARGS := --net $(NET) $(if $(filter-out none,$(NET)),--netport $(NETPORT))
-NET_SAYS := $(if $(filter none,$(NET)),net: no NIC (NET=none),net: $(NET) NIC; host udp/tcp 127.0.0.1:$(NETPORT) -> guest port 7)
+HTTPPORT ?= 8080
+NET_ARGS := --net $(NET) $(if $(filter-out none,$(NET)),--netport $(NETPORT) --httpport $(HTTPPORT))
+NET_SAYS := $(if $(filter none,$(NET)),net: no NIC (NET=none),net: $(NET) NIC; host udp/tcp 127.0.0.1:$(NETPORT) -> guest port 7 (echo); status page: http://127.0.0.1:$(HTTPPORT)/ -> guest port 80)
 
 ifeq ($(ISO),1)
 run: $(BUILD)/swiftlet.iso $(DISK)

@@ -16,6 +16,9 @@ need /usr/lib/grub/i386-pc/multiboot2.mod grub-pc-bin
 need xorriso xorriso
 need mformat mtools
 need python3 python3
+# The HTTP tests: curl fetches the status pages, headless Chromium renders one.
+need curl curl
+need chromium chromium
 python3 -c 'import pytest' >/dev/null 2>&1 || missing+=(python3-pytest)
 # The Swift toolchain brings clang, ld.lld and llvm-objcopy; fall back to Debian's.
 [ -x "$swift_bin/ld.lld" ] || need ld.lld lld

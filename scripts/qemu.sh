@@ -3,7 +3,8 @@
 #
 # usage: scripts/qemu.sh [--iso] [--cmdline TEXT] [--timeout SECONDS] [--debug] [--icount]
 #                        [--disk PATH] [--disk-options OPTIONS] [--slow-disk MS] [--suite NAME]
-#                        [--net virtio|e1000|none] [--netport N] [--net-options OPTIONS]
+#                        [--net virtio|e1000|none] [--netport N] [--httpport N]
+#                        [--net-options OPTIONS]
 #                        [--frames QEMU_PORT:TEST_PORT] [--pcap FILE] [--monitor SOCKET]
 #                        [--no-slirp]
 #
@@ -25,7 +26,8 @@
 #
 # --net attaches a NIC on QEMU user networking (slirp: the guest is 10.0.2.15, the host
 # 10.0.2.2) and forwards host 127.0.0.1:N (--netport, default 5555), UDP and TCP, to the
-# guest's port 7: virtio is a modern-only virtio-net-pci (1af4:1041), e1000 the 82540EM.
+# guest's port 7, and host 127.0.0.1:N (--httpport, default 8080), TCP, to the guest's
+# port 80, the status page: virtio is a modern-only virtio-net-pci (1af4:1041), e1000 the 82540EM.
 # --net none boots with no NIC at all; without --net, the machine keeps QEMU's default
 # e1000 (the PCI tests use it), on a restricted user network with nothing forwarded: the
 # guest can take its address by DHCP and nothing it sends leaves QEMU. --net-options
@@ -44,7 +46,7 @@ set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-$root/build}
 iso=0 cmdline="" timeout="" debug=0 icount=0 disk= disk_options= slow_disk= suite=
-net= netport=5555 net_options= frames= pcap= monitor= slirp=1
+net= netport=5555 httpport=8080 net_options= frames= pcap= monitor= slirp=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --iso) iso=1 ;;
@@ -58,6 +60,7 @@ while [ $# -gt 0 ]; do
     --suite) suite=${2-}; shift ;;
     --net) net=${2-}; shift ;;
     --netport) netport=${2-}; shift ;;
+    --httpport) httpport=${2-}; shift ;;
     --net-options) net_options=${2-}; shift ;;
     --frames) frames=${2-}; shift ;;
     --pcap) pcap=${2-}; shift ;;
@@ -100,8 +103,14 @@ case "$net" in
   none | "") nic=() ;;
   *) echo "qemu.sh: --net must be virtio, e1000 or none, not '$net'" >&2; exit 64 ;;
 esac
-if [[ ! $netport =~ $port_number ]] || [ "$netport" -lt 1 ] || [ "$netport" -gt 65535 ]; then
-  echo "qemu.sh: --netport must be a port number (1-65535), not '$netport'" >&2; exit 64
+for option in netport httpport; do
+  value=${!option}
+  if [[ ! $value =~ $port_number ]] || [ "$value" -lt 1 ] || [ "$value" -gt 65535 ]; then
+    echo "qemu.sh: --$option must be a port number (1-65535), not '$value'" >&2; exit 64
+  fi
+done
+if [ "$netport" = "$httpport" ]; then
+  echo "qemu.sh: --netport and --httpport must differ (both are $netport)" >&2; exit 64
 fi
 if [ -n "$frames$pcap$net_options" ] && [ ${#nic[@]} -eq 0 ]; then
   echo "qemu.sh: --frames, --pcap and --net-options need a NIC (--net virtio or --net e1000)" >&2
@@ -117,6 +126,7 @@ elif [ -z "$net" ]; then
   args+=(-nic user,model=e1000,restrict=on)
 elif [ ${#nic[@]} -gt 0 ]; then
   forward="hostfwd=udp:127.0.0.1:$netport-10.0.2.15:7,hostfwd=tcp:127.0.0.1:$netport-10.0.2.15:7"
+  forward+=",hostfwd=tcp:127.0.0.1:$httpport-10.0.2.15:80"
   device=$(IFS=,; echo "${nic[*]}")
   if [ -n "$frames" ]; then
     if [[ ! $frames =~ ^([0-9]+):([0-9]+)$ ]]; then
